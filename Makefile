@@ -1,0 +1,42 @@
+# retail-tiers: `make demo` and `make test` are the two commands; both set everything up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test setup fonts lint bench thumbnails docs clean
+
+## Create .venv and install the project once; reinstall only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+setup: $(STAMP) fonts
+
+## Chinese reports need a CJK font: install Debian's fonts-noto-cjk where we are allowed to.
+fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing fonts-noto-cjk for Chinese reports"; \
+		apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1 \
+		|| (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1) \
+		|| echo "note: could not install fonts-noto-cjk; Chinese reports will be refused until a CJK font is installed"; \
+	else echo "note: no CJK font and no permission to install fonts-noto-cjk; Chinese reports need one"; fi
+
+demo: setup
+	$(BIN)/retail-tiers build
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m retail_tiers.bench --out bench/results.json
+
+clean:
+	rm -rf target logs warehouse out dbt_packages .pytest_cache .ruff_cache

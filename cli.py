@@ -1,0 +1,107 @@
+"""retail-tiers command line: parses arguments and calls the functions that do the work.
+
+Errors a user can cause are RetailTiersError and print as one line (exit 1). Set
+RETAIL_TIERS_DEBUG=1 to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from retail_tiers.errors import RetailTiersError
+
+ENCODINGS = click.Choice(["utf-8", "gb18030", "gbk"], case_sensitive=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="retail-tiers")
+def cli() -> None:
+    """Customer tiering, customer value and monthly reports for retailers."""
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the dataset into (created if absent).")
+@click.option("--customers", type=click.IntRange(min=1), default=3000, show_default=True)
+@click.option("--months", type=click.IntRange(min=1, max=240), default=24, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv",
+              show_default=True)
+@click.option("--dirty-rate", type=click.FloatRange(min=0, max=0.5), default=0.01,
+              show_default=True, help="Share of transaction lines made dirty, spread over reasons.")
+@click.option("--end-month", default="2026-10", show_default=True,
+              help="Last simulated month (YYYY-MM).")
+def generate(out_dir: Path, customers: int, months: int, seed: int, file_format: str,
+             dirty_rate: float, end_month: str) -> None:
+    """Write a realistic synthetic dataset in the raw data contract, with manifest.json."""
+    from retail_tiers.generate import GeneratorConfig, write_dataset
+
+    config = GeneratorConfig(customers=customers, months=months, seed=seed,
+                             file_format=file_format, dirty_rate=dirty_rate, end_month=end_month)
+    manifest = write_dataset(config, out_dir)
+    click.echo(f"wrote {manifest['rows']['transactions']:,} transaction lines for "
+               f"{customers:,} customers to {out_dir}")
+
+
+@cli.command()
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder with transactions.csv|parquet and optional files.")
+@click.option("--encoding", type=ENCODINGS, default="utf-8", show_default=True)
+def check(input_dir: Path, encoding: str) -> None:
+    """Check a folder of raw files against the data contract (no warehouse is touched)."""
+    from retail_tiers.check import check_input, format_report
+
+    report = check_input(input_dir, encoding=encoding)
+    click.echo(format_report(report))
+    if not report.usable:
+        raise RetailTiersError(report.first_error())
+
+
+@cli.command()
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of raw files; without it the demo data in seeds/demo is used.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Compute customer state as of this date (default: end of the latest "
+                   "complete month in the data).")
+@click.option("--encoding", type=ENCODINGS, default="utf-8", show_default=True)
+@click.option("--var", "extra_vars", multiple=True, metavar="NAME=VALUE",
+              help="Override a dbt var, e.g. --var churn_days=120 (repeatable).")
+def build(input_dir: Path | None, as_of: str | None, encoding: str,
+          extra_vars: tuple[str, ...]) -> None:
+    """Build the warehouse with dbt and print a summary."""
+    from retail_tiers.build import BuildOptions, run_build
+
+    summary = run_build(BuildOptions(input_dir=input_dir, as_of=as_of, encoding=encoding,
+                                     extra_vars=extra_vars), echo=click.echo)
+    if not summary.success:
+        raise RetailTiersError(summary.failure_line())
+
+
+def main() -> None:
+    """Console-script entry point: one line per user error, no traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except RetailTiersError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except Exception as error:  # last resort: never a traceback for the user
+        if os.environ.get("RETAIL_TIERS_DEBUG"):
+            raise
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        click.echo(f"error: unexpected {type(error).__name__}: {first_line} "
+                   "(set RETAIL_TIERS_DEBUG=1 for details)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

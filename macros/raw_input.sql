@@ -1,0 +1,63 @@
+{#
+    raw_relation(file_name): the rows of one raw file, every column as text.
+
+    Without input (var `raw_files` empty) this is the demo seed `raw_<file_name>` under
+    seeds/demo. With `retail-tiers build --input DIR` the CLI passes, per contract file,
+        {"path": "/abs/file.csv" | null, "format": "csv" | "parquet", "columns": [...]}
+    A file that is absent (path null) is an empty table with the contract's columns; a file
+    that lacks optional columns gets them as nulls (`union all by name`); extra columns are
+    carried but never selected by staging.
+#}
+{% macro raw_relation(file_name) -%}
+    {%- set raw_files = var('raw_files', {}) -%}
+    {%- if raw_files | length == 0 -%}
+        {{ ref('raw_' ~ file_name) }}
+    {%- else -%}
+        {%- set spec = raw_files.get(file_name) -%}
+        {%- if spec is none -%}
+            {{ exceptions.raise_compiler_error("raw_files has no entry for '" ~ file_name ~ "'") }}
+        {%- endif -%}
+        (
+            select
+                {%- for column in spec['columns'] %}
+                cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
+                {%- endfor %}
+            where false
+            {%- if spec.get('path') %}
+            union all by name
+            select * from {{ raw_file_scan(spec['path'], spec.get('format', 'csv'), spec['present']) }}
+            {%- endif %}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    raw_file_scan(path, format, columns): a subquery reading one file, the given columns as
+    text. CSV: header row required, every value read as text (staging parses and quarantines).
+    Parquet: typed columns are cast to text so staging treats both formats the same.
+#}
+{% macro raw_file_scan(path, format, columns) -%}
+    {%- set quoted_path = "'" ~ (path | replace("'", "''")) ~ "'" -%}
+    (
+        select
+            {%- for column in columns %}
+            cast("{{ column }}" as varchar) as {{ column }}{{ "," if not loop.last }}
+            {%- endfor %}
+        {%- if format == 'parquet' %}
+        from read_parquet({{ quoted_path }})
+        {%- else %}
+        from read_csv({{ quoted_path }}, header = true, all_varchar = true, auto_detect = true)
+        {%- endif %}
+    )
+{%- endmacro %}
+
+
+{# load_date(): the date a timestamp must not be after; var `load_date`, else today. #}
+{% macro load_date() -%}
+    {%- if var('load_date', none) -%}
+        cast('{{ var("load_date") }}' as date)
+    {%- else -%}
+        current_date
+    {%- endif -%}
+{%- endmacro %}

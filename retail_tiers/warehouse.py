@@ -1,0 +1,51 @@
+"""Opening the warehouse with errors a user can act on (missing file, lock held by a build)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from retail_tiers.errors import RetailTiersError
+
+
+def lock_message(path: Path, error: Exception) -> str | None:
+    """A one-line explanation when `error` is DuckDB's 'could not set lock', else None."""
+    text = str(error)
+    if "lock" not in text.lower():
+        return None
+    pid = re.search(r"PID (\d+)", text)
+    holder = f" (PID {pid.group(1)})" if pid else ""
+    return (
+        f"warehouse {path} is locked by another process{holder}: "
+        "wait for the running build to finish, or close the program holding it"
+    )
+
+
+def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Connect to the warehouse; a missing file or a held lock becomes a RetailTiersError."""
+    if read_only and not path.is_file():
+        raise RetailTiersError(f"no warehouse at {path}: run `retail-tiers build` first")
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as error:
+        message = lock_message(path, error)
+        if message:
+            raise RetailTiersError(message) from error
+        raise RetailTiersError(f"cannot open warehouse {path}: {error}") from error
+
+
+def require_tables(con: duckdb.DuckDBPyConnection, path: Path, tables: list[str]) -> None:
+    """Fail with one line when the warehouse lacks a mart (an old or partial build)."""
+    found = {
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main'"
+        ).fetchall()
+    }
+    missing = [table for table in tables if table not in found]
+    if missing:
+        raise RetailTiersError(
+            f"warehouse {path} has no {', '.join(missing)}: run `retail-tiers build` first"
+        )
