@@ -43,16 +43,35 @@ TRANSACTIONS = RawFile(
     required=True,
     description="one row per order line; a POS or e-commerce export",
     columns=(
-        Column("transaction_id", "text", True, "unique per line; a repeated id is a duplicate export"),
+        Column(
+            "transaction_id", "text", True, "unique per line; a repeated id is a duplicate export"
+        ),
         Column("order_id", "text", True, "groups lines into one order (one checkout / receipt)"),
-        Column("customer_id", "text", True, "empty = guest sale: counted in revenue, not in customer analytics"),
-        Column("ordered_at", "timestamp", True, "ISO 8601; also `YYYY/MM/DD[ HH:MM[:SS]]` and `YYYYMMDD`"),
+        Column(
+            "customer_id",
+            "text",
+            True,
+            "empty = guest sale: counted in revenue, not in customer analytics",
+        ),
+        Column(
+            "ordered_at",
+            "timestamp",
+            True,
+            "ISO 8601; also `YYYY/MM/DD[ HH:MM[:SS]]` and `YYYYMMDD`",
+        ),
         Column("product_id", "text", False),
         Column("category", "text", False),
         Column("quantity", "integer", True, "negative = a return line"),
-        Column("unit_price", "decimal", True, "price per unit before discount, in the store currency"),
+        Column(
+            "unit_price", "decimal", True, "price per unit before discount, in the store currency"
+        ),
         Column("discount_amount", "decimal", False, "whole-line discount, default 0"),
-        Column("unit_cost", "decimal", False, "for gross margin; when absent the var `default_gross_margin` is used"),
+        Column(
+            "unit_cost",
+            "decimal",
+            False,
+            "for gross margin; when absent the var `default_gross_margin` is used",
+        ),
         Column("channel", "text", False, "e.g. store, online, app, mini-program"),
         Column("store_id", "text", False),
     ),
@@ -93,7 +112,9 @@ CAMPAIGN_CONTACTS = RawFile(
         Column("campaign_id", "text", True),
         Column("customer_id", "text", True),
         Column("contacted_at", "timestamp", True),
-        Column("is_control", "boolean", False, "true = held-out control (not contacted); default false"),
+        Column(
+            "is_control", "boolean", False, "true = held-out control (not contacted); default false"
+        ),
     ),
 )
 

@@ -1,0 +1,156 @@
+"""`make bench`: the 1M-customer benchmark. Figures go to a JSON file, never into test asserts.
+
+Stages, each run as its own process so wall time and peak memory are its own:
+  generate  1,000,000 customers x 36 months (cached: reused when its manifest matches)
+  build     `retail-tiers build --input` on it (per-model times grouped into layers from
+            dbt's run_results.json)
+  report    `retail-tiers report` for the latest month, when the report command exists
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from retail_tiers.project import project_dir
+
+BENCH_CUSTOMERS = 1_000_000
+BENCH_MONTHS = 36
+BENCH_SEED = 7
+
+# dbt node name prefix or exact name -> layer reported in results.json
+LAYERS: dict[str, tuple[str, ...]] = {
+    "staging": ("stg_", "quarantined_rows", "row_accounting", "int_transaction_lines",
+                "int_orders_netted", "int_run_dates"),
+    "customer_marts": ("int_customer_", "int_month_ends", "customers", "segment_summary",
+                       "customer_monthly_history", "segment_migration", "rfm_grid"),
+    "kpi_marts": ("int_month", "int_cohort", "int_campaign", "int_kpi", "monthly_kpis",
+                  "cohort_retention", "campaign_performance"),
+    "predictions": ("int_customer_rfm_summary", "clv_model_fit", "customer_predictions",
+                    "churn_watchlist", "int_clv"),
+}
+
+
+def run_stage(
+    name: str, command: Sequence[str], env: dict[str, str], cwd: Path
+) -> dict[str, object]:
+    """Run one stage as a child process; return wall seconds and the child's peak RSS."""
+    print(f"bench: {name}: {' '.join(command)}", flush=True)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd)
+    # wait4 returns this child's own resource usage: ru_maxrss is its peak RSS in KiB.
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"bench: stage {name} failed with exit code {process.returncode}")
+    return {"wall_seconds": round(wall, 2), "peak_memory_mib": round(usage.ru_maxrss / 1024, 1)}
+
+
+def layer_of(node_name: str) -> str | None:
+    for layer, prefixes in LAYERS.items():
+        if any(node_name == p or node_name.startswith(p) for p in prefixes):
+            return layer
+    return None
+
+
+def layer_seconds(run_results: Path) -> dict[str, float]:
+    """Sum dbt's per-node execution time (models only) by layer."""
+    results = json.loads(run_results.read_text())["results"]
+    totals: dict[str, float] = {}
+    for result in results:
+        unique_id: str = result["unique_id"]
+        if not unique_id.startswith("model."):
+            continue
+        layer = layer_of(unique_id.split(".")[-1]) or "other_models"
+        totals[layer] = round(totals.get(layer, 0.0) + float(result["execution_time"]), 2)
+    return totals
+
+
+def dataset_is_cached(data_dir: Path) -> bool:
+    manifest = data_dir / "manifest.json"
+    if not manifest.is_file():
+        return False
+    config = json.loads(manifest.read_text()).get("config", {})
+    return (config.get("customers"), config.get("months"), config.get("seed")) == (
+        BENCH_CUSTOMERS, BENCH_MONTHS, BENCH_SEED)
+
+
+def report_available(cli: str, env: dict[str, str]) -> bool:
+    probe = subprocess.run([cli, "report", "--help"], env=env, capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--work", type=Path, default=Path("bench/data"),
+                        help="cache folder for the generated dataset and the bench warehouse")
+    args = parser.parse_args(argv)
+
+    project = project_dir()
+    work = args.work.resolve()
+    data_dir = work / "dataset"
+    cli = str(Path(sys.executable).with_name("retail-tiers"))
+    env = dict(os.environ)
+    env.update({
+        "RETAIL_TIERS_DB": str(work / "bench.duckdb"),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+    })
+    stages: dict[str, dict[str, object]] = {}
+
+    if dataset_is_cached(data_dir):
+        print(f"bench: generate: reusing cached dataset in {data_dir}", flush=True)
+        stages["generate"] = {"cached": True}
+        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        if "wall_seconds" in previous.get("stages", {}).get("generate", {}):
+            stages["generate"] = {**previous["stages"]["generate"], "cached": True}
+    else:
+        stages["generate"] = run_stage("generate", [
+            cli, "generate", "--out", str(data_dir), "--customers", str(BENCH_CUSTOMERS),
+            "--months", str(BENCH_MONTHS), "--seed", str(BENCH_SEED), "--format", "csv",
+        ], env, project)
+
+    for stale in (work / "bench.duckdb", work / "bench.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    stages["build"] = run_stage("build", [cli, "build", "--input", str(data_dir)], env, project)
+    run_results = work / "target" / "run_results.json"
+    if run_results.is_file():
+        stages["build"]["model_seconds_by_layer"] = layer_seconds(run_results)
+
+    if report_available(cli, env):
+        out_dir = work / "reports"
+        stages["report"] = run_stage("report", [cli, "report", "--out", str(out_dir)], env, project)
+
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    results = {
+        "dataset": {
+            "customers": BENCH_CUSTOMERS,
+            "months": BENCH_MONTHS,
+            "transaction_lines": manifest.get("rows", {}).get("transactions"),
+            "format": "csv",
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "stages": stages,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"bench: wrote {args.out}", flush=True)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
