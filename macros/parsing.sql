@@ -15,15 +15,19 @@
     parse_timestamp: ISO 8601 (`2024-03-01`, `2024-03-01T09:30:00`, `2024-03-01 09:30`,
     fractional seconds; a trailing `Z` or UTC offset is dropped and the wall-clock time kept),
     `YYYY/MM/DD[ HH:MM[:SS]]` and `YYYYMMDD`. Impossible dates (2023-02-29) are null.
+    A value must start with a digit: that keeps DuckDB's special values out (`epoch`,
+    `infinity`, `-infinity` would otherwise cast to 1970-01-01, 9999-12-31, 0001-01-01).
 #}
 {% macro parse_timestamp(value) -%}
-    coalesce(
-        try_cast({{ clean_text(value) }} as timestamp),
-        try_strptime(
-            {{ clean_text(value) }},
-            ['%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d', '%Y%m%d']
+    case
+        when left({{ clean_text(value) }}, 1) between '0' and '9' then coalesce(
+            try_cast({{ clean_text(value) }} as timestamp),
+            try_strptime(
+                {{ clean_text(value) }},
+                ['%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d', '%Y%m%d']
+            )
         )
-    )
+    end
 {%- endmacro %}
 
 

@@ -25,7 +25,7 @@
             where false
             {%- if spec.get('path') %}
             union all by name
-            select * from {{ raw_file_scan(spec['path'], spec.get('format', 'csv'), spec['present']) }}
+            select * from {{ raw_file_scan(spec['path'], spec.get('format', 'csv'), spec['present'], spec.get('header', spec['present'])) }}
             {%- endif %}
         )
     {%- endif -%}
@@ -33,11 +33,13 @@
 
 
 {#
-    raw_file_scan(path, format, columns): a subquery reading one file, the given columns as
-    text. CSV: header row required, every value read as text (staging parses and quarantines).
-    Parquet: typed columns are cast to text so staging treats both formats the same.
+    raw_file_scan(path, format, columns, header): a subquery reading one file, the given
+    columns as text. CSV: read with the exact dialect `retail-tiers check` validated (comma,
+    double quotes, header row, every column text; no sniffing, so a malformed line is an error
+    rather than a silently different reading). Parquet: typed columns are cast to text so
+    staging treats both formats the same.
 #}
-{% macro raw_file_scan(path, format, columns) -%}
+{% macro raw_file_scan(path, format, columns, header) -%}
     {%- set quoted_path = "'" ~ (path | replace("'", "''")) ~ "'" -%}
     (
         select
@@ -47,7 +49,15 @@
         {%- if format == 'parquet' %}
         from read_parquet({{ quoted_path }})
         {%- else %}
-        from read_csv({{ quoted_path }}, header = true, all_varchar = true, auto_detect = true)
+        from read_csv(
+            {{ quoted_path }},
+            header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+            columns = {
+                {%- for name in header %}
+                '{{ name | replace("'", "''") }}': 'VARCHAR'{{ "," if not loop.last }}
+                {%- endfor %}
+            }
+        )
         {%- endif %}
     )
 {%- endmacro %}

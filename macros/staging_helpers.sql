@@ -1,0 +1,29 @@
+{#
+    Helpers shared by the staging models (dbt-side only; `check` does not render them).
+#}
+
+{#
+    raw_columns(columns, prefix='raw_'): the raw columns renamed `raw_<column>`, so a staging
+    model can keep the text as read beside the parsed values of the same name.
+#}
+{% macro raw_columns(columns, prefix='raw_') -%}
+    {%- for column in columns %}
+        {{ column }} as {{ prefix ~ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{#
+    raw_record_json(columns, prefix='raw_'): the raw text values of one row as json text,
+    `{"transaction_id": "T1", "quantity": "two", ...}`: keys are the contract's column names in
+    contract order, values exactly as read, a missing value as json null. Staging stores it only
+    for quarantined rows (inside a `case`, so it is only built for them).
+#}
+{% macro raw_record_json(columns, prefix='raw_') -%}
+    cast(json_object(
+        {%- for column in columns %}
+        '{{ column }}', {{ prefix ~ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ) as varchar)
+{%- endmacro %}
+

@@ -1,0 +1,58 @@
+{{ config(materialized='table') }}
+{#-
+    One row per order id: its clean lines netted (sales, discounts, returns in the same order).
+    DESIGN sec. 2: an order is a purchase when its net quantity is > 0 (a fully returned order
+    and a return-only order are not; an order of price-0 items is, with zero revenue). A
+    return sent as its own order id is a return-only order dated when it happened, so its
+    refund nets in that month. Lines of one order should share customer, channel and store;
+    when they disagree the smallest non-empty value is taken (deterministic, cheap).
+-#}
+with
+
+lines as (
+    select * from {{ ref('int_transaction_lines') }}
+),
+
+orders as (
+    select
+        order_id,
+        min(customer_id) as customer_id,
+        min(ordered_at) as ordered_at,
+        min(channel) as channel,
+        min(store_id) as store_id,
+        count(*) as line_count,
+        sum(quantity) as net_quantity,
+        coalesce(sum(gross_amount) filter (where not is_return), 0) as gross_sales_amount,
+        coalesce(sum(discount_amount) filter (where not is_return), 0) as discount_amount,
+        coalesce(-sum(net_amount) filter (where is_return), 0) as returns_amount,
+        sum(net_amount) as net_revenue,
+        sum(cost_amount) as cost_amount,
+        bool_and(is_return) as is_return_only
+    from lines
+    group by order_id
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        customer_id is null as is_guest,
+        ordered_at,
+        cast(ordered_at as date) as ordered_on,
+        cast(date_trunc('month', ordered_at) as date) as order_month,
+        channel,
+        store_id,
+        line_count,
+        cast(net_quantity as bigint) as net_quantity,
+        cast(gross_sales_amount as decimal(18, 4)) as gross_sales_amount,
+        cast(discount_amount as decimal(18, 4)) as discount_amount,
+        cast(returns_amount as decimal(18, 4)) as returns_amount,
+        cast(net_revenue as decimal(18, 4)) as net_revenue,
+        cast(cost_amount as decimal(18, 4)) as cost_amount,
+        cast(net_revenue - cost_amount as decimal(18, 4)) as gross_margin_amount,
+        net_quantity > 0 as is_purchase,
+        is_return_only
+    from orders
+)
+
+select * from final

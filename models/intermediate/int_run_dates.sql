@@ -1,0 +1,47 @@
+{{ config(materialized='table') }}
+{#-
+    The run's dates, one row. A table (not a view) so the load date of a build defaulting to
+    `current_date` stays the build's date when the report reads it later.
+    as_of_date: var `as_of_date`, else the last day of the latest complete month of the clean
+    data: the month of the last clean order date when that date is the month's last day,
+    otherwise the month before it.
+-#}
+with
+
+lines as (
+    select * from {{ ref('int_transaction_lines') }}
+),
+
+order_span as (
+    select
+        min(ordered_on) as first_order_on,
+        max(ordered_on) as last_order_on
+    from lines
+),
+
+as_of as (
+    select
+        first_order_on,
+        last_order_on,
+        {%- if var('as_of_date', none) %}
+        cast('{{ var("as_of_date") }}' as date) as as_of_date
+        {%- else %}
+        case
+            when last_order_on = last_day(last_order_on) then last_order_on
+            else cast(date_trunc('month', last_order_on) - interval 1 day as date)
+        end as as_of_date
+        {%- endif %}
+    from order_span
+),
+
+final as (
+    select
+        {{ load_date() }} as load_date,
+        first_order_on,
+        last_order_on,
+        as_of_date,
+        cast(date_trunc('month', as_of_date) as date) as as_of_month
+    from as_of
+)
+
+select * from final

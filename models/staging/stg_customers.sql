@@ -1,0 +1,88 @@
+{#-
+    One row per raw customer row, numbered in file order, typed and classified
+    (quarantine_reason null = clean). Reasons, the first that applies wins:
+    missing_customer_id, duplicate_customer_id (an id seen on an earlier row; the first row
+    keeps it), non_numeric_value (acquisition_cost present but not a number),
+    unparseable_timestamp (signed_up_at present but not a date/time; empty is allowed),
+    future_timestamp (signed up after the load date), negative_amount (acquisition_cost < 0).
+-#}
+{%- set columns = [
+    'customer_id', 'signed_up_at', 'city', 'acquisition_channel', 'acquisition_cost',
+] -%}
+
+with
+
+{#- Not materialized: the duplicate check below reads the file a second time (only its id
+    columns) instead of DuckDB buffering every row in memory. Both reads number the rows
+    identically because row_number() over () follows file order (preserve_insertion_order). #}
+raw_customers as not materialized (
+    select * from {{ raw_relation('customers') }}
+),
+
+numbered as not materialized (
+    select
+        row_number() over () as source_row_number,
+        {{ raw_columns(columns) }}
+    from raw_customers
+),
+
+parsed as (
+    select
+        *,
+        {{ clean_text('raw_customer_id') }} as customer_id,
+        {{ parse_timestamp('raw_signed_up_at') }} as signed_up_at,
+        {{ clean_text('raw_city') }} as city,
+        lower({{ clean_text('raw_acquisition_channel') }}) as acquisition_channel,
+        {{ parse_decimal('raw_acquisition_cost') }} as acquisition_cost
+    from numbered
+),
+
+repeated_ids as (
+    select
+        customer_id,
+        min(source_row_number) as first_source_row_number
+    from parsed
+    where customer_id is not null
+    group by customer_id
+    having count(*) > 1
+),
+
+classified as (
+    select
+        parsed.*,
+        case
+            when parsed.customer_id is null
+                then 'missing_customer_id'
+            when parsed.source_row_number > repeated_ids.first_source_row_number
+                then 'duplicate_customer_id'
+            when {{ is_unparseable('parsed.raw_acquisition_cost', 'parsed.acquisition_cost') }}
+                then 'non_numeric_value'
+            when {{ is_unparseable('parsed.raw_signed_up_at', 'parsed.signed_up_at') }}
+                then 'unparseable_timestamp'
+            when cast(parsed.signed_up_at as date) > {{ load_date() }}
+                then 'future_timestamp'
+            when parsed.acquisition_cost < 0
+                then 'negative_amount'
+        end as quarantine_reason
+    from parsed
+    left join repeated_ids
+        on parsed.customer_id = repeated_ids.customer_id
+),
+
+final as (
+    select
+        source_row_number,
+        customer_id,
+        signed_up_at,
+        cast(signed_up_at as date) as signed_up_on,
+        city,
+        acquisition_channel,
+        acquisition_cost,
+        quarantine_reason,
+        case
+            when quarantine_reason is not null then {{ raw_record_json(columns) }}
+        end as raw_record
+    from classified
+)
+
+select * from final

@@ -1,0 +1,117 @@
+{#-
+    Row accounting proof (DESIGN sec. 2), per contract file. Raw rows are counted directly
+    from `raw_relation(file)` (the seed or the user's file, not through staging). The test
+    returns one row per file that breaks any of:
+    - row_accounting has the file, and its raw_rows equal the direct count;
+    - raw_rows = clean_rows + quarantined_rows;
+    - staging holds one row per raw row, numbered 1..raw_rows (with the unique test on
+      source_row_number: exactly 1..raw_rows), and its clean and quarantined counts are the
+      ones row_accounting reports;
+    - the quarantined_rows mart lists exactly the quarantined rows of the file;
+    - transactions: every clean line, and nothing else, reaches int_transaction_lines and
+      the orders of int_orders_netted (sum of line_count).
+-#}
+{%- set staging_models = {
+    'transactions': 'stg_transactions',
+    'customers': 'stg_customers',
+    'campaigns': 'stg_campaigns',
+    'campaign_contacts': 'stg_campaign_contacts',
+} -%}
+
+with
+
+raw_counts as (
+    {%- for file_name, model_name in staging_models.items() %}
+    select
+        '{{ file_name }}' as source_file,
+        count(*) as raw_rows
+    from {{ raw_relation(file_name) }} as raw_file
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+staged_counts as (
+    {%- for file_name, model_name in staging_models.items() %}
+    select
+        '{{ file_name }}' as source_file,
+        count(*) as staged_rows,
+        count(*) filter (where quarantine_reason is null) as staged_clean_rows,
+        count(*) filter (where quarantine_reason is not null) as staged_quarantined_rows,
+        coalesce(min(source_row_number), 1) as first_row_number,
+        coalesce(max(source_row_number), 0) as last_row_number
+    from {{ ref(model_name) }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+accounting as (
+    select * from {{ ref('row_accounting') }}
+),
+
+listed_quarantined as (
+    select
+        source_file,
+        count(*) as listed_rows
+    from {{ ref('quarantined_rows') }}
+    group by source_file
+),
+
+downstream_transactions as (
+    select
+        'transactions' as source_file,
+        (select count(*) from {{ ref('int_transaction_lines') }}) as line_rows,
+        (select coalesce(sum(line_count), 0) from {{ ref('int_orders_netted') }})
+            as order_line_rows
+),
+
+compared as (
+    select
+        coalesce(raw_counts.source_file, accounting.source_file) as source_file,
+        raw_counts.raw_rows,
+        accounting.raw_rows as accounted_raw_rows,
+        accounting.clean_rows as accounted_clean_rows,
+        accounting.quarantined_rows as accounted_quarantined_rows,
+        staged_counts.staged_rows,
+        staged_counts.staged_clean_rows,
+        staged_counts.staged_quarantined_rows,
+        staged_counts.first_row_number,
+        staged_counts.last_row_number,
+        coalesce(listed_quarantined.listed_rows, 0) as listed_quarantined_rows,
+        downstream_transactions.line_rows,
+        downstream_transactions.order_line_rows
+    from raw_counts
+    full outer join accounting
+        on raw_counts.source_file = accounting.source_file
+    left join staged_counts
+        on raw_counts.source_file = staged_counts.source_file
+    left join listed_quarantined
+        on raw_counts.source_file = listed_quarantined.source_file
+    left join downstream_transactions
+        on raw_counts.source_file = downstream_transactions.source_file
+),
+
+broken as (
+    select *
+    from compared
+    where not coalesce(
+        raw_rows = accounted_raw_rows
+        and accounted_raw_rows = accounted_clean_rows + accounted_quarantined_rows
+        and staged_rows = raw_rows
+        and staged_clean_rows = accounted_clean_rows
+        and staged_quarantined_rows = accounted_quarantined_rows
+        and first_row_number = 1
+        and last_row_number = raw_rows
+        and listed_quarantined_rows = accounted_quarantined_rows
+        and (
+            source_file <> 'transactions'
+            or (line_rows = accounted_clean_rows and order_line_rows = accounted_clean_rows)
+        ),
+        false
+    )
+)
+
+select * from broken
