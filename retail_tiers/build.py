@@ -1,0 +1,489 @@
+"""`retail-tiers build`: run `dbt build` in-process on the demo seeds or a user's folder.
+
+With `--input DIR` the structural part of `check` runs first (files, encoding, header, field
+counts), GB18030/GBK files get a UTF-8 copy in a cache folder beside the warehouse, and dbt
+gets the var `raw_files`; the demo seeds and the unit tests are excluded (unit tests belong
+to the demo build). Progress is one short line per finished node; the end is a summary read
+from the marts `row_accounting` and `quarantined_rows`, and two tables for the report's
+data-quality appendix: `main.build_runs` (one row per run) and `main.build_results` (one row
+per node of the last run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from retail_tiers.errors import RetailTiersError
+from retail_tiers.project import project_dir, warehouse_path
+from retail_tiers.warehouse import lock_message
+
+Echo = Callable[[str], Any]
+
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+RESERVED_VARS = {"raw_files"}
+RESOURCE_LABELS = {"unit_test": "unit test"}
+STATUS_LABELS = {"success": "ok", "pass": "ok", "fail": "FAIL", "error": "ERROR",
+                 "warn": "warn", "skipped": "skipped", "runtime error": "ERROR"}
+PROGRESS_WIDTH = 58
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    input_dir: Path | None = None
+    as_of: str | None = None
+    encoding: str = "utf-8"
+    extra_vars: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    resource_type: str
+    name: str
+    status: str
+    failures: int | None
+    execution_seconds: float
+    message: str
+
+
+@dataclass
+class BuildSummary:
+    """What happened: node results, row accounting, and the one line to show on failure."""
+
+    success: bool
+    input_description: str
+    as_of: str | None
+    dbt_vars: dict[str, Any]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    nodes: list[NodeResult] = field(default_factory=list)
+    error: str | None = None  # dbt could not run at all (parse/compile error, ...)
+    row_accounting: list[tuple[str, int, int, int]] = field(default_factory=list)
+    quarantine: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def count(self, resource_type: str, statuses: set[str] | None = None) -> int:
+        return sum(1 for node in self.nodes if node.resource_type == resource_type
+                   and (statuses is None or node.status in statuses))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "models_built": self.count("model", {"success"}),
+            "seeds_loaded": self.count("seed", {"success"}),
+            "tests_passed": self.count("test", {"pass"}),
+            "tests_failed": self.count("test", FAILED_STATUSES),
+            "tests_warned": self.count("test", {"warn"}),
+            "unit_tests_passed": self.count("unit_test", {"pass"}),
+            "unit_tests_failed": self.count("unit_test", FAILED_STATUSES),
+            "nodes_errored": sum(1 for node in self.nodes if node.resource_type
+                                 not in ("test", "unit_test") and node.status == "error"),
+            "nodes_skipped": sum(1 for node in self.nodes if node.status == "skipped"),
+            "rows_in": sum(row[1] for row in self.row_accounting),
+            "rows_quarantined": sum(row[3] for row in self.row_accounting),
+        }
+
+    def failed_nodes(self) -> list[NodeResult]:
+        return [node for node in self.nodes if node.status in FAILED_STATUSES]
+
+    def failure_line(self) -> str:
+        if self.error:
+            return self.error
+        failed = self.failed_nodes()
+        if not failed:
+            return "dbt build failed" if not self.success else ""
+        first = failed[0]
+        kind = RESOURCE_LABELS.get(first.resource_type, first.resource_type)
+        message = node_message_line(first.message)
+        if first.resource_type == "test" and first.failures:
+            message = f"{first.failures:,} failing row{'s' if first.failures != 1 else ''}"
+        more = f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""
+        return f"{kind} {first.name} failed: {message}{more}"
+
+
+# ---- options ----------------------------------------------------------------------------
+
+
+def parse_as_of(value: str | None) -> str | None:
+    """`YYYY-MM-DD` and a real date, else a one-line error."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise RetailTiersError(f"--as-of {value}: expected a date as YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise RetailTiersError(f"--as-of {value}: not a real date (YYYY-MM-DD)") from None
+
+
+def parse_extra_vars(items: tuple[str, ...], known: set[str]) -> dict[str, Any]:
+    """`NAME=VALUE` pairs; values are YAML scalars (`120`, `0.4`, `rfm8`, `null`, `true`)."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        name, equals, text = item.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise RetailTiersError(f"--var {item}: expected NAME=VALUE")
+        if name in RESERVED_VARS:
+            raise RetailTiersError(f"--var {name}: set by --input, not by --var")
+        if name not in known:
+            raise RetailTiersError(
+                f"--var {name}: unknown var (known: {', '.join(sorted(known - RESERVED_VARS))})"
+            )
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise RetailTiersError(f"--var {item}: the value is not valid YAML") from None
+        if isinstance(value, (dict, list)):
+            raise RetailTiersError(f"--var {item}: expected a single value, not a list or map")
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        parsed[name] = value
+    return parsed
+
+
+def project_vars(project: Path) -> dict[str, Any]:
+    """The vars (with defaults) declared in dbt_project.yml."""
+    config = yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    return dict(config.get("vars") or {})
+
+
+# ---- the run ----------------------------------------------------------------------------
+
+
+def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
+    """Validate, run dbt build, write build_runs/build_results, print and return a summary."""
+    started_at = dt.datetime.now()
+    as_of = parse_as_of(options.as_of)
+    project = project_dir()
+    warehouse = warehouse_path(project)
+    dbt_vars = parse_extra_vars(options.extra_vars, set(project_vars(project)))
+    if as_of:
+        dbt_vars["as_of_date"] = as_of
+    dbt_args = ["build"]
+    if options.input_dir is not None:
+        raw_files, description = prepare_input(options.input_dir, options.encoding,
+                                               warehouse, echo)
+        dbt_vars["raw_files"] = raw_files
+        dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
+    else:
+        description = "demo data (seeds/demo)"
+    ensure_unlocked(warehouse)
+    summary = BuildSummary(success=False, input_description=description, as_of=as_of,
+                           dbt_vars=dbt_vars, started_at=started_at)
+    echo(f"building {warehouse} from {description}")
+    run_dbt(project, warehouse, dbt_args, dbt_vars, summary, echo)
+    summary.finished_at = dt.datetime.now()
+    record_run(warehouse, summary)
+    for line in format_summary(summary):
+        echo(line)
+    return summary
+
+
+def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
+                  echo: Echo) -> tuple[dict[str, Any], str]:
+    """The structural check of the folder and the `raw_files` var for it."""
+    from retail_tiers.check import inspect_input
+
+    report = inspect_input(input_dir, encoding, count_values=False,
+                           cache_dir=warehouse.with_name(warehouse.stem + "_input_cache"))
+    if not report.usable:
+        raise RetailTiersError(report.first_error())
+    for check in report.files:
+        if check.path is not None:
+            echo(f"  input {check.display}: {check.rows:,} rows, {check.encoding_note}")
+    raw_files = {check.spec.name: check.raw_files_entry() for check in report.files}
+    description = str(report.input_dir)
+    if report.encoding != "utf-8":
+        description += f" ({report.encoding})"
+    return raw_files, description
+
+
+def ensure_unlocked(warehouse: Path) -> None:
+    """Fail with one line when another process holds the warehouse (a build or a reader)."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(warehouse), read_only=False)
+    except duckdb.Error as error:
+        message = lock_message(warehouse, error)
+        if message:
+            raise RetailTiersError(message) from None
+        raise RetailTiersError(f"cannot open warehouse {warehouse}: {_first_line(str(error))}") \
+            from None
+    con.close()
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the dbt run (profiles.yml reads RETAIL_TIERS_DB)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[str, Any],
+            summary: BuildSummary, echo: Echo) -> None:
+    """Invoke dbt in-process; fills summary.nodes / summary.error / summary.success."""
+    from dbt.cli.main import dbtRunner
+
+    progress = _Progress(echo)
+    args = [*dbt_args, "--project-dir", str(project), "--profiles-dir", str(project),
+            "--log-level", "none"]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars, ensure_ascii=False)]
+    with _environment(RETAIL_TIERS_DB=str(warehouse)):
+        try:
+            result = dbtRunner(callbacks=[progress.on_event]).invoke(args)
+        finally:
+            close_dbt_connections()
+    run_results = getattr(result.result, "results", None) or []
+    summary.nodes = [_node_result(item) for item in run_results]
+    summary.success = bool(result.success) and not summary.failed_nodes()
+    if result.exception is not None:
+        summary.success = False
+        summary.error = _dbt_error_line(result.exception)
+    elif not result.success and not summary.failed_nodes():
+        summary.error = "dbt build failed: " + (progress.last_error or "see the dbt log")
+    if summary.error and "could not set lock" in summary.error.lower():
+        summary.error = lock_message(warehouse, Exception(summary.error)) or summary.error
+
+
+def close_dbt_connections() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process (`keep_open`).
+
+    Without this, later `duckdb.connect(path, read_only=True)` calls in the same process
+    fail ("different configuration") and the file stays locked until the process exits.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            environment.close()
+
+
+def _node_result(item: Any) -> NodeResult:
+    node = item.node
+    failures = getattr(item, "failures", None)
+    return NodeResult(
+        unique_id=str(node.unique_id),
+        resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+        name=str(node.name),
+        status=str(getattr(item.status, "value", item.status)),
+        failures=int(failures) if failures is not None else None,
+        execution_seconds=round(float(item.execution_time or 0.0), 3),
+        message=str(item.message or ""),
+    )
+
+
+def _dbt_error_line(exception: BaseException) -> str:
+    """dbt's error title (`Compilation Error in model x (models/x.sql)`) and its cause."""
+    lines = [line.strip() for line in str(exception).splitlines() if line.strip()]
+    if not lines:
+        return f"dbt could not build the project: {type(exception).__name__}"
+    text = lines[0]
+    if re.match(r"^\w+ Error\b", text) and len(lines) > 1:
+        text = f"{text}: {lines[1]}"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"dbt could not build the project: {text}"
+
+
+def node_message_line(message: str) -> str:
+    """The informative line of a node's error message.
+
+    dbt starts it with a title (`Runtime Error in model x (models/x.sql)`); the cause is on
+    the next line, or, for a Python model's traceback, on the last line.
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if lines and re.match(r"^\w+ Error in \w+ ", lines[0]) and len(lines) > 1:
+        lines = lines[1:]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        return lines[-1]
+    return lines[0] if lines else "no message"
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return "no message"
+
+
+class _Progress:
+    """Turns dbt events into one line per finished node: `[ 12/58] model name .... ok 1.2s`."""
+
+    def __init__(self, echo: Echo) -> None:
+        self.echo = echo
+        self.total = 0
+        self.done = 0
+        self.last_error: str | None = None
+        self.lock = threading.Lock()
+
+    def on_event(self, event: Any) -> None:
+        name = event.info.name
+        if name == "LogStartLine":
+            self.total = max(self.total, int(event.data.total or 0))
+        elif name == "NodeFinished":
+            info, run = event.data.node_info, event.data.run_result
+            self._line(info.resource_type, info.node_name, run.status,
+                       float(run.execution_time or 0.0), int(run.num_failures or 0))
+        elif name in ("MainEncounteredError", "RunResultError") and event.info.level == "error":
+            self.last_error = _first_line(event.info.msg)
+
+    def _line(self, resource_type: str, node_name: str, status: str,
+              seconds: float | None, failures: int | None) -> None:
+        with self.lock:
+            self.done += 1
+            total = max(self.total, self.done)
+            width = len(str(total))
+            label = f"{RESOURCE_LABELS.get(resource_type, resource_type)} {node_name} "
+            if len(label) > PROGRESS_WIDTH - 2:
+                label = label[:PROGRESS_WIDTH - 4] + "... "
+            state = STATUS_LABELS.get(status, status)
+            if failures and status in ("fail", "warn"):
+                state += f" ({failures:,} rows)"
+            timing = f" {seconds:.1f}s" if seconds is not None else ""
+            self.echo(f"  [{self.done:>{width}}/{total}] {label:.<{PROGRESS_WIDTH}} "
+                      f"{state}{timing}")
+
+
+# ---- after the run ----------------------------------------------------------------------
+
+BUILD_RUNS_DDL = """
+create table if not exists main.build_runs (
+    run_id varchar,
+    started_at timestamp,
+    finished_at timestamp,
+    success boolean,
+    input_description varchar,
+    as_of_date date,
+    vars_json varchar,
+    models_built integer,
+    seeds_loaded integer,
+    tests_passed integer,
+    tests_failed integer,
+    tests_warned integer,
+    unit_tests_passed integer,
+    unit_tests_failed integer,
+    rows_in bigint,
+    rows_quarantined bigint,
+    failure varchar
+)
+"""
+
+BUILD_RESULTS_DDL = """
+create table if not exists main.build_results (
+    run_id varchar,
+    unique_id varchar,
+    resource_type varchar,
+    name varchar,
+    status varchar,
+    failures integer,
+    execution_seconds double,
+    message varchar
+)
+"""
+
+
+def record_run(warehouse: Path, summary: BuildSummary) -> None:
+    """Read the row accounting, then append to build_runs and replace build_results."""
+    try:
+        con = duckdb.connect(str(warehouse), read_only=False)
+    except duckdb.Error as error:
+        message = lock_message(warehouse, error)
+        raise RetailTiersError(message or f"cannot open warehouse {warehouse}: "
+                               f"{_first_line(str(error))}") from None
+    try:
+        tables = {row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main'"
+        ).fetchall()}
+        if "row_accounting" in tables:
+            summary.row_accounting = [
+                (str(name), int(raw), int(clean), int(quarantined))
+                for name, raw, clean, quarantined in con.execute(
+                    "select source_file, raw_rows, clean_rows, quarantined_rows "
+                    "from main.row_accounting"
+                ).fetchall()
+            ]
+        if "quarantined_rows" in tables:
+            summary.quarantine = [
+                (str(name), str(reason), int(rows))
+                for name, reason, rows in con.execute(
+                    "select source_file, quarantine_reason, count(*) from main.quarantined_rows "
+                    "group by all order by source_file, count(*) desc, quarantine_reason"
+                ).fetchall()
+            ]
+        _write_tables(con, summary)
+    finally:
+        con.close()
+
+
+def _write_tables(con: duckdb.DuckDBPyConnection, summary: BuildSummary) -> None:
+    run_id = summary.started_at.strftime("%Y%m%dT%H%M%S%f")
+    counts = summary.counts()
+    con.execute("begin")
+    con.execute(BUILD_RUNS_DDL)
+    con.execute(BUILD_RESULTS_DDL)
+    con.execute(
+        "insert into main.build_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, summary.started_at, summary.finished_at, summary.success,
+         summary.input_description, summary.as_of,
+         json.dumps(summary.dbt_vars, ensure_ascii=False, sort_keys=True, default=str),
+         counts["models_built"], counts["seeds_loaded"], counts["tests_passed"],
+         counts["tests_failed"], counts["tests_warned"], counts["unit_tests_passed"],
+         counts["unit_tests_failed"], counts["rows_in"], counts["rows_quarantined"],
+         None if summary.success else summary.failure_line()],
+    )
+    con.execute("delete from main.build_results")
+    if summary.nodes:
+        con.executemany(
+            "insert into main.build_results values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [[run_id, node.unique_id, node.resource_type, node.name, node.status,
+              node.failures, node.execution_seconds, node.message] for node in summary.nodes],
+        )
+    con.execute("commit")
+
+
+def format_summary(summary: BuildSummary) -> list[str]:
+    counts = summary.counts()
+    seconds = ((summary.finished_at or dt.datetime.now()) - summary.started_at).total_seconds()
+    state = "done" if summary.success else "FAILED"
+    lines = ["", f"{state} in {seconds:.1f}s: {counts['models_built']} models built, "
+                 f"{counts['seeds_loaded']} seeds loaded, tests {counts['tests_passed']} passed"
+                 f" / {counts['tests_failed']} failed / {counts['tests_warned']} warned, "
+                 f"unit tests {counts['unit_tests_passed']} passed / "
+                 f"{counts['unit_tests_failed']} failed"]
+    if counts["nodes_errored"] or counts["nodes_skipped"]:
+        lines.append(f"  {counts['nodes_errored']} errored, {counts['nodes_skipped']} skipped")
+    if summary.row_accounting:
+        lines.append("rows in (clean + quarantined):")
+        width = max(len(row[0]) for row in summary.row_accounting)
+        digits = max(len(f"{row[1]:,}") for row in summary.row_accounting)
+        for name, raw, clean, quarantined in summary.row_accounting:
+            reasons = ", ".join(f"{reason} {rows:,}" for file, reason, rows in summary.quarantine
+                                if file == name)
+            detail = f" ({reasons})" if reasons else ""
+            lines.append(f"  {name:<{width}}  {raw:>{digits},} = {clean:>{digits},} clean + "
+                         f"{quarantined:,} quarantined{detail}")
+    return lines

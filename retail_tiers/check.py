@@ -1,0 +1,448 @@
+"""`retail-tiers check`: a folder of raw files against the data contract (DESIGN section 1).
+
+Per contract file: rows, columns found, missing and extra columns, empty and unparseable
+values per column, encoding. Unparseable values are counted by DuckDB with the very macros
+staging uses (macros/parsing.sql rendered with plain Jinja), so `check` and `build` agree.
+
+`inspect_input(..., count_values=False)` is the fast structural part that `build --input`
+runs first: file discovery, encoding, header, field counts, row counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jinja2
+
+from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile, file_format
+from retail_tiers.encoding import normalize_encoding, scan_text, transcode_to_cache
+from retail_tiers.errors import RetailTiersError
+from retail_tiers.project import project_dir
+
+PARSERS: dict[str, str | None] = {
+    "text": None,
+    "integer": "parse_integer",
+    "decimal": "parse_decimal",
+    "timestamp": "parse_timestamp",
+    "date": "parse_timestamp",
+    "boolean": "parse_boolean",
+}
+DELIMITER_NAMES = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
+
+
+@dataclass
+class ColumnStats:
+    name: str
+    type: str
+    required: bool
+    empty: int | None = None
+    unparseable: int | None = None  # None: text column (anything parses) or not counted
+
+
+@dataclass
+class FileCheck:
+    """One contract file: where it is, what it holds, what is wrong with it."""
+
+    spec: RawFile
+    path: Path | None = None  # the user's file; None when absent
+    file_format: str = "csv"
+    read_path: Path | None = None  # what DuckDB reads: the file or its UTF-8 copy
+    encoding_note: str = ""
+    header: list[str] = field(default_factory=list)
+    rows: int | None = None
+    column_stats: list[ColumnStats] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def display(self) -> str:
+        return self.path.name if self.path else self.spec.name
+
+    @property
+    def present(self) -> list[str]:
+        return [name for name in self.spec.column_names if name in self.header]
+
+    @property
+    def missing_required(self) -> list[str]:
+        if self.path is None:
+            return []
+        return [name for name in self.spec.required_columns if name not in self.header]
+
+    @property
+    def missing_optional(self) -> list[str]:
+        if self.path is None or not self.header:
+            return []
+        return [column.name for column in self.spec.columns
+                if not column.required and column.name not in self.header]
+
+    @property
+    def extra_columns(self) -> list[str]:
+        return [name for name in self.header if name not in self.spec.column_names]
+
+    @property
+    def status(self) -> str:
+        if self.errors:
+            return "error"
+        if self.path is None:
+            return "absent"
+        if self.rows == 0:
+            return "empty"
+        return "ok"
+
+    def raw_files_entry(self) -> dict[str, Any]:
+        """This file's entry in the dbt var `raw_files` (see macros/raw_input.sql)."""
+        return {
+            "path": str(self.read_path.resolve()) if self.read_path else None,
+            "format": self.file_format,
+            "columns": self.spec.column_names,
+            "present": self.present if self.read_path else [],
+            "header": self.header if self.read_path else [],
+        }
+
+
+@dataclass
+class CheckReport:
+    input_dir: Path
+    encoding: str
+    files: list[FileCheck]
+    errors: list[str] = field(default_factory=list)  # about the folder, not one file
+    ignored_files: list[str] = field(default_factory=list)
+    values_counted: bool = True
+
+    @property
+    def all_errors(self) -> list[str]:
+        return self.errors + [error for check in self.files for error in check.errors]
+
+    @property
+    def usable(self) -> bool:
+        return not self.all_errors
+
+    def first_error(self) -> str:
+        errors = self.all_errors
+        if not errors:
+            return ""
+        more = len(errors) - 1
+        return errors[0] + (f" (and {more} more problem{'s' if more > 1 else ''})"
+                            if more else "")
+
+    def file(self, name: str) -> FileCheck:
+        for check in self.files:
+            if check.spec.name == name:
+                return check
+        raise KeyError(name)
+
+
+def check_input(input_dir: Path, encoding: str = "utf-8") -> CheckReport:
+    """The full check: structure plus empty/unparseable value counts; leaves no files."""
+    with tempfile.TemporaryDirectory(prefix="retail-tiers-check-") as scratch:
+        return inspect_input(input_dir, encoding, count_values=True, cache_dir=Path(scratch))
+
+
+def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: bool = True,
+                  cache_dir: Path) -> CheckReport:
+    """Check every contract file in `input_dir`; non-UTF-8 CSVs get a UTF-8 copy in cache_dir.
+
+    A missing or unreadable folder raises RetailTiersError; problems with files are
+    collected in the report (`report.usable`, `report.first_error()`).
+    """
+    encoding = normalize_encoding(encoding)
+    folder = Path(input_dir).expanduser()
+    if not folder.exists():
+        raise RetailTiersError(f"input folder {folder} does not exist")
+    if not folder.is_dir():
+        raise RetailTiersError(f"input {folder} is not a folder")
+    folder = folder.resolve()
+    report = CheckReport(input_dir=folder, encoding=encoding, files=[],
+                         values_counted=count_values)
+    claimed: set[str] = set()
+    macros = _parsing_macros() if count_values else None
+    con = duckdb.connect()
+    try:
+        con.execute("set enable_progress_bar = false")
+        for spec in RAW_FILES:
+            check = FileCheck(spec=spec)
+            report.files.append(check)
+            found = [folder / f"{spec.name}{suffix}" for suffix in SUFFIXES
+                     if (folder / f"{spec.name}{suffix}").is_file()]
+            claimed.update(path.name for path in found)
+            if len(found) > 1:
+                check.errors.append(
+                    f"{spec.name}: found {' and '.join(path.name for path in found)}: "
+                    "keep only one of them"
+                )
+                continue
+            if not found:
+                if spec.required:
+                    expected = {spec.name + suffix for suffix in SUFFIXES}
+                    near = sorted(path.name for path in folder.iterdir()
+                                  if path.name.lower() in expected)
+                    hint = f"; found {near[0]}: file names are lower case" if near else ""
+                    report.errors.append(
+                        f"{folder}: no {spec.name} file (expected "
+                        f"{', '.join(sorted(expected))}{hint})"
+                    )
+                continue
+            check.path = found[0]
+            check.file_format = file_format(check.path)
+            try:
+                if check.file_format == "parquet":
+                    _inspect_parquet(check, con, macros)
+                else:
+                    _inspect_csv(check, con, macros, encoding, cache_dir)
+            except RetailTiersError as error:
+                check.errors.append(str(error))
+                check.read_path = None
+    finally:
+        con.close()
+    report.ignored_files = sorted(
+        path.name for path in folder.iterdir()
+        if path.is_file() and path.name not in claimed and not path.name.startswith(".")
+    )
+    return report
+
+
+def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
+                 encoding: str, cache_dir: Path) -> None:
+    path, display = check.path, check.display
+    assert path is not None
+    if path.stat().st_size == 0:
+        raise RetailTiersError(f"{display}: empty file (0 bytes, no header row)")
+    if encoding == "utf-8":
+        scan = scan_text(path, display, encoding)
+        check.read_path = path
+        check.encoding_note = ("UTF-8 with BOM" if scan.has_bom
+                               else "UTF-8" if scan.non_ascii else "ASCII")
+    else:
+        check.read_path, scan = transcode_to_cache(path, display, encoding, cache_dir,
+                                                   check.spec.name)
+        check.encoding_note = (f"{encoding.upper()} (read via a UTF-8 copy)"
+                               if scan.non_ascii else "ASCII")
+    if not scan.header_line.strip():
+        raise RetailTiersError(
+            f"{display}: empty file (0 bytes, no header row)" if scan.byte_count == 0
+            else f"{display}: the first line is empty: expected a header row"
+        )
+    check.header = _parse_header(scan.header_line, check)
+    _check_columns(check)
+    relation = csv_relation(check.read_path, _unique_names(check.header))
+    _count(check, con, macros, relation)
+
+
+def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any) -> None:
+    path, display = check.path, check.display
+    assert path is not None
+    if path.stat().st_size == 0:
+        raise RetailTiersError(f"{display}: empty file (0 bytes)")
+    check.read_path = path
+    check.encoding_note = "Parquet"
+    relation = f"read_parquet({sql_literal(str(path))})"
+    try:
+        described = con.execute(f"describe select * from {relation}").fetchall()
+    except duckdb.Error as error:
+        raise RetailTiersError(
+            f"{display}: not a readable Parquet file ({_first_line(error)})"
+        ) from None
+    check.header = [str(row[0]) for row in described]
+    _check_columns(check)
+    _count(check, con, macros, relation)
+
+
+def _parse_header(line: str, check: FileCheck) -> list[str]:
+    names = next(csv.reader([line]))
+    if len(names) == 1:
+        for delimiter, description in DELIMITER_NAMES.items():
+            if delimiter in line:
+                raise RetailTiersError(
+                    f"{check.display}: columns are separated by {description}; "
+                    "expected a comma-separated file"
+                )
+    return names
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Names DuckDB can read the file with: blanks and repeats of extra columns renamed."""
+    seen: Counter[str] = Counter()
+    names = []
+    for position, name in enumerate(header, start=1):
+        name = name or f"column{position}"
+        seen[name] += 1
+        names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return names
+
+
+def _check_columns(check: FileCheck) -> None:
+    counts = Counter(check.header)
+    repeated = [name for name in check.spec.column_names if counts[name] > 1]
+    if repeated:
+        raise RetailTiersError(
+            f"{check.display}: column {repeated[0]} appears {counts[repeated[0]]} times "
+            "in the header"
+        )
+    missing = check.missing_required
+    if missing:
+        hints = []
+        for name in missing:
+            near = [found for found in check.header
+                    if found != name and found.strip().lower() == name]
+            if near:
+                hints.append(f"{near[0]!r} is not {name!r}: column names are exact, "
+                             "lower case, without spaces")
+        plural = "s" if len(missing) > 1 else ""
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        raise RetailTiersError(
+            f"{check.display}: missing required column{plural} {', '.join(missing)}{hint}"
+        )
+
+
+def _count(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
+           relation: str) -> None:
+    """Rows (a full read, which also finds bad field counts) and, with macros, value counts."""
+    stats = [ColumnStats(column.name, column.type, column.required)
+             for column in check.spec.columns if column.name in check.header]
+    selects = ["count(*)"]
+    if macros is not None:
+        for stat in stats:
+            value = f"cast({quote_identifier(stat.name)} as varchar)"
+            selects.append(f"count_if({macros.clean_text(value)} is null)")
+            parser = PARSERS.get(stat.type)
+            if parser:
+                parsed = getattr(macros, parser)(value)
+                selects.append(f"count_if({macros.is_unparseable(value, parsed)})")
+    try:
+        row = con.execute(f"select {', '.join(selects)} from {relation}").fetchone()
+    except duckdb.Error as error:
+        raise RetailTiersError(_read_error(check.display, error)) from None
+    assert row is not None
+    check.rows = int(row[0])
+    values = iter(row[1:])
+    if macros is not None:
+        for stat in stats:
+            stat.empty = int(next(values) or 0)
+            if PARSERS.get(stat.type):
+                stat.unparseable = int(next(values) or 0)
+    check.column_stats = stats
+    if check.rows == 0 and check.spec.required:
+        raise RetailTiersError(f"{check.display}: has a header but no data rows")
+
+
+def _read_error(display: str, error: Exception) -> str:
+    text = str(error)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if line and fields:
+        return (f"{display}: line {line.group(1)} has {fields.group(2)} fields, "
+                f"the header has {fields.group(1)} (a stray comma or quote?)")
+    if line and "Value with unterminated quote" in text:
+        return f"{display}: line {line.group(1)} has a quote that is never closed"
+    where = f" at line {line.group(1)}" if line else ""
+    return f"{display}: cannot be read{where}: {_first_line(error)}"
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return re.sub(r"^[A-Za-z ]*Error: ", "", first)
+
+
+def csv_relation(path: Path, names: list[str]) -> str:
+    """A DuckDB read_csv call with the dialect and columns fixed (no sniffing)."""
+    columns = ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in names)
+    return (f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
+            f"delim = ',', quote = '\"', escape = '\"', columns = {{{columns}}})")
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _parsing_macros(project: Path | None = None) -> Any:
+    """macros/parsing.sql as a plain-Jinja module: `.parse_integer("x")` returns SQL."""
+    source = ((project or project_dir()) / "macros" / "parsing.sql").read_text(encoding="utf-8")
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return environment.from_string(source).module
+
+
+# ---- the printed report -------------------------------------------------------------------
+
+
+def format_report(report: CheckReport) -> str:
+    lines = [f"input: {report.input_dir} (encoding {report.encoding})", ""]
+    for check in report.files:
+        lines.extend(_format_file(check))
+        lines.append("")
+    if report.ignored_files:
+        lines.append(f"ignored files (not in the contract): {', '.join(report.ignored_files)}")
+        lines.append("")
+    lines.append("summary")
+    lines.extend(_format_summary(report))
+    errors = report.all_errors
+    lines.append("")
+    if errors:
+        lines.append(f"{len(errors)} problem{'s' if len(errors) > 1 else ''}:")
+        lines.extend(f"  - {error}" for error in errors)
+    else:
+        lines.append("the input is usable: run `retail-tiers build --input "
+                     f"{report.input_dir}`" + (f" --encoding {report.encoding}"
+                                               if report.encoding != "utf-8" else ""))
+    return "\n".join(lines)
+
+
+def _format_file(check: FileCheck) -> list[str]:
+    kind = "required" if check.spec.required else "optional"
+    if check.path is None and not check.errors:
+        treated = "" if check.spec.required else "; treated as an empty table"
+        return [f"{check.spec.name} ({kind}): absent{treated}"]
+    if check.rows is None:
+        return [f"{check.display} ({kind}): not usable"]
+    rows = f"{check.rows:,} row{'s' if check.rows != 1 else ''}"
+    empty = " (header only: treated as an empty table)" if check.rows == 0 else ""
+    lines = [f"{check.display} ({kind}): {rows}{empty}, {len(check.header)} columns, "
+             f"{check.encoding_note}"]
+    if check.missing_optional:
+        lines.append(f"  missing optional columns: {', '.join(check.missing_optional)}")
+    if check.extra_columns:
+        lines.append(f"  extra columns (ignored): {', '.join(check.extra_columns)}")
+    if check.column_stats and check.column_stats[0].empty is not None:
+        width = max(len(stat.name) for stat in check.column_stats)
+        lines.append(f"  {'column':<{width}}  {'type':<9}  {'req':<3}  {'empty':>9}  "
+                     f"{'unparseable':>11}")
+        for stat in check.column_stats:
+            bad = "-" if stat.unparseable is None else f"{stat.unparseable:,}"
+            lines.append(f"  {stat.name:<{width}}  {stat.type:<9}  "
+                         f"{'yes' if stat.required else 'no':<3}  {stat.empty or 0:>9,}  "
+                         f"{bad:>11}")
+    return lines
+
+
+def _format_summary(report: CheckReport) -> list[str]:
+    header = ("file", "format", "rows", "columns", "missing required", "extra", "unparseable",
+              "status")
+    rows = [header]
+    for check in report.files:
+        present = check.path is not None and check.rows is not None
+        unparseable = sum(stat.unparseable or 0 for stat in check.column_stats)
+        rows.append((
+            check.spec.name,
+            check.file_format if check.path else "-",
+            f"{check.rows:,}" if present else "-",
+            f"{len(check.present)}/{len(check.spec.columns)}" if present else "-",
+            ", ".join(check.missing_required) or "-",
+            str(len(check.extra_columns)) if present else "-",
+            f"{unparseable:,}" if present and report.values_counted else "-",
+            check.status,
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    right = {2, 5, 6}
+    return ["  " + "  ".join(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+                             for i, cell in enumerate(row)).rstrip()
+            for row in rows]

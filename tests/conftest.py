@@ -1,0 +1,202 @@
+"""Shared test helpers: isolated warehouses, running the CLI, writing raw input folders.
+
+Every test that builds gets its own warehouse, dbt target and log folders under tmp
+(RETAIL_TIERS_DB, DBT_TARGET_PATH, DBT_LOG_PATH), never the repository's warehouse/ or target/.
+`demo_build` builds the demo warehouse once per session; other test files reuse it read-only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+CLI_EXECUTABLE = PROJECT_DIR / ".venv" / "bin" / "retail-tiers"
+
+TRANSACTION_COLUMNS = [
+    "transaction_id", "order_id", "customer_id", "ordered_at", "product_id", "category",
+    "quantity", "unit_price", "discount_amount", "unit_cost", "channel", "store_id",
+]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A warehouse file and dbt target/log folders of one test (or one session fixture)."""
+
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "retail_tiers.duckdb"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "RETAIL_TIERS_DB": str(self.warehouse),
+            "DBT_TARGET_PATH": str(self.root / "target"),
+            "DBT_LOG_PATH": str(self.root / "logs"),
+        }
+
+    def query(self, sql: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of a query on the warehouse (read-only, connection closed afterwards)."""
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return con.execute(sql, parameters or []).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+        return self.query(sql, parameters)[0][0]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+    @property
+    def error(self) -> str:
+        """The single error line (asserts there is exactly one and no traceback)."""
+        assert "Traceback" not in self.stderr, self.stderr
+        assert "Traceback" not in self.stdout, self.stdout
+        assert len(self.error_lines) == 1, self.stderr
+        return self.error_lines[0]
+
+
+def run_cli(args: Sequence[str], workspace: Workspace, *, in_process: bool = True,
+            extra_env: Mapping[str, str] | None = None) -> CliResult:
+    """Run `retail-tiers ARGS` with the workspace's environment.
+
+    In-process runs go through `cli.main` (the console-script entry point, with its one-line
+    error handling) inside click's CliRunner isolation; `in_process=False` starts the real
+    executable, to prove exit codes and the absence of tracebacks end to end.
+    """
+    env = {**workspace.env, **(extra_env or {})}
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    if not in_process:
+        completed = subprocess.run(
+            [str(CLI_EXECUTABLE), *args], env={**os.environ, **env}, capture_output=True,
+            text=True, cwd=workspace.root, timeout=600, check=False,
+        )
+        return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+    import cli
+
+    runner = CliRunner()
+    saved_argv = sys.argv
+    exit_code = 0
+    with runner.isolation(env=env) as (stdout, stderr, _output):
+        sys.argv = ["retail-tiers", *args]
+        try:
+            cli.main()
+        except SystemExit as stop:
+            exit_code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None
+                                                                      else 1)
+        finally:
+            sys.argv = saved_argv
+            sys.stdout.flush()
+            sys.stderr.flush()
+        out_text = stdout.getvalue().decode("utf-8", "replace")
+        err_text = stderr.getvalue().decode("utf-8", "replace")
+    return CliResult(exit_code, out_text, err_text)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path / "workspace")
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, CliResult]]:
+    """The demo warehouse, built once per session with `retail-tiers build` (no input)."""
+    demo = Workspace(tmp_path_factory.mktemp("demo_build"))
+    result = run_cli(["build"], demo)
+    if result.exit_code != 0:
+        tail = "\n".join(result.stdout.splitlines()[-12:])
+        pytest.fail(f"the demo build failed: {result.stderr.strip()}\n{tail}", pytrace=False)
+    yield demo, result
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(demo_build: tuple[Workspace, CliResult]) -> Workspace:
+    return demo_build[0]
+
+
+# ---- raw input folders --------------------------------------------------------------------
+
+Rows = list[dict[str, str]]
+FileContent = Rows | str | bytes
+
+
+def csv_text(rows: Rows, columns: Sequence[str] | None = None) -> str:
+    """CSV text with a header: `columns`, else the keys of the rows in first-seen order."""
+    if columns is None:
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: row.get(column, "") for column in columns})
+    return buffer.getvalue()
+
+
+def transaction(number: int, **overrides: str) -> dict[str, str]:
+    """A clean transaction line (each value valid), with overrides."""
+    row = {
+        "transaction_id": f"T{number:05d}",
+        "order_id": f"O{(number + 1) // 2:05d}",
+        "customer_id": f"C{number % 7:03d}",
+        "ordered_at": f"2024-{number % 12 + 1:02d}-{number % 27 + 1:02d} 10:{number % 60:02d}:00",
+        "product_id": f"P{number % 5:02d}",
+        "category": "apparel",
+        "quantity": str(number % 3 + 1),
+        "unit_price": f"{10 + number % 9}.50",
+        "discount_amount": "",
+        "unit_cost": "",
+        "channel": "store",
+        "store_id": "S01",
+    }
+    row.update(overrides)
+    return row
+
+
+@pytest.fixture
+def make_raw(tmp_path: Path) -> Callable[..., Path]:
+    """A factory writing a raw input folder: make_raw({"transactions.csv": rows, ...}).
+
+    A value is a list of row dicts (written as CSV in `encoding`), text (written in
+    `encoding`) or bytes (written as is). Returns the folder.
+    """
+    counter = iter(range(1, 1000))
+
+    def make(files: Mapping[str, FileContent], encoding: str = "utf-8",
+             name: str | None = None) -> Path:
+        folder = tmp_path / (name or f"raw{next(counter)}")
+        folder.mkdir(parents=True)
+        for file_name, content in files.items():
+            if isinstance(content, bytes):
+                data = content
+            elif isinstance(content, str):
+                data = content.encode(encoding)
+            else:
+                data = csv_text(content).encode(encoding)
+            (folder / file_name).write_bytes(data)
+        return folder
+
+    return make

@@ -1,0 +1,179 @@
+"""`retail-tiers build`: the demo build (progress, summary, build_runs/build_results, row
+accounting against the demo seed files) and one-line failures (test, model, parse error),
+the latter on a tiny throwaway dbt project so they run in seconds."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import PROJECT_DIR, CliResult, Workspace, run_cli
+
+from retail_tiers.build import parse_as_of, parse_extra_vars
+from retail_tiers.errors import RetailTiersError
+
+PROGRESS_LINE = re.compile(
+    r"^  \[\s*(\d+)/(\d+)\] (model|seed|test|unit test) \S+ \.* ?(\S+)(?: \(.*\))? \d+\.\ds$"
+)
+
+
+def progress_lines(result: CliResult) -> list[re.Match[str]]:
+    return [match for line in result.stdout.splitlines()
+            if (match := PROGRESS_LINE.match(line))]
+
+
+def test_demo_build_prints_progress_and_summary(
+        demo_build: tuple[Workspace, CliResult]) -> None:
+    _, result = demo_build
+    assert result.stderr == ""
+    lines = progress_lines(result)
+    assert lines, result.stdout
+    totals = {int(match.group(2)) for match in lines}
+    assert totals == {len(lines)}
+    assert sorted(int(match.group(1)) for match in lines) == list(range(1, len(lines) + 1))
+    assert {match.group(4) for match in lines} <= {"ok", "warn"}
+    kinds = {match.group(3) for match in lines}
+    assert {"model", "seed", "test", "unit test"} <= kinds
+    assert re.search(r"^done in \d+\.\ds: \d+ models built, \d+ seeds loaded", result.stdout,
+                     re.MULTILINE)
+
+
+def test_demo_build_rows_match_the_demo_files(demo_build: tuple[Workspace, CliResult]) -> None:
+    workspace, result = demo_build
+    accounting = {row[0]: row[1:] for row in workspace.query(
+        "select source_file, raw_rows, clean_rows, quarantined_rows from main.row_accounting")}
+    for source_file in ("transactions", "customers", "campaigns", "campaign_contacts"):
+        with (PROJECT_DIR / "seeds" / "demo" / f"raw_{source_file}.csv").open(
+                encoding="utf-8", newline="") as handle:
+            data_rows = sum(1 for _ in csv.DictReader(handle))
+        raw, clean, quarantined = accounting[source_file]
+        assert raw == data_rows
+        assert raw == clean + quarantined
+        assert re.search(rf"^  {source_file} +{raw:,} = +{clean:,} clean \+ {quarantined:,} "
+                         "quarantined", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_demo_build_records_run_and_results(demo_build: tuple[Workspace, CliResult]) -> None:
+    workspace, result = demo_build
+    runs = workspace.query(
+        "select success, input_description, models_built, seeds_loaded, tests_passed, "
+        "tests_failed, unit_tests_passed, rows_in, rows_quarantined from main.build_runs")
+    assert len(runs) == 1
+    success, description, models, seeds, tests, failed, unit_tests, rows_in, quarantined = runs[0]
+    assert success is True and failed == 0
+    assert "demo" in description
+    by_kind = dict(workspace.query(
+        "select resource_type, count(*) from main.build_results group by all"))
+    assert sum(by_kind.values()) == len(progress_lines(result))
+    assert (models, seeds, tests, unit_tests) == (
+        by_kind["model"], by_kind["seed"], by_kind["test"], by_kind["unit_test"])
+    assert rows_in == workspace.scalar("select sum(raw_rows) from main.row_accounting")
+    assert quarantined == workspace.scalar("select count(*) from main.quarantined_rows")
+
+
+def test_warehouse_opens_read_only_in_the_same_process(
+        demo_build: tuple[Workspace, CliResult]) -> None:
+    # dbt ran in this process; its DuckDB connection must be closed, not merely forgotten.
+    workspace, _ = demo_build
+    con = duckdb.connect(str(workspace.warehouse), read_only=True)
+    try:
+        assert con.execute("select count(*) from main.build_runs").fetchone() == (1,)
+    finally:
+        con.close()
+
+
+# ---- options --------------------------------------------------------------------------------
+
+
+def test_as_of_dates() -> None:
+    assert parse_as_of("2024-02-29") == "2024-02-29"
+    assert parse_as_of(None) is None
+    for bad in ("2023-02-29", "2025-13-45", "2024-2-1", "last month"):
+        with pytest.raises(RetailTiersError, match=re.escape(f"--as-of {bad}")):
+            parse_as_of(bad)
+
+
+def test_var_values_are_yaml_scalars() -> None:
+    known = {"churn_days", "default_gross_margin", "segment_scheme", "load_date", "as_of_date"}
+    parsed = parse_extra_vars(("churn_days=120", "default_gross_margin=0.4",
+                               "segment_scheme=rfm8", "load_date=2024-07-01",
+                               "as_of_date=null"), known)
+    assert parsed == {"churn_days": 120, "default_gross_margin": 0.4, "segment_scheme": "rfm8",
+                      "load_date": "2024-07-01", "as_of_date": None}
+
+
+@pytest.mark.parametrize(("argument", "message"), [
+    ("chrun_days=120", "--var chrun_days: unknown var"),
+    ("churn_days", "--var churn_days: expected NAME=VALUE"),
+    ("churn_days=[1, 2]", "expected a single value"),
+    ("raw_files=x", "--var raw_files: set by --input"),
+])
+def test_bad_vars_are_one_line_errors(workspace: Workspace, argument: str, message: str) -> None:
+    result = run_cli(["build", "--var", argument], workspace)
+    assert result.exit_code == 1
+    assert message in result.error
+    assert not workspace.warehouse.exists()
+
+
+# ---- failures, on a tiny dbt project ----------------------------------------------------------
+
+
+def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | None = None) -> Path:
+    """A dbt project using this repo's profile, with the given models and singular tests."""
+    project = root / "tiny_project"
+    (project / "models").mkdir(parents=True)
+    (project / "tests").mkdir()
+    shutil.copy(PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    (project / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: retail_tiers\n"
+        "flags:\n  send_anonymous_usage_stats: false\nvars:\n  as_of_date: null\n",
+        encoding="utf-8")
+    for name, sql in models.items():
+        (project / "models" / f"{name}.sql").write_text(sql, encoding="utf-8")
+    for name, sql in (tests or {}).items():
+        (project / "tests" / f"{name}.sql").write_text(sql, encoding="utf-8")
+    return project
+
+
+def run_tiny(workspace: Workspace, project: Path) -> CliResult:
+    return run_cli(["build"], workspace, extra_env={"RETAIL_TIERS_PROJECT_DIR": str(project)})
+
+
+def test_failing_data_test_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
+    project = tiny_project(tmp_path, {"numbers": "select 1 as n union all select 2 union all "
+                                                "select 3"},
+                           {"no_big_numbers": "select * from {{ ref('numbers') }} where n > 1"})
+    result = run_tiny(workspace, project)
+    assert result.exit_code == 1
+    assert result.error == "error: test no_big_numbers failed: 2 failing rows"
+    assert "FAIL (2 rows)" in result.stdout
+    success, failure, tests_failed = workspace.query(
+        "select success, failure, tests_failed from main.build_runs")[0]
+    assert (success, tests_failed) == (False, 1)
+    assert failure == "test no_big_numbers failed: 2 failing rows"
+    assert workspace.query("select name, status, failures from main.build_results "
+                           "where resource_type = 'test'") == [("no_big_numbers", "fail", 2)]
+
+
+def test_failing_model_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
+    project = tiny_project(tmp_path, {"broken": "select * from no_such_table",
+                                      "downstream": "select * from {{ ref('broken') }}"})
+    result = run_tiny(workspace, project)
+    assert result.exit_code == 1
+    line = result.error
+    assert line.startswith("error: model broken failed: ")
+    assert "no_such_table" in line
+    statuses = dict(workspace.query("select name, status from main.build_results"))
+    assert statuses == {"broken": "error", "downstream": "skipped"}
+
+
+def test_parse_error_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
+    project = tiny_project(tmp_path, {"bad_jinja": "select {{ ref( }}"})
+    result = run_tiny(workspace, project)
+    assert result.exit_code == 1
+    assert result.error.startswith("error: dbt could not build the project: ")
+    assert "bad_jinja" in result.error
