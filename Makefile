@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup fonts lint bench thumbnails docs clean
+.PHONY: demo test setup fonts lint bench thumbnails demo-data clean
 
 ## Create .venv and install the project once; reinstall only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -27,6 +27,10 @@ fonts:
 
 demo: setup
 	$(BIN)/retail-tiers build
+	@set -euo pipefail; \
+	latest="$$($(BIN)/retail-tiers report --all-months | tee /dev/stderr | tail -n 1 | sed 's/^wrote //')"; \
+	if fc-list :lang=zh 2>/dev/null | grep -q .; then $(BIN)/retail-tiers report --lang zh; fi; \
+	echo "latest month's report: $$latest"
 
 test: setup
 	$(BIN)/ruff check .
@@ -37,6 +41,24 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m retail_tiers.bench --out bench/results.json
+
+## README pictures of report pages (summary and segments, English and Chinese), rendered from
+## the demo data in a scratch warehouse so the user's own warehouse is never touched.
+thumbnails: setup
+	@set -euo pipefail; scratch="$$(mktemp -d)"; trap 'rm -rf "$$scratch"' EXIT; \
+	export RETAIL_TIERS_DB="$$scratch/demo.duckdb" DBT_TARGET_PATH="$$scratch/target" \
+		DBT_LOG_PATH="$$scratch/logs"; \
+	echo "building the demo warehouse in $$scratch"; \
+	$(BIN)/retail-tiers build >/dev/null; \
+	for lang in en zh; do \
+		pdf="$$($(BIN)/retail-tiers report --lang $$lang --out "$$scratch" | tail -n 1 | sed 's/^wrote //')"; \
+		$(BIN)/python -m reports.thumbnails "$$pdf" --page 2=summary --page 4=segments \
+			--out docs/img --prefix report-$$lang; \
+	done
+
+## Regenerate the committed demo seeds (3,000 customers x 24 months); a test checks they match.
+demo-data: setup
+	$(BIN)/python -m retail_tiers.demo_data seeds/demo
 
 clean:
 	rm -rf target logs warehouse out dbt_packages .pytest_cache .ruff_cache
