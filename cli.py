@@ -81,6 +81,17 @@ def build(input_dir: Path | None, as_of: str | None, encoding: str,
         raise RetailTiersError(summary.failure_line())
 
 
+@cli.command()
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="Month to show (default: the as-of month of the last build).")
+def kpis(month: str | None) -> None:
+    """Print one month's KPIs and their change from the month before."""
+    from retail_tiers.kpis import show_kpis
+    from retail_tiers.project import warehouse_path
+
+    click.echo(show_kpis(warehouse_path(), month))
+
+
 def main() -> None:
     """Console-script entry point: one line per user error, no traceback."""
     try:

@@ -1,0 +1,369 @@
+{#-
+    Monthly KPIs (DESIGN sec. 8, seed 003): one row per month of int_months_spined (first
+    order month to the as-of month). Revenue, orders and margin cover every clean order, guest
+    sales and return-only orders included; customer KPIs cover known customers only.
+
+    Customer state at a month end (purchase in the trailing window, two purchases in it, not
+    churned) is counted without a customer x month grid: between two months in which a customer
+    buys, the customer's latest purchase and the one before it stay the same, so each state
+    holds from a purchase month until the first day it stops holding (or the next purchase
+    month). Those start (+1) and stop (-1) days are summed by month and accumulated. The stop
+    days are the first days on which the shared rules turn false:
+      in_trailing_window(last purchase, E, N)  is false from last purchase + N;
+      is_churned(last purchase, E)             is true  from last purchase + churn_days + 1.
+    Churn crossings are checked with is_churned itself. The singular test
+    assert_kpi_customer_states_match_direct_count recounts the states customer by customer.
+-#}
+{%- set repeat_window_days = var('repeat_window_days', 365) -%}
+{%- set churn_days = var('churn_days') -%}
+
+with
+
+months as (
+    select * from {{ ref('int_months_spined') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders_netted') }}
+),
+
+customer_orders as (
+    select * from {{ ref('int_customer_orders') }}
+),
+
+customers as (
+    select * from {{ ref('stg_customers') }}
+    where quarantine_reason is null
+),
+
+-- every clean order on or before the as-of date, in its month (guests and returns included)
+orders_in_months as (
+    select
+        months.month_start_on,
+        orders.is_guest,
+        orders.is_purchase,
+        orders.net_revenue,
+        orders.gross_margin_amount
+    from orders
+    inner join months
+        on orders.order_month = months.month_start_on
+        and orders.ordered_on <= months.month_end_on
+),
+
+orders_by_month as (
+    select
+        month_start_on,
+        sum(net_revenue) as net_revenue_amount,
+        coalesce(sum(net_revenue) filter (where not is_guest), 0) as customer_net_revenue_amount,
+        sum(gross_margin_amount) as gross_margin_amount,
+        count(*) filter (where is_purchase) as order_count,
+        count(*) filter (where is_purchase and is_guest) as guest_order_count
+    from orders_in_months
+    group by month_start_on
+),
+
+-- every order of a known customer on or before the as-of date, in its month
+customer_orders_in_months as (
+    select
+        customer_orders.customer_id,
+        months.month_start_on,
+        customer_orders.ordered_on,
+        customer_orders.is_purchase,
+        customer_orders.purchase_number,
+        customer_orders.previous_purchase_on,
+        customer_orders.days_since_previous_purchase,
+        customer_orders.net_revenue,
+        customer_orders.gross_margin_amount
+    from customer_orders
+    inner join months
+        on customer_orders.order_month = months.month_start_on
+        and customer_orders.ordered_on <= months.month_end_on
+),
+
+-- one row per customer and month with a purchase. The previous purchase of the month's last
+-- purchase is the second-latest purchase on or before the month end (previous dates only grow
+-- along the sequence, so it is their maximum; null when the customer has one purchase so far).
+customer_purchase_months as (
+    select
+        customer_id,
+        month_start_on,
+        bool_or(purchase_number = 1) as is_first_purchase_month,
+        max(ordered_on) as last_purchase_on,
+        max(previous_purchase_on) as second_last_purchase_on
+    from customer_orders_in_months
+    where is_purchase
+    group by customer_id, month_start_on
+),
+
+customer_purchase_months_sequenced as (
+    select
+        customer_id,
+        month_start_on,
+        is_first_purchase_month,
+        last_purchase_on,
+        second_last_purchase_on,
+        lag(last_purchase_on) over customer_months as last_purchase_before_month_on,
+        lead(month_start_on) over customer_months as next_purchase_month_start_on
+    from customer_purchase_months
+    window customer_months as (partition by customer_id order by month_start_on)
+),
+
+-- when each state stops holding: its first false day, or the next purchase month (where a new
+-- span starts), never before the span's own month
+state_spans as (
+    select
+        month_start_on,
+        second_last_purchase_on is not null as has_second_purchase,
+        greatest(
+            month_start_on,
+            least(next_purchase_month_start_on, last_purchase_on + {{ repeat_window_days }})
+        ) as trailing_purchase_ends_on,
+        greatest(
+            month_start_on,
+            least(next_purchase_month_start_on, second_last_purchase_on + {{ repeat_window_days }})
+        ) as trailing_repeat_ends_on,
+        greatest(
+            month_start_on,
+            least(next_purchase_month_start_on, last_purchase_on + {{ churn_days }} + 1)
+        ) as not_churned_ends_on
+    from customer_purchase_months_sequenced
+),
+
+state_changes as (
+    select
+        month_start_on as changed_on,
+        1 as trailing_customer_change,
+        case when has_second_purchase then 1 else 0 end as trailing_repeat_customer_change,
+        1 as not_churned_customer_change
+    from state_spans
+    union all
+    select trailing_purchase_ends_on, -1, 0, 0
+    from state_spans
+    union all
+    select trailing_repeat_ends_on, 0, -1, 0
+    from state_spans
+    where has_second_purchase
+    union all
+    select not_churned_ends_on, 0, 0, -1
+    from state_spans
+),
+
+-- a change counts from the month it falls in; changes after the as-of date drop out
+state_changes_by_month as (
+    select
+        months.month_start_on,
+        sum(state_changes.trailing_customer_change) as trailing_customer_change,
+        sum(state_changes.trailing_repeat_customer_change) as trailing_repeat_customer_change,
+        sum(state_changes.not_churned_customer_change) as not_churned_customer_change
+    from state_changes
+    inner join months
+        on cast(date_trunc('month', state_changes.changed_on) as date) = months.month_start_on
+        and state_changes.changed_on <= months.month_end_on
+    group by months.month_start_on
+),
+
+-- a customer can only cross into churn in the month of (latest purchase + churn_days + 1);
+-- the latest purchase as of the previous month end is this span's purchase, or, when that
+-- month is the span's own month (churn_days under a month), the purchase before it
+churn_candidates as (
+    select
+        months.month_start_on,
+        months.month_end_on,
+        months.previous_month_end_on,
+        spans.last_purchase_on,
+        spans.next_purchase_month_start_on,
+        case
+            when months.month_start_on > spans.month_start_on then spans.last_purchase_on
+            else spans.last_purchase_before_month_on
+        end as latest_purchase_at_month_start_on
+    from customer_purchase_months_sequenced as spans
+    inner join months
+        on cast(date_trunc('month', spans.last_purchase_on + {{ churn_days }} + 1) as date)
+            = months.month_start_on
+),
+
+-- crossed churn during the month: not churned at the previous month end, churned at this one
+churn_crossings_by_month as (
+    select
+        month_start_on,
+        count(*) as churned_customer_count
+    from churn_candidates
+    where (next_purchase_month_start_on is null or next_purchase_month_start_on > month_end_on)
+        and {{ is_churned('last_purchase_on', 'month_end_on') }}
+        and latest_purchase_at_month_start_on is not null
+        and not {{ is_churned('latest_purchase_at_month_start_on', 'previous_month_end_on') }}
+    group by month_start_on
+),
+
+customers_by_month as (
+    select
+        month_start_on,
+        count(*) as active_customer_count,
+        count(*) filter (where is_first_purchase_month) as new_customer_count
+    from customer_purchase_months
+    group by month_start_on
+),
+
+second_purchases_by_month as (
+    select
+        month_start_on,
+        count(*) as second_purchase_customer_count,
+        cast(quantile_cont(days_since_previous_purchase, 0.5) as double)
+            as median_days_first_to_second_purchase
+    from customer_orders_in_months
+    where purchase_number = 2
+    group by month_start_on
+),
+
+customer_first_purchase_months as (
+    select
+        customer_id,
+        month_start_on as first_purchase_month_start_on
+    from customer_purchase_months
+    where is_first_purchase_month
+),
+
+-- an order adds to its customer's lifetime value from its month, or from the customer's first
+-- purchase month when it came earlier (a return-only order before the first purchase)
+lifetime_value_changes_by_month as (
+    select
+        greatest(
+            customer_orders_in_months.month_start_on,
+            customer_first_purchase_months.first_purchase_month_start_on
+        ) as month_start_on,
+        sum(customer_orders_in_months.net_revenue) as lifetime_net_revenue_change_amount,
+        sum(customer_orders_in_months.gross_margin_amount)
+            as lifetime_gross_margin_change_amount
+    from customer_orders_in_months
+    inner join customer_first_purchase_months
+        on customer_orders_in_months.customer_id = customer_first_purchase_months.customer_id
+    group by 1
+),
+
+acquisition_costs_by_month as (
+    select
+        customer_first_purchase_months.first_purchase_month_start_on as month_start_on,
+        sum(coalesce(customers.acquisition_cost, 0)) as acquisition_cost_change_amount
+    from customer_first_purchase_months
+    left join customers
+        on customer_first_purchase_months.customer_id = customers.customer_id
+    group by 1
+),
+
+months_joined as (
+    select
+        months.month_start_on,
+        months.month_end_on,
+        months.is_complete_month,
+        coalesce(orders_by_month.net_revenue_amount, 0) as net_revenue_amount,
+        coalesce(orders_by_month.customer_net_revenue_amount, 0) as customer_net_revenue_amount,
+        coalesce(orders_by_month.gross_margin_amount, 0) as gross_margin_amount,
+        coalesce(orders_by_month.order_count, 0) as order_count,
+        coalesce(orders_by_month.guest_order_count, 0) as guest_order_count,
+        coalesce(customers_by_month.active_customer_count, 0) as active_customer_count,
+        coalesce(customers_by_month.new_customer_count, 0) as new_customer_count,
+        coalesce(state_changes_by_month.trailing_customer_change, 0) as trailing_customer_change,
+        coalesce(state_changes_by_month.trailing_repeat_customer_change, 0)
+            as trailing_repeat_customer_change,
+        coalesce(state_changes_by_month.not_churned_customer_change, 0)
+            as not_churned_customer_change,
+        coalesce(churn_crossings_by_month.churned_customer_count, 0) as churned_customer_count,
+        coalesce(second_purchases_by_month.second_purchase_customer_count, 0)
+            as second_purchase_customer_count,
+        second_purchases_by_month.median_days_first_to_second_purchase,
+        coalesce(lifetime_value_changes_by_month.lifetime_net_revenue_change_amount, 0)
+            as lifetime_net_revenue_change_amount,
+        coalesce(lifetime_value_changes_by_month.lifetime_gross_margin_change_amount, 0)
+            as lifetime_gross_margin_change_amount,
+        coalesce(acquisition_costs_by_month.acquisition_cost_change_amount, 0)
+            as acquisition_cost_change_amount
+    from months
+    left join orders_by_month
+        on months.month_start_on = orders_by_month.month_start_on
+    left join customers_by_month
+        on months.month_start_on = customers_by_month.month_start_on
+    left join state_changes_by_month
+        on months.month_start_on = state_changes_by_month.month_start_on
+    left join churn_crossings_by_month
+        on months.month_start_on = churn_crossings_by_month.month_start_on
+    left join second_purchases_by_month
+        on months.month_start_on = second_purchases_by_month.month_start_on
+    left join lifetime_value_changes_by_month
+        on months.month_start_on = lifetime_value_changes_by_month.month_start_on
+    left join acquisition_costs_by_month
+        on months.month_start_on = acquisition_costs_by_month.month_start_on
+),
+
+months_accumulated as (
+    select
+        *,
+        cast(sum(trailing_customer_change) over months_so_far as bigint)
+            as trailing_customer_count,
+        cast(sum(trailing_repeat_customer_change) over months_so_far as bigint)
+            as trailing_repeat_customer_count,
+        cast(sum(not_churned_customer_change) over months_so_far as bigint)
+            as not_churned_at_month_end_count,
+        cast(sum(new_customer_count) over months_so_far as bigint) as lifetime_customer_count,
+        sum(lifetime_net_revenue_change_amount) over months_so_far
+            as lifetime_net_revenue_amount,
+        sum(lifetime_gross_margin_change_amount) over months_so_far
+            as lifetime_gross_margin_amount,
+        sum(acquisition_cost_change_amount) over months_so_far as acquisition_cost_amount
+    from months_joined
+    window months_so_far as (
+        order by month_start_on rows between unbounded preceding and current row
+    )
+),
+
+months_with_start_state as (
+    select
+        *,
+        coalesce(
+            lag(not_churned_at_month_end_count) over (order by month_start_on), 0
+        ) as not_churned_at_month_start_count
+    from months_accumulated
+),
+
+final as (
+    select
+        month_start_on,
+        month_end_on,
+        is_complete_month,
+        net_revenue_amount,
+        customer_net_revenue_amount,
+        order_count,
+        guest_order_count,
+        cast(net_revenue_amount as double) / nullif(order_count, 0) as aov_amount,
+        active_customer_count,
+        new_customer_count,
+        active_customer_count - new_customer_count as returning_customer_count,
+        cast(customer_net_revenue_amount as double) / nullif(active_customer_count, 0)
+            as revenue_per_active_customer_amount,
+        trailing_customer_count,
+        trailing_repeat_customer_count,
+        cast(trailing_repeat_customer_count as double) / nullif(trailing_customer_count, 0)
+            as repeat_rate,
+        not_churned_at_month_start_count,
+        churned_customer_count,
+        cast(churned_customer_count as double) / nullif(not_churned_at_month_start_count, 0)
+            as churn_rate,
+        not_churned_at_month_end_count,
+        cast(active_customer_count as double) / nullif(not_churned_at_month_end_count, 0)
+            as activity_rate,
+        second_purchase_customer_count,
+        median_days_first_to_second_purchase,
+        lifetime_customer_count,
+        lifetime_net_revenue_amount,
+        cast(lifetime_net_revenue_amount as double) / nullif(lifetime_customer_count, 0)
+            as historical_clv_amount,
+        lifetime_gross_margin_amount,
+        acquisition_cost_amount,
+        cast(lifetime_gross_margin_amount - acquisition_cost_amount as double)
+            / nullif(lifetime_customer_count, 0) as seed_formula_clv_amount,
+        gross_margin_amount,
+        cast(gross_margin_amount as double) / nullif(net_revenue_amount, 0)
+            as gross_margin_rate
+    from months_with_start_state
+)
+
+select * from final
