@@ -1,0 +1,22 @@
+{#
+    Rules that share a segment_code within a scheme must agree on the segment's names and
+    actions (the marts show one name and one action per segment). Returns the disagreeing segments.
+#}
+
+with
+
+rules as (
+    select * from {{ ref('segment_rules') }}
+),
+
+segment_texts as (
+    select
+        scheme,
+        segment_code,
+        count(distinct [segment_name_en, segment_name_zh, action_en, action_zh]) as text_variants
+    from rules
+    group by scheme, segment_code
+)
+
+select * from segment_texts
+where text_variants > 1

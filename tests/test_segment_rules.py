@@ -1,0 +1,136 @@
+"""Segment rules are data: editing seeds/segment_rules.csv alone moves customers.
+
+The project's dbt files are copied to tmp (the repository's CSV is never touched), one row of
+the copy's segment_rules.csv is edited the way an analyst would, and only the seed and the
+customer models downstream of it are rebuilt on a copy of the generated warehouse. A broken
+rule table (or threshold table) must fail the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_DIR, Workspace
+from test_customers import (
+    DBT_EXECUTABLE,
+    copy_workspace,
+    first_matching_segment,
+    generated_workspace,
+    read_rules,
+    run_dbt,
+)
+
+RULES_CSV = Path("seeds") / "segment_rules.csv"
+THRESHOLDS_CSV = Path("seeds") / "rfm_thresholds.csv"
+DBT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return generated_workspace(tmp_path_factory)
+
+
+def copy_project(target: Path) -> Path:
+    """The dbt parts of the project (not .venv, warehouse, target) copied to `target`."""
+    for part in DBT_PARTS:
+        source = PROJECT_DIR / part
+        if source.is_dir():
+            shutil.copytree(source, target / part,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / part)
+    return target
+
+
+def edit_row(csv_path: Path, row_start: str, old: str, new: str) -> None:
+    """Replace `old` by `new` in the one line that starts with `row_start` (a text edit)."""
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if line.startswith(row_start)]
+    assert len(hits) == 1, row_start
+    assert old in lines[hits[0]], lines[hits[0]]
+    lines[hits[0]] = lines[hits[0]].replace(old, new, 1)
+    csv_path.write_text("".join(lines), encoding="utf-8")
+
+
+def drop_row(csv_path: Path, row_start: str) -> None:
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(row_start)]
+    assert len(kept) == len(lines) - 1, row_start
+    csv_path.write_text("".join(kept), encoding="utf-8")
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def as_of_segments(workspace: Workspace) -> dict[str, tuple[int, int, int, str, str]]:
+    rows = workspace.query(
+        "select customer_id, r_score, f_score, m_score, rfm_grid_segment_code, segment_code "
+        "from main.customers")
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_editing_one_rule_row_moves_customers(built: Workspace, tmp_path: Path) -> None:
+    repo_csv_digest = digest(PROJECT_DIR / RULES_CSV)
+    project = copy_project(tmp_path / "project")
+    # Champions: R 5 -> R 4-5 (FM 4-5 unchanged); priority 10 puts it before Loyal (R 3-4)
+    edit_row(project / RULES_CSV, "rfm_grid,10,champions,", ",5,5,4,5,,", ",4,5,4,5,,")
+    workspace = copy_workspace(built, tmp_path / "workspace")
+    before = as_of_segments(workspace)
+    history_before = workspace.scalar(
+        "select count(*) from main.customer_monthly_history where rfm_grid_segment_code = "
+        "'champions'")
+
+    # only the seed and the customer models below it (tests of other models wait for theirs)
+    run_dbt(["build", "--select", "segment_rules", "int_segment_rules_resolved",
+             "customer_monthly_history", "customers", "segment_summary",
+             "--indirect-selection", "cautious"], workspace, project)
+
+    after = as_of_segments(workspace)
+    assert digest(PROJECT_DIR / RULES_CSV) == repo_csv_digest, "the repository's CSV changed"
+    assert before.keys() == after.keys()
+    moved = {customer for customer in before if before[customer][3] != after[customer][3]}
+    assert moved, "no customer moved"
+    rules = read_rules(project / RULES_CSV)
+    for customer, (r_score, f_score, m_score, _, active) in after.items():
+        assert (r_score, f_score, m_score) == before[customer][:3], "scores changed"
+        fm_score = (f_score + m_score + 1) // 2
+        expected = first_matching_segment(rules, "rfm_grid", r_score, fm_score, "000")
+        assert after[customer][3] == expected
+        assert active == after[customer][3]  # rfm_grid is the active scheme
+    for customer in moved:
+        r_score, f_score, m_score = before[customer][:3]
+        assert r_score == 4 and (f_score + m_score + 1) // 2 >= 4
+        assert (before[customer][3], after[customer][3]) == ("loyal", "champions")
+    summary = dict(workspace.query(
+        "select segment_code, customer_count from main.segment_summary "
+        "where scheme = 'rfm_grid'"))
+    assert summary["champions"] == sum(1 for values in after.values()
+                                       if values[3] == "champions")
+    history_after = workspace.scalar(
+        "select count(*) from main.customer_monthly_history where rfm_grid_segment_code = "
+        "'champions'")
+    assert history_after > history_before  # every month end follows the new rule
+
+
+def test_rule_tables_with_holes_fail_the_build(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    drop_row(project / RULES_CSV, "rfm_grid,40,new,")  # (R 5, FM 1) has no segment left
+    edit_row(project / THRESHOLDS_CSV, "f,4,", "4,6", "4,5")  # F = 5 has no band
+    workspace = Workspace(tmp_path / "workspace")
+    workspace.warehouse.parent.mkdir(parents=True)
+    command = [str(DBT_EXECUTABLE), "build", "--select", "segment_rules", "rfm_thresholds",
+               "int_segment_rules_resolved", "--profiles-dir", str(project),
+               "--project-dir", str(project)]
+    completed = subprocess.run(command, env={**os.environ, **workspace.env},
+                               capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode != 0, completed.stdout[-3000:]
+    failures = [line for line in completed.stdout.splitlines() if " FAIL " in line]
+    assert any("assert_segment_rules_cover_every_cell" in line for line in failures), failures
+    assert any("assert_rfm_thresholds_cover_every_value" in line for line in failures), failures
