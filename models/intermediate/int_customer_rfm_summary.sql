@@ -1,0 +1,69 @@
+{{ config(materialized='table') }}
+{#-
+    The BG/NBD + Gamma-Gamma input per customer as of the as-of date E (DESIGN sec. 7):
+    purchases (net quantity > 0) on or before E, merged per calendar day (two orders on one
+    day are one purchase day, their net revenue summed).
+    x   = repeat purchase days: purchase days after the first one;
+    t_x = days from the first to the last purchase day, T = days from the first purchase day
+          to E, both also in weeks (days / 7);
+    mean repeat-day spend = mean net revenue of the repeat purchase days.
+    Return-only orders are not purchases and do not change any of these: their refund is
+    not a purchase day and is not netted into the spend of the day it arrives (it nets in
+    the revenue marts instead). Returns inside an order are already netted in its revenue.
+-#}
+with
+
+customer_orders as (
+    select * from {{ ref('int_customer_orders') }}
+),
+
+purchases_to_date as (
+    select
+        customer_id,
+        ordered_on,
+        net_revenue
+    from customer_orders
+    where is_purchase
+        and ordered_on <= {{ as_of_date() }}
+),
+
+purchase_days as (
+    select
+        customer_id,
+        ordered_on,
+        sum(net_revenue) as day_net_revenue
+    from purchases_to_date
+    group by customer_id, ordered_on
+),
+
+customer_purchase_days as (
+    select
+        customer_id,
+        min(ordered_on) as first_purchase_on,
+        max(ordered_on) as last_purchase_on,
+        count(*) as purchase_day_count,
+        sum(day_net_revenue) - arg_min(day_net_revenue, ordered_on) as repeat_day_spend_amount
+    from purchase_days
+    group by customer_id
+),
+
+final as (
+    select
+        customer_id,
+        {{ as_of_date() }} as as_of_date,
+        first_purchase_on,
+        last_purchase_on,
+        purchase_day_count - 1 as repeat_purchase_day_count,
+        last_purchase_on - first_purchase_on as days_first_to_last_purchase,
+        {{ as_of_date() }} - first_purchase_on as days_since_first_purchase,
+        cast(last_purchase_on - first_purchase_on as double) / 7 as recency_weeks,
+        cast({{ as_of_date() }} - first_purchase_on as double) / 7 as age_weeks,
+        cast(repeat_day_spend_amount as decimal(18, 4)) as repeat_day_spend_amount,
+        case
+            when purchase_day_count > 1
+                then cast(repeat_day_spend_amount as double) / (purchase_day_count - 1)
+        end as mean_repeat_day_spend_amount
+    from customer_purchase_days
+)
+
+select * from final

@@ -1,0 +1,121 @@
+{#-
+    Per customer, as of the as-of date: the BG/NBD chance of still being active, expected
+    orders, the Gamma-Gamma expected spend per order, and the predicted lifetime value
+    (DESIGN sec. 7). Orders here are purchase days (same-day orders merged), as in the model.
+    predicted_clv = discounted expected orders over clv_months x expected spend per order x
+    the customer's gross margin rate (their own lifetime gross margin / net revenue up to the
+    as-of date, kept within 0-1; var default_gross_margin when they have no net revenue).
+    Empty when either model could not be fitted (see clv_model_fit.fit_status).
+-#}
+with
+
+summary as (
+    select * from {{ ref('int_customer_rfm_summary') }}
+),
+
+patterns as (
+    select * from {{ ref('int_clv_patterns_scored') }}
+),
+
+model_fit as (
+    select * from {{ ref('clv_model_fit') }}
+),
+
+customer_orders as (
+    select * from {{ ref('int_customer_orders') }}
+),
+
+spend_model as (
+    select
+        p,
+        q,
+        gamma
+    from model_fit
+    where model = 'gamma_gamma'
+        and fit_status = 'fitted'
+),
+
+customer_margins as (
+    select
+        customer_id,
+        sum(net_revenue) as net_revenue,
+        sum(gross_margin_amount) as gross_margin_amount
+    from customer_orders
+    where ordered_on <= {{ as_of_date() }}
+    group by customer_id
+),
+
+customer_margin_rates as (
+    select
+        customer_id,
+        case
+            when net_revenue > 0
+                then least(greatest(cast(gross_margin_amount as double) / cast(net_revenue as double), 0), 1)
+            else {{ var('default_gross_margin') }}
+        end as gross_margin_rate
+    from customer_margins
+),
+
+scored as (
+    select
+        summary.customer_id,
+        summary.as_of_date,
+        summary.first_purchase_on,
+        summary.last_purchase_on,
+        summary.repeat_purchase_day_count,
+        summary.recency_weeks,
+        summary.age_weeks,
+        summary.mean_repeat_day_spend_amount,
+        patterns.p_alive,
+        1 - patterns.p_alive as churn_probability,
+        patterns.expected_orders,
+        patterns.discounted_expected_orders,
+        -- Gamma-Gamma: E[spend | x, m_x] = p (gamma + x m_x) / (p x + q - 1); a negative
+        -- mean spend counts as 0, and x = 0 gives the population mean p gamma / (q - 1).
+        spend_model.p * (
+            spend_model.gamma
+            + summary.repeat_purchase_day_count
+            * greatest(coalesce(summary.mean_repeat_day_spend_amount, 0), 0)
+        ) / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
+            as expected_spend_per_order_amount,
+        coalesce(customer_margin_rates.gross_margin_rate, {{ var('default_gross_margin') }})
+            as gross_margin_rate
+    from summary
+    inner join patterns
+        on summary.repeat_purchase_day_count = patterns.repeat_purchase_day_count
+        and summary.days_first_to_last_purchase = patterns.days_first_to_last_purchase
+        and summary.days_since_first_purchase = patterns.days_since_first_purchase
+    cross join spend_model
+    left join customer_margin_rates
+        on summary.customer_id = customer_margin_rates.customer_id
+),
+
+final as (
+    select
+        customer_id,
+        as_of_date,
+        first_purchase_on,
+        last_purchase_on,
+        repeat_purchase_day_count,
+        recency_weeks,
+        age_weeks,
+        mean_repeat_day_spend_amount,
+        p_alive,
+        churn_probability,
+        case
+            when repeat_purchase_day_count = 0 then 'no_repeat_yet'
+            when churn_probability >= {{ var('churn_alert_threshold') }} then 'high'
+            when churn_probability >= {{ var('churn_alert_threshold') }} / 2 then 'medium'
+            else 'low'
+        end as churn_risk_band,
+        {{ var('prediction_horizon_days') }} as prediction_horizon_days,
+        expected_orders,
+        expected_spend_per_order_amount,
+        gross_margin_rate,
+        discounted_expected_orders,
+        discounted_expected_orders * expected_spend_per_order_amount * gross_margin_rate
+            as predicted_clv
+    from scored
+)
+
+select * from final
