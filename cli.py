@@ -92,6 +92,44 @@ def kpis(month: str | None) -> None:
     click.echo(show_kpis(warehouse_path(), month))
 
 
+@cli.command()
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="Report month (default: the as-of month of the last build).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--format", "file_format", type=click.Choice(["pdf", "html"]), default="pdf",
+              show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the report (default: reports/output in the project).")
+@click.option("--all-months", is_flag=True,
+              help="Render every month of the history (the last history_months months).")
+def report(month: str | None, lang: str, file_format: str, out_dir: Path | None,
+           all_months: bool) -> None:
+    """Render the monthly customer report (A4 PDF, or HTML) from the warehouse."""
+    from reports.render import ReportRequest, render_reports
+
+    paths = render_reports(ReportRequest(month=month, lang=lang, file_format=file_format,
+                                         out_dir=out_dir, all_months=all_months))
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.option("--segment", required=True, metavar="NAME",
+              help="Segment code or English name (e.g. champions, \"At Risk\"), or watchlist.")
+@click.option("--scheme", type=click.Choice(["rfm_grid", "rfm8"]), default=None,
+              help="Segment scheme (default: the scheme of the build, var segment_scheme).")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), required=True,
+              help="CSV file to write.")
+def export(segment: str, scheme: str | None, out_file: Path) -> None:
+    """Write a segment's customers (or the churn watchlist) to CSV for a campaign tool."""
+    from retail_tiers.export import export_segment
+    from retail_tiers.project import warehouse_path
+
+    result = export_segment(warehouse_path(), segment, out_file, scheme)
+    click.echo(f"wrote {result.rows:,} customers of {result.description} as of "
+               f"{result.as_of} to {result.path}")
+
+
 def main() -> None:
     """Console-script entry point: one line per user error, no traceback."""
     try:

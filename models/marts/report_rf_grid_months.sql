@@ -1,0 +1,77 @@
+{#
+    recency_frequency_grid for every month end of the customer history, so the report's R x F
+    heatmap is month-specific: customers by R score and F score at each month end, all 25
+    cells (0 customers when empty). Same definitions as recency_frequency_grid (a dbt test
+    checks that the two agree at the as-of date).
+#}
+
+with
+
+history as (
+    select
+        month_end_on,
+        r_score,
+        f_score,
+        monetary_amount
+    from {{ ref('customer_monthly_history') }}
+),
+
+month_ends as (
+    select month_end_on from {{ ref('int_month_ends') }}
+),
+
+scores as (
+    select cast(unnest(range(1, 6)) as integer) as score
+),
+
+cells as (
+    select
+        month_ends.month_end_on,
+        r_scores.score as r_score,
+        f_scores.score as f_score
+    from month_ends
+    cross join scores as r_scores
+    cross join scores as f_scores
+),
+
+cell_totals as (
+    select
+        month_end_on,
+        r_score,
+        f_score,
+        count(*) as customer_count,
+        sum(monetary_amount) as monetary_amount
+    from history
+    group by month_end_on, r_score, f_score
+),
+
+month_totals as (
+    select
+        month_end_on,
+        count(*) as customer_count
+    from history
+    group by month_end_on
+),
+
+final as (
+    select
+        cells.month_end_on,
+        cells.r_score,
+        cells.f_score,
+        coalesce(cell_totals.customer_count, 0) as customer_count,
+        coalesce(
+            cast(cell_totals.customer_count as double) / nullif(month_totals.customer_count, 0), 0
+        ) as customer_share_rate,
+        coalesce(cell_totals.monetary_amount, 0) as monetary_amount,
+        cast(cell_totals.monetary_amount as double) / cell_totals.customer_count
+            as mean_monetary_amount
+    from cells
+    left join cell_totals
+        on cells.month_end_on = cell_totals.month_end_on
+        and cells.r_score = cell_totals.r_score
+        and cells.f_score = cell_totals.f_score
+    left join month_totals
+        on cells.month_end_on = month_totals.month_end_on
+)
+
+select * from final

@@ -1,0 +1,328 @@
+"""The report's charts: matplotlib figures saved as SVG with text kept as text.
+
+`svg.fonttype = 'none'` writes labels as <text> elements, so they stay selectable, use the
+PDF's fonts (CJK included) and scale cleanly. Each chart is sized in millimetres to the slot it
+fills in the page grid, so 7 pt in the chart is 7 pt on paper. Charts never compute figures:
+they draw numbers (and labels already formatted by `reports.formats`) handed to them.
+Greyscale: series differ by lightness, hatching and marker shape, and carry direct labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib
+from matplotlib.colors import LinearSegmentedColormap, to_hex
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from reports import theme
+from reports.formats import Formatter
+from reports.theme import Fonts
+
+matplotlib.use("svg")
+
+Number = float | int | None
+HATCH = "////"   # the light series also differs by hatching, for greyscale print
+
+
+def _rc(fonts: Fonts, chart_id: str) -> dict[str, Any]:
+    return {
+        "svg.fonttype": "none",
+        "svg.hashsalt": chart_id,     # ids of clip paths differ between charts of one page
+        "svg.id": chart_id,
+        "text.parse_math": False,     # a '$' in a campaign name is text, not maths
+        "font.family": list(fonts.families),
+        "font.size": theme.CHART_SIZE_PT,
+        "text.color": theme.INK,
+        "axes.labelcolor": theme.MUTED,
+        "axes.edgecolor": theme.RULE,
+        "axes.linewidth": 0.6,
+        "axes.titlesize": theme.CHART_TITLE_PT,
+        "axes.labelsize": theme.CHART_SIZE_PT,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "xtick.color": theme.MUTED,
+        "ytick.color": theme.MUTED,
+        "xtick.labelsize": theme.CHART_SIZE_PT,
+        "ytick.labelsize": theme.CHART_SIZE_PT,
+        "xtick.major.size": 2,
+        "ytick.major.size": 0,
+        "xtick.major.width": 0.6,
+        "grid.color": theme.GRID,
+        "grid.linewidth": 0.6,
+        "legend.fontsize": theme.CHART_SIZE_PT,
+        "legend.frameon": False,
+        "hatch.linewidth": 0.6,
+        "hatch.color": theme.HATCH,
+        "figure.dpi": 72,
+    }
+
+
+def _figure(width_mm: float, height_mm: float) -> Figure:
+    return Figure(figsize=(width_mm / theme.MM_PER_INCH, height_mm / theme.MM_PER_INCH))
+
+
+def _to_svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _render(fonts: Fonts, chart_id: str, draw: Callable[[], Figure]) -> str:
+    with matplotlib.rc_context(_rc(fonts, chart_id)):
+        return _to_svg(draw())
+
+
+def heat_colormap() -> LinearSegmentedColormap:
+    low, high = theme.HEATMAP_RANGE
+    base = matplotlib.colormaps[theme.HEATMAP_CMAP]
+    return LinearSegmentedColormap.from_list(
+        "report_heat", [base(low + (high - low) * step / 10) for step in range(11)])
+
+
+def _is_number(value: Number) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+# ---- trend small multiple -----------------------------------------------------------------
+def value_formatter(kind: str, fmt: Formatter) -> Callable[[float], str]:
+    """Tick / label text for a value of a KPI kind: money, count, rate or days."""
+    if kind == "money":
+        return fmt.axis_money
+    if kind == "rate":
+        return lambda value: fmt.percent(value, 0 if abs(value) >= 0.1 else 1)
+    if kind == "days":
+        return lambda value: fmt.number(value, 0)
+    return fmt.axis_count
+
+
+def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
+                fmt: Formatter, fonts: Fonts, chart_id: str,
+                width_mm: float = 56, height_mm: float = 30) -> str:
+    """One KPI over the months: a line with markers, the last month marked and labelled."""
+    tick_text = value_formatter(kind, fmt)
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height_mm)
+        axes = figure.add_axes((0.16, 0.2, 0.8, 0.72))
+        positions = list(range(len(months)))
+        points = [(x, float(v)) for x, v in zip(positions, values, strict=True) if _is_number(v)]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            axes.plot(xs, ys, color=theme.PRIMARY, linewidth=1.3)
+            last_x, last_y = points[-1]
+            axes.plot([last_x], [last_y], marker="o", markersize=4.5, color=theme.ACCENT,
+                      markeredgecolor="white", markeredgewidth=0.8, zorder=5)
+            low, high = min(ys), max(ys)
+            pad = (high - low) * 0.18 or abs(high) * 0.1 or 1.0
+            bottom = 0.0 if low >= 0 and (low - pad) < 0 else low - pad
+            axes.set_ylim(bottom, high + pad * 1.6)
+        axes.set_xlim(-0.5, len(months) - 0.5)
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=3, min_n_ticks=2))
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: tick_text(value)))
+        axes.grid(axis="y")
+        axes.set_axisbelow(True)
+        ticks = [i for i in positions if (len(months) - 1 - i) % 3 == 0]
+        axes.set_xticks(ticks)
+        axes.set_xticklabels([fmt.month_tick(months[i], i == ticks[0] or months[i].month == 1)
+                              for i in ticks])
+        axes.tick_params(axis="x", pad=1.5)
+        axes.tick_params(axis="y", pad=1)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
+# ---- segment bars -------------------------------------------------------------------------
+def share_bars(labels: Sequence[str], first: Sequence[float], second: Sequence[float],
+               legend: tuple[str, str], fmt: Formatter, fonts: Fonts, chart_id: str,
+               width_mm: float = 86, height_mm: float | None = None,
+               label_mm: float = 30) -> str:
+    """Two shares per row as paired horizontal bars (light hatched vs solid), labelled."""
+    rows = len(labels)
+    height = height_mm or 12 + rows * 6.2
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height)
+        left = label_mm / width_mm
+        axes = figure.add_axes((left, 0.02, 0.97 - left, 1 - 9 / height))
+        bar = 0.38
+        ys = list(range(rows))
+        first_bars = axes.barh([y - bar / 2 for y in ys], first, height=bar,
+                               color=theme.PRIMARY_LIGHT, hatch=HATCH, edgecolor=theme.HATCH,
+                               linewidth=0, label=legend[0])
+        second_bars = axes.barh([y + bar / 2 for y in ys], second, height=bar,
+                                color=theme.PRIMARY, linewidth=0, label=legend[1])
+        top = max([*first, *second, 0.01])
+        for bars, values in ((first_bars, first), (second_bars, second)):
+            for rect, value in zip(bars, values, strict=True):
+                axes.text(rect.get_width() + top * 0.015, rect.get_y() + rect.get_height() / 2,
+                          fmt.percent(value, 0 if value >= 0.095 else 1), va="center",
+                          ha="left", fontsize=theme.CHART_SIZE_PT - 0.5, color=theme.INK)
+        axes.set_yticks(ys)
+        axes.set_yticklabels(labels)
+        axes.invert_yaxis()
+        axes.set_xlim(0, top * 1.22)
+        axes.xaxis.set_visible(False)
+        axes.spines["bottom"].set_visible(False)
+        axes.tick_params(axis="y", length=0, pad=3)
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2,
+                    handlelength=1.4, handleheight=0.9, columnspacing=1.2, borderaxespad=0.2)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
+# ---- heatmap colours -------------------------------------------------------------------
+HEAT_STEPS = 8
+
+
+def heat_palette() -> list[tuple[str, str]]:
+    """The heatmap tables' colour steps, light to dark: (background, text colour) each.
+    Binned, not continuous: eight steps of one hue stay distinguishable in greyscale print."""
+    colormap = heat_colormap()
+    steps = []
+    for step in range(HEAT_STEPS):
+        share = step / (HEAT_STEPS - 1)
+        steps.append((to_hex(colormap(share)), "#ffffff" if share > 0.55 else theme.INK))
+    return steps
+
+
+# ---- distribution -------------------------------------------------------------------------
+def histogram(edge_labels: Sequence[str], counts: Sequence[float], highlight: Sequence[bool],
+              legend: tuple[str, str], x_title: str, y_title: str, fmt: Formatter,
+              fonts: Fonts, chart_id: str, width_mm: float = 100,
+              height_mm: float = 48) -> str:
+    """Customers per value band, bars side by side with the band edges as ticks between
+    them (edge_labels has one label more than counts: the last is the open end, e.g. '200+').
+    Highlighted bands (e.g. those reaching the top decile) are solid, others light."""
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height_mm)
+        axes = figure.add_axes((0.13, 0.2, 0.85, 0.7))
+        xs = [i + 0.5 for i in range(len(counts))]
+        bars = axes.bar(xs, counts, width=0.9, color=[
+            theme.PRIMARY if flag else theme.PRIMARY_LIGHT for flag in highlight], linewidth=0.4)
+        for rect, flag in zip(bars, highlight, strict=True):
+            rect.set_hatch("" if flag else HATCH)
+            rect.set_edgecolor(theme.PRIMARY if flag else theme.HATCH)
+        top = max([*counts, 1])
+        for x, count in zip(xs, counts, strict=True):
+            axes.text(x, count + top * 0.02, fmt.integer(count), ha="center", va="bottom",
+                      fontsize=theme.CHART_SIZE_PT - 1, color=theme.MUTED)
+        axes.set_ylim(0, top * 1.15)
+        axes.set_xlim(0, len(counts))
+        axes.set_xticks(list(range(len(edge_labels))))
+        axes.set_xticklabels(edge_labels)
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt.axis_count(value)))
+        axes.grid(axis="y")
+        axes.set_axisbelow(True)
+        axes.set_xlabel(x_title)
+        axes.set_ylabel(y_title)
+        handles = [matplotlib.patches.Patch(facecolor=theme.PRIMARY_LIGHT, hatch=HATCH,
+                                            edgecolor=theme.HATCH, linewidth=0.4,
+                                            label=legend[0]),
+                   matplotlib.patches.Patch(facecolor=theme.PRIMARY, label=legend[1])]
+        axes.legend(handles=handles, loc="upper right", handlelength=1.4, handleheight=0.9)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
+def column_shares(labels: Sequence[str], shares: Sequence[float], highlight: Sequence[bool],
+                  x_title: str, y_title: str, fmt: Formatter, fonts: Fonts, chart_id: str,
+                  width_mm: float = 70, height_mm: float = 48) -> str:
+    """Shares as labelled columns (e.g. the share of predicted value held by each decile)."""
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height_mm)
+        axes = figure.add_axes((0.17, 0.2, 0.81, 0.7))
+        xs = list(range(len(shares)))
+        colours = [theme.PRIMARY if flag else theme.PRIMARY_LIGHT for flag in highlight]
+        bars = axes.bar(xs, shares, width=0.78, color=colours, linewidth=0)
+        for rect, flag in zip(bars, highlight, strict=True):
+            if not flag:
+                rect.set_hatch(HATCH)
+                rect.set_edgecolor(theme.HATCH)
+        top = max([*shares, 0.01])
+        for x, share in zip(xs, shares, strict=True):
+            axes.text(x, share + top * 0.02, fmt.percent(share, 0), ha="center", va="bottom",
+                      fontsize=theme.CHART_SIZE_PT - 1, color=theme.INK)
+        axes.set_ylim(0, top * 1.25)
+        axes.set_xticks(xs)
+        axes.set_xticklabels(labels)
+        axes.set_xlabel(x_title)
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt.percent(value, 0)))
+        axes.grid(axis="y")
+        axes.set_axisbelow(True)
+        axes.set_ylabel(y_title)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
+# ---- campaign uplift ----------------------------------------------------------------------
+def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[Number],
+                 high: Sequence[Number], significant: Sequence[bool], x_title: str,
+                 fmt: Formatter, fonts: Fonts, chart_id: str, width_mm: float = 178,
+                 height_mm: float | None = None) -> str:
+    """Uplift per campaign with its confidence interval; a filled dot = interval excludes 0."""
+    rows = len(labels)
+    height = height_mm or 14 + rows * 6
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height)
+        axes = figure.add_axes((0.3, 9 / height, 0.66, 1 - 12 / height))
+        finite = [float(v) for v in (*uplift, *low, *high) if _is_number(v)]
+        span = max([abs(v) for v in finite] + [0.01])
+        for y, (value, lo, hi, flag) in enumerate(zip(uplift, low, high, significant,
+                                                      strict=True)):
+            if _is_number(lo) and _is_number(hi):
+                axes.plot([lo, hi], [y, y], color=theme.SECONDARY, linewidth=1.2,
+                          solid_capstyle="butt")
+                axes.plot([lo, hi], [y, y], linestyle="none", marker="|", markersize=5,
+                          color=theme.SECONDARY)
+            if _is_number(value):
+                axes.plot([value], [y], marker="o", markersize=4.5, linestyle="none",
+                          color=theme.PRIMARY, markerfacecolor=theme.PRIMARY if flag else "white",
+                          markeredgewidth=1.1)
+                axes.text(value, y - 0.32, fmt.change_points(value), ha="center", va="bottom",
+                          fontsize=theme.CHART_SIZE_PT - 1, color=theme.INK)
+        axes.axvline(0, color=theme.MUTED, linewidth=0.7, linestyle=(0, (3, 2)))
+        axes.set_xlim(-span * 1.15, span * 1.15)
+        axes.set_ylim(rows - 0.5, -0.8)
+        axes.set_yticks(list(range(rows)))
+        axes.set_yticklabels(labels)
+        axes.tick_params(axis="y", length=0, pad=4)
+        axes.xaxis.set_major_formatter(FuncFormatter(
+            lambda value, _pos: fmt.change_points(value, 0)))
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=6, symmetric=True))
+        axes.grid(axis="x")
+        axes.set_axisbelow(True)
+        axes.set_xlabel(x_title)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
+JOBS: dict[str, Callable[..., Any]] = {
+    "trend_chart": trend_chart,
+    "share_bars": share_bars,
+    "histogram": histogram,
+    "column_shares": column_shares,
+    "uplift_chart": uplift_chart,
+    "heat_palette": heat_palette,
+}
+
+
+def run_job(function: str, arguments: dict[str, Any]) -> Any:
+    """Run one chart job (reports.chartjobs.ChartJob) by name."""
+    return JOBS[function](**arguments)

@@ -1,0 +1,414 @@
+"""Read what one report month needs from the marts, aggregated in DuckDB.
+
+Every query reads a mart (schema main) and returns at most a few hundred rows, whatever the
+size of the warehouse: per-customer tables are only ever filtered, grouped or limited inside
+DuckDB, never pulled into Python. Rows come back as dicts keyed by the mart's column names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from retail_tiers.errors import RetailTiersError
+from retail_tiers.warehouse import require_tables
+
+Row = dict[str, Any]
+
+REQUIRED_TABLES = [
+    "report_months", "report_kpi_changes", "monthly_kpis", "report_segment_months",
+    "segment_migration", "report_rf_grid_months", "cohort_retention", "report_clv_distribution",
+    "report_clv_deciles", "churn_watchlist", "customers", "campaign_performance", "row_accounting",
+    "quarantined_rows", "build_runs", "build_results",
+]
+
+WATCHLIST_ROWS = 18
+CAMPAIGN_MONTHS = 12
+COHORT_MONTHS = 12
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
+    cursor = con.execute(sql, params or [])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class ReportMonth:
+    month_start_on: dt.date
+    month_end_on: dt.date
+    previous_month_end_on: dt.date
+    is_as_of_month: bool
+    has_previous_history_month: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.month_start_on:%Y-%m}"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The build the warehouse comes from (build_runs) and the vars it used."""
+
+    data_source: str
+    built_at: dt.datetime | None
+    build_success: bool
+    build_failure: str | None
+    as_of_date: dt.date
+    load_date: dt.date | None
+    segment_scheme: str
+    vars: dict[str, Any]
+
+
+@dataclass
+class ReportData:
+    month: ReportMonth
+    months: list[ReportMonth]
+    run: RunInfo
+    kpis: dict[str, Row]
+    trend: list[Row]
+    segments: list[Row]
+    migration: list[Row]
+    largest_move: Row | None
+    rf_grid: list[Row]
+    largest_rf_cell: Row | None
+    cohorts: list[Row]
+    clv_bands: list[Row] = field(default_factory=list)
+    clv_deciles: list[Row] = field(default_factory=list)
+    watchlist: list[Row] = field(default_factory=list)
+    watchlist_summary: Row | None = None
+    campaigns: list[Row] = field(default_factory=list)
+    best_campaign: Row | None = None
+    row_accounting: list[Row] = field(default_factory=list)
+    quarantine: list[Row] = field(default_factory=list)
+    build: Row | None = None
+    failed_checks: list[Row] = field(default_factory=list)
+
+
+# ---- months ---------------------------------------------------------------------------------
+def available_months(con: duckdb.DuckDBPyConnection) -> list[ReportMonth]:
+    return [ReportMonth(**row) for row in rows(con, """
+        select month_start_on, month_end_on, previous_month_end_on, is_as_of_month,
+               has_previous_history_month
+        from main.report_months
+        order by month_start_on
+    """)]
+
+
+def parse_month(text: str) -> dt.date:
+    """'2026-09' -> 2026-09-01; a one-line error for anything else."""
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m").date()
+    except ValueError:
+        raise RetailTiersError(f"--month {text}: expected a month as YYYY-MM") from None
+
+
+def pick_month(months: list[ReportMonth], wanted: str | None) -> ReportMonth:
+    """The report month: `wanted` (YYYY-MM) or, without it, the as-of month."""
+    if not months:
+        raise RetailTiersError("the warehouse has no report months: run `retail-tiers build`")
+    if wanted is None:
+        return next((m for m in months if m.is_as_of_month), months[-1])
+    start = parse_month(wanted)
+    for month in months:
+        if month.month_start_on == start:
+            return month
+    listed = ", ".join(month.label for month in months)
+    raise RetailTiersError(f"--month {wanted}: no data for that month; available months: {listed}")
+
+
+# ---- run ------------------------------------------------------------------------------------
+def effective_vars(project: Path, overrides_json: str | None) -> dict[str, Any]:
+    """dbt_project.yml's var defaults overlaid with the vars the last build passed."""
+    config = yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    values = dict(config.get("vars") or {})
+    if overrides_json:
+        overrides = json.loads(overrides_json)
+        overrides.pop("raw_files", None)
+        values.update(overrides)
+    values.pop("raw_files", None)
+    return values
+
+
+def run_info(con: duckdb.DuckDBPyConnection, project: Path) -> RunInfo:
+    build = rows(con, """
+        select input_description, finished_at, success, failure, vars_json
+        from main.build_runs
+        order by started_at desc
+        limit 1
+    """)
+    dates = rows(con, "select as_of_date, load_date from main.report_months limit 1")
+    scheme = rows(con, """
+        select scheme from main.report_segment_months where is_active_scheme limit 1
+    """)
+    last = build[0] if build else {}
+    values = effective_vars(project, last.get("vars_json"))
+    return RunInfo(
+        data_source=str(last.get("input_description") or "unknown"),
+        built_at=last.get("finished_at"),
+        build_success=bool(last.get("success", True)),
+        build_failure=last.get("failure"),
+        as_of_date=dates[0]["as_of_date"],
+        load_date=dates[0]["load_date"],
+        segment_scheme=scheme[0]["scheme"] if scheme else str(values.get("segment_scheme")),
+        vars=values,
+    )
+
+
+# ---- sections -------------------------------------------------------------------------------
+def kpi_changes(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> dict[str, Row]:
+    return {row["kpi_code"]: row for row in rows(con, """
+        select kpi_code, kpi_order, value_kind, value, previous_value, change_amount,
+               change_rate, year_ago_value, year_over_year_change_rate, direction,
+               higher_is_better, is_improvement
+        from main.report_kpi_changes
+        where month_start_on = ?
+        order by kpi_order
+    """, [month.month_start_on])}
+
+
+def kpi_trend(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -> list[Row]:
+    """monthly_kpis rows of the `months` months up to the report month (exact decimals)."""
+    return rows(con, """
+        select month_start_on, month_end_on, is_complete_month, net_revenue_amount,
+               order_count, aov_amount, active_customer_count, new_customer_count,
+               revenue_per_active_customer_amount, repeat_rate, churn_rate, activity_rate,
+               median_days_first_to_second_purchase, historical_clv_amount, gross_margin_rate
+        from main.monthly_kpis
+        where month_start_on <= ?
+            and month_start_on > cast(? - to_months(?) as date)
+        order by month_start_on
+    """, [month.month_start_on, month.month_start_on, months])
+
+
+def segments(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> list[Row]:
+    return rows(con, """
+        select segment_code, segment_priority, segment_name_en, segment_name_zh, action_en,
+               action_zh, customer_count, customer_share_rate, monetary_amount,
+               revenue_share_rate, month_net_revenue, average_order_value_amount,
+               mean_historical_clv_amount, mean_days_since_last_order, mean_frequency_orders
+        from main.report_segment_months
+        where month_end_on = ? and is_active_scheme
+        order by segment_priority, segment_code
+    """, [month.month_end_on])
+
+
+def migration(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str) -> list[Row]:
+    return rows(con, """
+        select from_segment_code, from_segment_name_en, from_segment_name_zh,
+               from_segment_priority, to_segment_code, to_segment_name_en, to_segment_name_zh,
+               to_segment_priority, customer_count
+        from main.segment_migration
+        where month_end_on = ? and scheme = ?
+        order by from_segment_priority, to_segment_priority
+    """, [month.month_end_on, scheme])
+
+
+def largest_move(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str) -> Row | None:
+    """The biggest flow between two different segments (new customers excluded)."""
+    found = rows(con, """
+        select from_segment_name_en, from_segment_name_zh, to_segment_name_en,
+               to_segment_name_zh, customer_count
+        from main.segment_migration
+        where month_end_on = ? and scheme = ? and from_segment_code <> 'none'
+            and from_segment_code <> to_segment_code and customer_count > 0
+        order by customer_count desc, from_segment_priority, to_segment_priority
+        limit 1
+    """, [month.month_end_on, scheme])
+    return found[0] if found else None
+
+
+def rf_grid(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> list[Row]:
+    return rows(con, """
+        select r_score, f_score, customer_count, customer_share_rate, mean_monetary_amount
+        from main.report_rf_grid_months
+        where month_end_on = ?
+        order by r_score desc, f_score
+    """, [month.month_end_on])
+
+
+def largest_rf_cell(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> Row | None:
+    found = rows(con, """
+        select r_score, f_score, customer_count, customer_share_rate
+        from main.report_rf_grid_months
+        where month_end_on = ? and customer_count > 0
+        order by customer_count desc, r_score desc, f_score desc
+        limit 1
+    """, [month.month_end_on])
+    return found[0] if found else None
+
+
+def cohorts(con: duckdb.DuckDBPyConnection, month: ReportMonth, count: int) -> list[Row]:
+    """Retention of the `count` cohorts up to the report month, activity up to that month."""
+    return rows(con, """
+        select cohort_month_start_on, months_since_first_purchase, cohort_customer_count,
+               active_customer_count, retention_rate
+        from main.cohort_retention
+        where cohort_month_start_on <= ?
+            and cohort_month_start_on > cast(? - to_months(?) as date)
+            and activity_month_start_on <= ?
+            and months_since_first_purchase <= ?
+        order by cohort_month_start_on, months_since_first_purchase
+    """, [month.month_start_on, month.month_start_on, count, month.month_start_on, count])
+
+
+def clv_bands(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    return rows(con, """
+        select band_number, lower_amount, upper_amount, is_open_ended, customer_count,
+               customer_share_rate
+        from main.report_clv_distribution
+        order by band_number
+    """)
+
+
+def clv_deciles(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    return rows(con, """
+        select decile, customer_count, predicted_clv_amount, clv_share_rate,
+               min_predicted_clv_amount, max_predicted_clv_amount, all_customer_count,
+               all_predicted_clv_amount
+        from main.report_clv_deciles
+        order by decile
+    """)
+
+
+# Ids are masked inside DuckDB, so full ids never reach the report: C0001234 -> C0****34.
+MASKED_ID = """
+    case
+        when length(watchlist.customer_id) <= 4 then left(watchlist.customer_id, 1) || '***'
+        else left(watchlist.customer_id, 2)
+            || repeat('*', least(length(watchlist.customer_id) - 4, 6))
+            || right(watchlist.customer_id, 2)
+    end
+"""
+
+
+def watchlist(con: duckdb.DuckDBPyConnection, limit: int) -> list[Row]:
+    """The top of the churn watchlist (by value at risk), ids masked."""
+    return rows(con, f"""
+        with top as (
+            select * from main.churn_watchlist
+            order by watchlist_rank
+            limit ?
+        )
+        select
+            watchlist.watchlist_rank,
+            {MASKED_ID} as masked_customer_id,
+            watchlist.segment_code,
+            watchlist.segment_name_en,
+            watchlist.segment_name_zh,
+            watchlist.lifecycle_stage,
+            watchlist.days_since_last_order,
+            customers.lifetime_orders,
+            customers.lifetime_net_revenue,
+            watchlist.predicted_clv,
+            watchlist.churn_probability,
+            watchlist.value_at_risk_amount
+        from top as watchlist
+        left join main.customers as customers
+            on watchlist.customer_id = customers.customer_id
+            and customers.customer_id in (select customer_id from top)
+        order by watchlist.watchlist_rank
+    """, [limit])
+
+
+def watchlist_summary(con: duckdb.DuckDBPyConnection) -> Row:
+    return rows(con, """
+        select count(*) as customer_count, sum(value_at_risk_amount) as value_at_risk_amount
+        from main.churn_watchlist
+    """)[0]
+
+
+def campaigns(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -> list[Row]:
+    """Campaigns that started in the `months` months up to the report month's end."""
+    return rows(con, """
+        select campaign_id, campaign_name, channel, starts_on, ends_on, is_attribution_complete,
+               contacted_customer_count, converted_customer_count, conversion_rate,
+               has_control_group, control_customer_count, control_conversion_rate,
+               conversion_uplift, conversion_uplift_lower, conversion_uplift_upper,
+               attributed_net_revenue_amount, cost_amount, roi, incremental_roi
+        from main.campaign_performance
+        where starts_on <= ? and starts_on > cast(? - to_months(?) as date)
+        order by starts_on desc, campaign_id
+    """, [month.month_end_on, month.month_end_on, months])
+
+
+def best_campaign(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -> Row | None:
+    """Of those campaigns, the one with the highest measured uplift (control group needed)."""
+    found = rows(con, """
+        select campaign_name, conversion_uplift, conversion_uplift_lower, conversion_uplift_upper
+        from main.campaign_performance
+        where starts_on <= ? and starts_on > cast(? - to_months(?) as date)
+            and conversion_uplift is not null
+        order by conversion_uplift desc, starts_on desc, campaign_id
+        limit 1
+    """, [month.month_end_on, month.month_end_on, months])
+    return found[0] if found else None
+
+
+def data_quality(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], list[Row], Row | None,
+                                                         list[Row]]:
+    accounting = rows(con, """
+        select source_file, raw_rows, clean_rows, quarantined_rows, guest_rows
+        from main.row_accounting
+        order by case source_file when 'transactions' then 0 when 'customers' then 1
+                 when 'campaigns' then 2 else 3 end, source_file
+    """)
+    quarantine = rows(con, """
+        select source_file, quarantine_reason, count(*) as row_count
+        from main.quarantined_rows
+        group by source_file, quarantine_reason
+        order by source_file, row_count desc, quarantine_reason
+    """)
+    build = rows(con, """
+        select started_at, finished_at, success, input_description, models_built,
+               seeds_loaded, tests_passed, tests_failed, tests_warned, unit_tests_passed,
+               unit_tests_failed, rows_in, rows_quarantined, failure
+        from main.build_runs
+        order by started_at desc
+        limit 1
+    """)
+    failed = rows(con, """
+        select resource_type, name, status, failures
+        from main.build_results
+        where status in ('fail', 'error', 'warn', 'runtime error')
+        order by case status when 'warn' then 1 else 0 end, name
+        limit 12
+    """)
+    return accounting, quarantine, (build[0] if build else None), failed
+
+
+# ---- everything -----------------------------------------------------------------------------
+def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
+               month: ReportMonth, months: list[ReportMonth]) -> ReportData:
+    require_tables(con, warehouse, REQUIRED_TABLES)
+    run = run_info(con, project)
+    history = int(run.vars.get("history_months") or 13)
+    data = ReportData(
+        month=month,
+        months=months,
+        run=run,
+        kpis=kpi_changes(con, month),
+        trend=kpi_trend(con, month, history),
+        segments=segments(con, month),
+        migration=migration(con, month, run.segment_scheme),
+        largest_move=largest_move(con, month, run.segment_scheme),
+        rf_grid=rf_grid(con, month),
+        largest_rf_cell=largest_rf_cell(con, month),
+        cohorts=cohorts(con, month, COHORT_MONTHS),
+        campaigns=campaigns(con, month, CAMPAIGN_MONTHS),
+    )
+    if month.is_as_of_month:
+        data.clv_bands = clv_bands(con)
+        data.clv_deciles = clv_deciles(con)
+        data.watchlist = watchlist(con, WATCHLIST_ROWS)
+        data.watchlist_summary = watchlist_summary(con)
+    data.best_campaign = best_campaign(con, month, CAMPAIGN_MONTHS)
+    (data.row_accounting, data.quarantine, data.build,
+     data.failed_checks) = data_quality(con)
+    return data

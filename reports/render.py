@@ -1,0 +1,195 @@
+"""Render monthly reports: marts -> Jinja HTML -> WeasyPrint PDF (or the HTML itself).
+
+The PDF is written to a temporary file in the output folder and renamed over the target with
+os.replace, so a failed render never leaves a partial report behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from reports import data as marts
+from reports import theme
+from reports.chartjobs import ChartJob, ChartRenderer, fill
+from reports.formats import LANGS, Formatter, Lang
+from reports.i18n import Messages
+from reports.sections import build_context
+from reports.theme import Fonts
+from retail_tiers.errors import RetailTiersError
+from retail_tiers.project import project_dir, warehouse_path
+from retail_tiers.warehouse import connect, require_tables
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+FORMATS = ("pdf", "html")
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    month: str | None = None          # YYYY-MM; None = the as-of month
+    lang: Lang = "en"
+    file_format: str = "pdf"
+    out_dir: Path | None = None       # None = reports/output in the project
+    all_months: bool = False
+
+
+def default_out_dir(project: Path) -> Path:
+    return project / "reports" / "output"
+
+
+def report_file_name(month: marts.ReportMonth, lang: Lang, file_format: str) -> str:
+    return f"customer-report-{month.label}-{lang}.{file_format}"
+
+
+def require_fonts(lang: Lang) -> Fonts:
+    """The fonts for `lang`; Chinese without a CJK font is refused (it would print boxes)."""
+    fonts = theme.pick_fonts()
+    if lang == "zh" and not fonts.has_cjk:
+        raise RetailTiersError(
+            "--lang zh: no Chinese font installed (`fc-list :lang=zh` lists none); "
+            "install one with `make fonts` or `sudo apt-get install fonts-noto-cjk`")
+    return fonts
+
+
+def css_string(text: object) -> str:
+    """A quoted CSS string that cannot end the string, the rule or the <style> element."""
+    escaped = []
+    for char in str(text):
+        if char in '"\\' or char in "<>&" or ord(char) < 0x20:
+            escaped.append(f"\\{ord(char):x} ")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
+
+
+def code_spans(text: object) -> Markup:
+    """Escape a message, then show its `backquoted` parts (commands) as <code>."""
+    escaped = str(escape(str(text)))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+
+
+def environment() -> Environment:
+    """Jinja with autoescaping for HTML templates: names and ids from the data stay text."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["css_string"] = css_string
+    env.filters["code_spans"] = code_spans
+    return env
+
+
+def render_html(data: marts.ReportData, lang: Lang, fonts: Fonts, generated_at: dt.datetime,
+                renderer: ChartRenderer | None = None) -> str:
+    """The report as one self-contained HTML document (CSS inline, charts as SVG images)."""
+    env = environment()
+    fmt = Formatter(lang)
+    t = Messages(lang)
+    context, slots = build_context(data, fmt, t, fonts)
+    with (renderer or ChartRenderer(use_worker=False)) as drawer:
+        (palette,) = fill(slots, drawer, [ChartJob("heat_palette")])
+    css = env.get_template("report.css.j2").render(theme=theme, fonts=fonts, t=t,
+                                                   heat_palette=palette,
+                                                   month=context["month_title"],
+                                                   as_of=context["month_end"],
+                                                   source=context["source_short"])
+    return env.get_template("report.html.j2").render(
+        **context, css=Markup(css), lang=lang, t=t, fmt=fmt, theme=theme,
+        generated_at=generated_at)
+
+
+def temp_path(target: Path) -> Path:
+    """A fresh hidden name beside `target` (created by the writer, so it gets the usual
+    permissions, unlike mkstemp's 0600)."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
+    """Call write(temp_path) for a temp file beside `target`, then rename it over `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path(target)
+    try:
+        write(temp)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_pdf(html: str, target: Path) -> None:
+    import weasyprint
+
+    def write(temp: Path) -> None:
+        weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf(str(temp))
+
+    write_atomic(target, write)
+
+
+def write_html(html: str, target: Path) -> None:
+    write_atomic(target, lambda temp: temp.write_text(html, encoding="utf-8"))
+
+
+def render_reports(request: ReportRequest, warehouse: Path | None = None,
+                   project: Path | None = None) -> list[Path]:
+    """Render the requested month(s); returns the written files, the last one the latest."""
+    if request.lang not in LANGS:
+        raise RetailTiersError(f"--lang {request.lang}: expected one of {', '.join(LANGS)}")
+    if request.file_format not in FORMATS:
+        raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
+    fonts = require_fonts(request.lang)
+    renderers = [ChartRenderer()]  # starts the chart worker now, see reports.chartjobs
+    if request.file_format == "pdf":
+        import weasyprint  # noqa: F401  (its import overlaps the worker's matplotlib import)
+    project = project or project_dir()
+    warehouse = warehouse or warehouse_path(project)
+    out_dir = request.out_dir or default_out_dir(project)
+    generated_at = dt.datetime.now().replace(microsecond=0)
+    written: list[Path] = []
+    try:
+        loaded = load_months(request, warehouse, project)
+        for index, data in enumerate(loaded):
+            renderer = renderers.pop() if renderers else None
+            if index + 1 < len(loaded):
+                renderers.append(ChartRenderer())  # warms up while this month is laid out
+            html = render_html(data, request.lang, fonts, generated_at, renderer)
+            target = out_dir / report_file_name(data.month, request.lang, request.file_format)
+            if request.file_format == "pdf":
+                write_pdf(html, target)
+            else:
+                write_html(html, target)
+            written.append(target)
+    finally:
+        for renderer in renderers:
+            renderer.close()
+    return written
+
+
+def load_months(request: ReportRequest, warehouse: Path,
+                project: Path) -> list[marts.ReportData]:
+    """Everything the requested months need, read in one short warehouse session."""
+    con = connect(warehouse)
+    try:
+        require_tables(con, warehouse, ["report_months"])
+        months = marts.available_months(con)
+        if request.all_months:
+            if request.month is not None:
+                raise RetailTiersError("--all-months and --month: give one or the other")
+            chosen = months
+            if not chosen:
+                marts.pick_month(months, None)
+        else:
+            chosen = [marts.pick_month(months, request.month)]
+        return [marts.load_month(con, warehouse, project, month, months) for month in chosen]
+    finally:
+        con.close()

@@ -1,0 +1,587 @@
+"""Turn the mart rows of one report month into what the templates print: formatted text,
+headlines and SVG charts. Formatting and layout only; every number comes from `reports.data`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from reports.chartjobs import ChartJob, ChartSlot
+from reports.data import ReportData, Row
+from reports.formats import MISSING, Formatter
+from reports.i18n import Messages
+from reports.theme import Fonts
+
+TILE_KPIS = (
+    "net_revenue_amount", "order_count", "aov_amount", "revenue_per_active_customer_amount",
+    "active_customer_count", "new_customer_count", "repeat_rate", "churn_rate",
+    "activity_rate", "median_days_first_to_second_purchase", "historical_clv_amount",
+    "gross_margin_rate",
+)
+# How a tile prints its money value: totals abbreviated, per-order / per-customer to the cent.
+SHORT_MONEY_KPIS = {"net_revenue_amount", "gross_margin_amount"}
+TREND_KPIS = (
+    ("net_revenue_amount", "money"), ("order_count", "count"), ("aov_amount", "money"),
+    ("active_customer_count", "count"), ("new_customer_count", "count"),
+    ("repeat_rate", "rate"), ("churn_rate", "rate"), ("activity_rate", "rate"),
+    ("median_days_first_to_second_purchase", "days"),
+)
+ARROWS = {"up": "▲", "down": "▼", "flat": "="}
+SOURCE_MAX_CHARS = 70
+SECTION_ORDER = ("summary", "trends", "segments", "migration", "rf", "cohorts", "clv",
+                 "watchlist", "campaigns", "quality")
+
+
+def shorten(text: str, limit: int = SOURCE_MAX_CHARS) -> str:
+    """Keep the end of a long path (the informative part): '…/exports/2026-10'."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+def localized(row: Row, column: str, lang: str) -> str:
+    """row['<column>_<lang>'], falling back to English, then to the code."""
+    return str(row.get(f"{column}_{lang}") or row.get(f"{column}_en") or "")
+
+
+def previous_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+HEAT_STEPS = 8
+
+
+def heat_steps(values: list[list[Any]]) -> list[list[int | None]]:
+    """Each heatmap cell's colour step 0..HEAT_STEPS-1 (charts.heat_palette), from 0 (or the
+    smallest value, if negative) to the largest value; None for empty cells."""
+    numbers = [float(v) for row in values for v in row if v is not None]
+    high = max(numbers, default=0.0)
+    low = min(min(numbers, default=0.0), 0.0)
+    result: list[list[int | None]] = []
+    for row in values:
+        line: list[int | None] = []
+        for value in row:
+            if value is None:
+                line.append(None)
+                continue
+            share = (float(value) - low) / (high - low) if high > low else 0.0
+            line.append(min(int(share * HEAT_STEPS), HEAT_STEPS - 1))
+        result.append(line)
+    return result
+
+
+class Sections:
+    """Builds the template context of one report month, section by section. Charts are
+    recorded as jobs (self.slots) and drawn afterwards, see reports.chartjobs."""
+
+    def __init__(self, data: ReportData, fmt: Formatter, t: Messages, fonts: Fonts) -> None:
+        self.slots: list[ChartSlot] = []
+        self.data = data
+        self.fmt = fmt
+        self.t = t
+        self.fonts = fonts
+        self.lang = fmt.lang
+        self.window = data.run.vars.get("rfm_window_days", 365)
+
+    # ---- value formatting -------------------------------------------------------------------
+    def kpi_value(self, kpi: str, kind: str, value: Any, tile: bool = True) -> str:
+        fmt = self.fmt
+        if value is None:
+            return MISSING
+        if kind == "money":
+            if kpi in SHORT_MONEY_KPIS and tile:
+                return fmt.short_money(value)
+            return fmt.money(value, 2)
+        if kind == "rate":
+            return fmt.percent(value, 1)
+        if kind == "days":
+            return fmt.days(value, 0 if float(value).is_integer() else 1)
+        return fmt.integer(value)
+
+    def kpi_change(self, row: Row, sentence: bool = False) -> str:
+        fmt = self.fmt
+        if row["change_amount"] is None:
+            return ""
+        if row["value_kind"] == "rate":
+            return fmt.change_points(row["change_amount"], sentence=sentence)
+        if row["value_kind"] == "days":
+            return fmt.change_days(row["change_amount"])
+        if row["change_rate"] is not None:
+            return fmt.change_rate(row["change_rate"])
+        if row["value_kind"] == "money":
+            text = fmt.money(abs(row["change_amount"]), 2)
+        else:
+            text = fmt.integer(abs(row["change_amount"]))
+        return ("+" if row["change_amount"] >= 0 else "\u2212") + text
+
+    def chart(self, function: str, alt: str = "", **arguments: Any) -> ChartSlot:
+        """A slot for a chart of reports.charts, drawn later with all the others."""
+        slot = ChartSlot(ChartJob(function, {**arguments, "fmt": self.fmt,
+                                             "fonts": self.fonts}), alt=alt)
+        self.slots.append(slot)
+        return slot
+
+    # ---- summary ----------------------------------------------------------------------------
+    def tiles(self) -> list[dict[str, Any]]:
+        previous = self.fmt.month_short(previous_month(self.data.month.month_start_on))
+        tiles = []
+        for kpi in TILE_KPIS:
+            row = self.data.kpis.get(kpi)
+            if row is None:
+                continue
+            if row["is_improvement"] is True:
+                tone, word = "good", self.t("tile.better")
+            elif row["is_improvement"] is False:
+                tone, word = "bad", self.t("tile.worse")
+            elif row["direction"] == "flat":
+                tone, word = "neutral", self.t("tile.unchanged")
+            else:
+                tone, word = "neutral", ""
+            tiles.append({
+                "kpi": kpi,
+                "label": self.t(f"kpi.{kpi}"),
+                "value": self.kpi_value(kpi, row["value_kind"], row["value"]),
+                "arrow": ARROWS.get(row["direction"] or "", ""),
+                "change": self.kpi_change(row),
+                "tone": tone,
+                "word": word,
+                "versus": (self.t("tile.vs_previous", month=previous)
+                           if row["previous_value"] is not None else self.t("tile.no_previous")),
+            })
+        return tiles
+
+    def summary_headline(self) -> str:
+        t, kpis = self.t, self.data.kpis
+        parts = []
+        revenue = kpis.get("net_revenue_amount")
+        if revenue and revenue["value"] is not None:
+            value = self.fmt.short_money(revenue["value"])
+            change = self.kpi_change(revenue).lstrip("+\u2212")
+            key = {"up": "revenue_up", "down": "revenue_down", "flat": "revenue_flat"}.get(
+                revenue["direction"] or "", "revenue_only")
+            parts.append(t(f"headline.{key}", change=change, value=value))
+        churn = kpis.get("churn_rate")
+        if churn and churn["value"] is not None and churn["direction"]:
+            change = self.kpi_change(churn, sentence=True).lstrip("+\u2212")
+            parts.append(t(f"headline.churn_{churn['direction']}", change=change,
+                           value=self.fmt.percent(churn["value"])))
+        return t("headline.join").join(parts)
+
+    # ---- trends -----------------------------------------------------------------------------
+    def trend_charts(self) -> list[dict[str, Any]]:
+        months = [row["month_start_on"] for row in self.data.trend]
+        result = []
+        for kpi, kind in TREND_KPIS:
+            values = [row[kpi] for row in self.data.trend]
+            values = [float(v) if v is not None else None for v in values]
+            slot = self.chart("trend_chart", alt=self.t(f"kpi.{kpi}"), months=months,
+                              values=values, kind=kind, chart_id=f"trend-{kpi}")
+            latest = self.data.trend[-1][kpi] if self.data.trend else None
+            result.append({"label": self.t(f"kpi.{kpi}"), "svg": slot,
+                           "value": self.kpi_value(kpi, kind, latest)})
+        return result
+
+    def trend_table(self) -> list[dict[str, Any]]:
+        fmt = self.fmt
+        rows = []
+        for row in reversed(self.data.trend):
+            month = fmt.month_short(row["month_start_on"])
+            note = ("" if row["is_complete_month"]
+                    else self.t("trends.partial", date=fmt.date(row["month_end_on"])))
+            rows.append({
+                "month": month,
+                "note": note,
+                "is_report_month": row["month_start_on"] == self.data.month.month_start_on,
+                "cells": [
+                    fmt.money(row["net_revenue_amount"], 2),
+                    fmt.integer(row["order_count"]),
+                    fmt.money(row["aov_amount"], 2),
+                    fmt.integer(row["active_customer_count"]),
+                    fmt.integer(row["new_customer_count"]),
+                    fmt.percent(row["repeat_rate"]),
+                    fmt.percent(row["churn_rate"]),
+                    fmt.percent(row["activity_rate"]),
+                ],
+            })
+        return rows
+
+    def trends_headline(self) -> str:
+        revenue = self.data.kpis.get("net_revenue_amount")
+        count = len(self.data.trend)
+        if revenue and revenue["year_over_year_change_rate"] is not None:
+            year_ago = self.data.month.month_start_on.replace(
+                year=self.data.month.month_start_on.year - 1)
+            return self.t("headline.trends_yoy",
+                          change=self.fmt.change_rate(revenue["year_over_year_change_rate"]),
+                          month=self.fmt.month_short(year_ago), count=count)
+        return self.t("headline.trends", count=count)
+
+    # ---- segments ---------------------------------------------------------------------------
+    def segment_rows(self) -> list[dict[str, Any]]:
+        fmt = self.fmt
+        return [{
+            "code": row["segment_code"],
+            "name": localized(row, "segment_name", self.lang),
+            "action": localized(row, "action", self.lang),
+            "customers": fmt.integer(row["customer_count"]),
+            "customer_share": fmt.percent(row["customer_share_rate"]),
+            "revenue_share": fmt.percent(row["revenue_share_rate"]),
+            "aov": fmt.money(row["average_order_value_amount"], 2),
+            "clv": fmt.money(row["mean_historical_clv_amount"], 2),
+            "recency": fmt.number(row["mean_days_since_last_order"], 0),
+            "is_empty": row["customer_count"] == 0,
+        } for row in self.data.segments]
+
+    def segments_headline(self) -> str:
+        rows = [row for row in self.data.segments if row["revenue_share_rate"] is not None]
+        if not rows:
+            return ""
+        top = max(rows, key=lambda row: (row["revenue_share_rate"], -row["segment_priority"]))
+        return self.t("headline.segments", segment=localized(top, "segment_name", self.lang),
+                      share=self.fmt.percent(top["customer_share_rate"]),
+                      revenue_share=self.fmt.percent(top["revenue_share_rate"]))
+
+    def segment_chart(self) -> ChartSlot:
+        rows = self.data.segments
+        return self.chart(
+            "share_bars", alt=self.t("segments.chart_revenue"),
+            labels=[localized(row, "segment_name", self.lang) for row in rows],
+            first=[float(row["customer_share_rate"] or 0) for row in rows],
+            second=[float(row["revenue_share_rate"] or 0) for row in rows],
+            legend=(self.t("segments.chart_customers"), self.t("segments.chart_revenue")),
+            chart_id="segments", width_mm=178, label_mm=36)
+
+    # ---- heatmap tables ---------------------------------------------------------------------
+    @staticmethod
+    def grid(values: list[list[Any]], texts: list[list[str]], row_labels: list[str],
+             column_labels: list[str], row_notes: list[str] | None = None,
+             outline: set[tuple[int, int]] | None = None,
+             subs: list[list[str]] | None = None) -> dict[str, Any]:
+        """A heatmap as table data: per cell its text and colour step (heat_steps)."""
+        steps = heat_steps(values)
+        rows = []
+        for r, label in enumerate(row_labels):
+            cells = []
+            for c in range(len(column_labels)):
+                cells.append({"text": texts[r][c], "sub": subs[r][c] if subs else "",
+                              "step": steps[r][c],
+                              "outline": bool(outline and (r, c) in outline)})
+            rows.append({"label": label, "note": row_notes[r] if row_notes else "",
+                         "cells": cells})
+        return {"columns": column_labels, "rows": rows}
+
+    # ---- migration --------------------------------------------------------------------------
+    def migration_grid(self) -> dict[str, Any] | None:
+        rows = self.data.migration
+        if not rows:
+            return None
+        sources: dict[str, str] = {}
+        targets: dict[str, str] = {}
+        cells: dict[tuple[str, str], int] = {}
+        for row in rows:
+            source = row["from_segment_code"]
+            sources.setdefault(source, self.t("migration.new") if source == "none"
+                               else localized(row, "from_segment_name", self.lang))
+            targets.setdefault(row["to_segment_code"],
+                               localized(row, "to_segment_name", self.lang))
+            cells[(source, row["to_segment_code"])] = int(row["customer_count"])
+        source_keys, target_keys = list(sources), list(targets)
+        values = [[cells.get((s, d), 0) or None for d in target_keys] for s in source_keys]
+        texts = [[self.fmt.integer(v) if v else "" for v in line] for line in values]
+        outline = {(r, c) for r, s in enumerate(source_keys) for c, d in enumerate(target_keys)
+                   if s == d}
+        return self.grid(values, texts, [sources[k] for k in source_keys],
+                         [targets[k] for k in target_keys], outline=outline)
+
+    def migration_headline(self) -> str:
+        move = self.data.largest_move
+        if move is None:
+            return self.t("headline.migration_none")
+        return self.t("headline.migration", count=self.fmt.integer(move["customer_count"]),
+                      source=localized(move, "from_segment_name", self.lang),
+                      target=localized(move, "to_segment_name", self.lang))
+
+    # ---- R x F ------------------------------------------------------------------------------
+    def rf_grid(self) -> dict[str, Any]:
+        cells = {(row["r_score"], row["f_score"]): row for row in self.data.rf_grid}
+        r_scores, f_scores = [5, 4, 3, 2, 1], [1, 2, 3, 4, 5]
+        values = [[cells[(r, f)]["customer_count"] if (r, f) in cells else None
+                   for f in f_scores] for r in r_scores]
+        texts = [[self.fmt.integer(cells[(r, f)]["customer_count"]) if (r, f) in cells else ""
+                  for f in f_scores] for r in r_scores]
+        subs = [[self.fmt.percent(cells[(r, f)]["customer_share_rate"]) if (r, f) in cells
+                 else "" for f in f_scores] for r in r_scores]
+        return self.grid(values, texts, [f"R {r}" for r in r_scores],
+                         [f"F {f}" for f in f_scores], subs=subs)
+
+    def rf_headline(self) -> str:
+        cell = self.data.largest_rf_cell
+        if cell is None:
+            return ""
+        return self.t("headline.rf", count=self.fmt.integer(cell["customer_count"]),
+                      share=self.fmt.percent(cell["customer_share_rate"]),
+                      r=cell["r_score"], f=cell["f_score"])
+
+    # ---- cohorts ----------------------------------------------------------------------------
+    def cohort_grid(self) -> dict[str, Any] | None:
+        rows = self.data.cohorts
+        if not rows:
+            return None
+        cohorts: dict[dt.date, int] = {}
+        for row in rows:
+            cohorts.setdefault(row["cohort_month_start_on"], row["cohort_customer_count"])
+        offsets = sorted({row["months_since_first_purchase"] for row in rows})
+        cells = {(row["cohort_month_start_on"], row["months_since_first_purchase"]):
+                 row["retention_rate"] for row in rows}
+        keys = sorted(cohorts)
+        # Month 0 is 100% by definition: left white so the shades compare later months.
+        values = [[cells.get((c, k)) if k > 0 else None for k in offsets] for c in keys]
+        texts = [[self.fmt.percent(cells[(c, k)], 0) if (c, k) in cells else ""
+                  for k in offsets] for c in keys]
+        return self.grid(values, texts, [self.fmt.month_short(c) for c in keys],
+                         [str(k) for k in offsets],
+                         row_notes=[self.fmt.integer(cohorts[c]) for c in keys])
+
+    def cohorts_headline(self) -> str:
+        last_cohort = previous_month(self.data.month.month_start_on)
+        for row in self.data.cohorts:
+            if (row["cohort_month_start_on"] == last_cohort
+                    and row["months_since_first_purchase"] == 1):
+                return self.t("headline.cohorts", rate=self.fmt.percent(row["retention_rate"]),
+                              cohort=self.fmt.month_short(last_cohort))
+        return self.t("headline.cohorts_plain")
+
+    # ---- CLV --------------------------------------------------------------------------------
+    def clv(self) -> dict[str, Any] | None:
+        deciles, bands = self.data.clv_deciles, self.data.clv_bands
+        if not deciles or not bands:
+            return None
+        fmt = self.fmt
+        top = deciles[-1]
+        threshold = top["min_predicted_clv_amount"]
+        edges = [fmt.axis_money(band["lower_amount"]) for band in bands]
+        edges.append("")
+        reaching_top = [band["is_open_ended"] or band["upper_amount"] > threshold
+                        for band in bands]
+        histogram = self.chart(
+            "histogram", alt=self.t("clv.histogram_title"), edge_labels=edges,
+            counts=[int(band["customer_count"]) for band in bands], highlight=reaching_top,
+            legend=(self.t("clv.histogram_rest"), self.t("clv.histogram_top")),
+            x_title=self.t("clv.histogram_x", last=fmt.axis_money(bands[-1]["lower_amount"])),
+            y_title=self.t("clv.histogram_y"), chart_id="clv-histogram", width_mm=104,
+            height_mm=52)
+        decile_chart = self.chart(
+            "column_shares", alt=self.t("clv.deciles_title"),
+            labels=[str(row["decile"]) for row in deciles],
+            shares=[float(row["clv_share_rate"] or 0) for row in deciles],
+            highlight=[row["decile"] == top["decile"] for row in deciles],
+            x_title=self.t("clv.deciles_x"), y_title=self.t("clv.deciles_y"),
+            chart_id="clv-deciles", width_mm=70, height_mm=52)
+        return {
+            "headline": self.t("headline.clv", share=fmt.percent(top["clv_share_rate"])),
+            "customers": fmt.integer(top["all_customer_count"]),
+            "total": fmt.short_money(top["all_predicted_clv_amount"]),
+            "top_share": fmt.percent(top["clv_share_rate"]),
+            "threshold": fmt.money(threshold, 2),
+            "histogram": histogram,
+            "deciles": decile_chart,
+        }
+
+    # ---- watchlist --------------------------------------------------------------------------
+    def watchlist(self, forecast_note: str | None) -> dict[str, Any]:
+        fmt, t = self.fmt, self.t
+        if forecast_note is not None:
+            return {"rows": [], "forecast_note": forecast_note}
+        summary = self.data.watchlist_summary or {"customer_count": 0}
+        count = summary["customer_count"] or 0
+
+        def stage(code: str | None) -> str:
+            return t(f"stage.{code}") if code and t.has(f"stage.{code}") else (code or MISSING)
+
+        rows = [{
+            "customer": row["masked_customer_id"],
+            "segment": localized(row, "segment_name", self.lang) or row["segment_code"],
+            "stage": stage(row["lifecycle_stage"]),
+            "days": fmt.integer(row["days_since_last_order"]),
+            "orders": fmt.integer(row["lifetime_orders"]),
+            "revenue": fmt.money(row["lifetime_net_revenue"], 2),
+            "clv": fmt.money(row["predicted_clv"], 2),
+            "churn": fmt.percent(row["churn_probability"], 0),
+            "value_at_risk": fmt.money(row["value_at_risk_amount"], 2),
+        } for row in self.data.watchlist]
+        variables = self.data.run.vars
+        return {
+            "rows": rows,
+            "forecast_note": None,
+            "headline": (t("headline.watchlist", count=fmt.integer(count),
+                           value=fmt.short_money(summary.get("value_at_risk_amount") or 0))
+                         if count else t("headline.watchlist_none")),
+            "note": t("watchlist.note", shown=len(rows), count=fmt.integer(count),
+                      threshold=fmt.percent(variables.get("churn_alert_threshold"), 0),
+                      top_share=fmt.percent(variables.get("watchlist_top_clv_share"), 0)),
+        }
+
+    # ---- campaigns --------------------------------------------------------------------------
+    def campaign_rows(self) -> list[dict[str, Any]]:
+        fmt = self.fmt
+        result = []
+        for row in self.data.campaigns:
+            has_ci = row["conversion_uplift_lower"] is not None
+            result.append({
+                "name": row["campaign_name"] or row["campaign_id"],
+                "channel": row["channel"] or MISSING,
+                "dates": fmt.date_range(row["starts_on"], row["ends_on"]),
+                "open": not row["is_attribution_complete"],
+                "contacted": fmt.integer(row["contacted_customer_count"]),
+                "conversion": fmt.percent(row["conversion_rate"]),
+                "control": fmt.percent(row["control_conversion_rate"]),
+                "uplift": fmt.change_points(row["conversion_uplift"]),
+                "ci": (f"{fmt.change_points(row['conversion_uplift_lower'])} … "
+                       f"{fmt.change_points(row['conversion_uplift_upper'])}"
+                       if has_ci else MISSING),
+                "roi": fmt.percent(row["roi"], 0),
+            })
+        return result
+
+    def campaign_chart(self) -> ChartSlot | None:
+        rows = [row for row in self.data.campaigns if row["conversion_uplift"] is not None]
+        if not rows:
+            return None
+        return self.chart(
+            "uplift_chart", alt=self.t("campaigns.chart_x"),
+            labels=[row["campaign_name"] or row["campaign_id"] for row in rows],
+            uplift=[row["conversion_uplift"] for row in rows],
+            low=[row["conversion_uplift_lower"] for row in rows],
+            high=[row["conversion_uplift_upper"] for row in rows],
+            significant=[row["conversion_uplift_lower"] is not None
+                         and (row["conversion_uplift_lower"] > 0
+                              or row["conversion_uplift_upper"] < 0) for row in rows],
+            x_title=self.t("campaigns.chart_x"), chart_id="campaigns", width_mm=178)
+
+    def campaigns_headline(self) -> str:
+        best = self.data.best_campaign
+        if not self.data.campaigns:
+            return self.t("headline.campaigns_empty")
+        if best is None:
+            return self.t("headline.campaigns_none")
+        points = self.fmt.change_points
+        return self.t("headline.campaigns", name=best["campaign_name"],
+                      uplift=points(best["conversion_uplift"], sentence=True),
+                      low=points(best["conversion_uplift_lower"]),
+                      high=points(best["conversion_uplift_upper"]))
+
+    # ---- data quality -----------------------------------------------------------------------
+    def quality(self) -> dict[str, Any]:
+        fmt, t = self.fmt, self.t
+
+        def label(prefix: str, code: str) -> str:
+            return t(f"{prefix}.{code}") if t.has(f"{prefix}.{code}") else code
+
+        accounting = [{
+            "file": label("file", row["source_file"]),
+            "raw": fmt.integer(row["raw_rows"]),
+            "clean": fmt.integer(row["clean_rows"]),
+            "quarantined": fmt.integer(row["quarantined_rows"]),
+            "guest": fmt.integer(row["guest_rows"]),
+        } for row in self.data.row_accounting]
+        reasons = [{
+            "file": label("file", row["source_file"]),
+            "reason": label("reason", row["quarantine_reason"]),
+            "rows": fmt.integer(row["row_count"]),
+        } for row in self.data.quarantine]
+        build = self.data.build or {}
+        tests = [
+            (t("quality.models"), build.get("models_built")),
+            (t("quality.tests_passed"), build.get("tests_passed")),
+            (t("quality.tests_failed"), build.get("tests_failed")),
+            (t("quality.tests_warned"), build.get("tests_warned")),
+            (t("quality.unit_passed"), build.get("unit_tests_passed")),
+            (t("quality.unit_failed"), build.get("unit_tests_failed")),
+        ]
+        failed = [{
+            "name": row["name"], "status": row["status"],
+            "failures": fmt.integer(row["failures"]),
+        } for row in self.data.failed_checks]
+        total_tests = (build.get("tests_passed") or 0) + (build.get("tests_failed") or 0) \
+            + (build.get("tests_warned") or 0)
+        headline = t("headline.quality", quarantined=fmt.integer(build.get("rows_quarantined")),
+                     rows_in=fmt.integer(build.get("rows_in")),
+                     failed=fmt.integer(build.get("tests_failed")),
+                     tests=fmt.integer(total_tests))
+        return {
+            "accounting": accounting, "reasons": reasons,
+            "tests": [(name, fmt.integer(value)) for name, value in tests],
+            "failed": failed, "headline": headline,
+            "started": fmt.timestamp(build.get("started_at")),
+        }
+
+
+def build_context(data: ReportData, fmt: Formatter, t: Messages,
+                  fonts: Fonts) -> tuple[dict[str, Any], list[ChartSlot]]:
+    """Everything report.html.j2 prints for one month, and the chart slots still to draw."""
+    s = Sections(data, fmt, t, fonts)
+    run, month = data.run, data.month
+    warnings = []
+    if not run.build_success:
+        warnings.append(t("warning.build_failed", failure=run.build_failure or "?"))
+    if month.is_as_of_month and month.month_end_on.day != _last_day(month.month_end_on).day:
+        warnings.append(t("warning.partial_month", date=fmt.date(month.month_end_on)))
+    scheme_key = f"scheme.{run.segment_scheme}"
+    forecast_note = None
+    if not month.is_as_of_month:
+        forecast_note = t("forecast.note", as_of_month=fmt.month(run.as_of_date),
+                          month_end=month.month_end_on.isoformat())
+    watchlist = s.watchlist(forecast_note)
+    contents = [key for key in SECTION_ORDER if key != "watchlist" or watchlist is not None]
+    context = {
+        "contents": contents,
+        "numbers": {key: number for number, key in enumerate(contents, start=1)},
+        "titles": {key: t(f"section.{key}") for key in contents},
+        "watchlist": watchlist,
+        "month_title": fmt.month(month.month_start_on),
+        "month_end": fmt.date(month.month_end_on),
+        "previous_month_end": fmt.date(month.previous_month_end_on),
+        "as_of": fmt.date(run.as_of_date),
+        "source": run.data_source,
+        "source_short": shorten(run.data_source),
+        "built_at": fmt.timestamp(run.built_at),
+        "scheme": t(scheme_key) if t.has(scheme_key) else run.segment_scheme,
+        "warnings": warnings,
+        "vars": run.vars,
+        "is_as_of_month": month.is_as_of_month,
+        "forecast_note": forecast_note,
+        "summary": {"headline": s.summary_headline(), "tiles": s.tiles()},
+        "trends": {"headline": s.trends_headline(), "charts": s.trend_charts(),
+                   "table": s.trend_table()},
+        "segments": {"headline": s.segments_headline(), "rows": s.segment_rows(),
+                     "chart": s.segment_chart()},
+        "migration": ({"headline": s.migration_headline(), "grid": s.migration_grid()}
+                      if data.migration else None),
+        "rf": {"headline": s.rf_headline(), "grid": s.rf_grid()},
+        "cohorts": {"headline": s.cohorts_headline(), "grid": s.cohort_grid()},
+        "clv": s.clv() if month.is_as_of_month else None,
+        "campaigns": {"headline": s.campaigns_headline(), "rows": s.campaign_rows(),
+                      "chart": s.campaign_chart()},
+        "quality": s.quality(),
+        "kpi_definitions": [(t(f"kpi.{kpi}"), t(f"def.{kpi}",
+                                                window=s.window,
+                                                churn_days=run.vars.get("churn_days")))
+                            for kpi in TILE_KPIS],
+    }
+    # The summary page repeats each section's headline as a linked highlight.
+    context["highlights"] = [
+        (key, headline) for key, headline in (
+            ("segments", context["segments"]["headline"]),
+            ("migration", (context["migration"] or {}).get("headline")),
+            ("cohorts", context["cohorts"]["headline"]),
+            ("clv", (context["clv"] or {}).get("headline")),
+            ("watchlist", (watchlist or {}).get("headline")),
+            ("campaigns", context["campaigns"]["headline"]),
+            ("quality", context["quality"]["headline"]),
+        ) if headline
+    ]
+    return context, s.slots
+
+
+def _last_day(day: dt.date) -> dt.date:
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)

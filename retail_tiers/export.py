@@ -1,0 +1,147 @@
+"""`retail-tiers export`: a segment's customers (or the churn watchlist) as a CSV file for a
+campaign tool, as of the build's as-of date.
+
+DuckDB writes the file itself (COPY ... TO), so a million-customer segment never passes
+through Python; it writes to a temporary file beside the target that is then renamed over it,
+so a failed export leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from retail_tiers.errors import RetailTiersError
+from retail_tiers.warehouse import connect, require_tables
+
+SCHEMES = ("rfm_grid", "rfm8")
+WATCHLIST = "watchlist"
+SCHEME_COLUMNS = {"rfm_grid": "rfm_grid_segment_code", "rfm8": "rfm8_segment_code"}
+
+CUSTOMER_COLUMNS = """
+    customers.customer_id,
+    rules.segment_code,
+    rules.segment_name_en,
+    rules.segment_name_zh,
+    customers.lifecycle_stage,
+    customers.as_of_date,
+    customers.last_order_on,
+    customers.days_since_last_order,
+    customers.lifetime_orders,
+    customers.lifetime_net_revenue,
+    round(customers.average_order_value_amount, 2) as average_order_value_amount,
+    customers.frequency_orders,
+    customers.monetary_amount,
+    customers.r_score,
+    customers.f_score,
+    customers.m_score,
+    round(predictions.predicted_clv, 2) as predicted_clv,
+    round(predictions.churn_probability, 4) as churn_probability
+"""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    rows: int
+    description: str
+    as_of: str
+
+
+def active_scheme(con: duckdb.DuckDBPyConnection) -> str:
+    found = con.execute(
+        "select scheme from main.segment_summary where is_active_scheme limit 1").fetchall()
+    return str(found[0][0]) if found else "rfm_grid"
+
+
+def resolve_segment(con: duckdb.DuckDBPyConnection, scheme: str, name: str) -> tuple[str, str]:
+    """(segment_code, English name) for a code or English name, case-insensitively."""
+    segments = con.execute("""
+        select segment_code, segment_name_en
+        from main.segment_summary
+        where scheme = ?
+        order by segment_priority, segment_code
+    """, [scheme]).fetchall()
+    wanted = " ".join(name.split()).casefold()
+    for code, english in segments:
+        if wanted in (str(code).casefold(), str(english or "").casefold()):
+            return str(code), str(english or code)
+    valid = ", ".join(f"{code} ({english})" for code, english in segments)
+    raise RetailTiersError(
+        f"--segment {name}: no such segment in scheme {scheme}; valid: {valid}, or {WATCHLIST}")
+
+
+def segment_query(scheme: str) -> str:
+    column = SCHEME_COLUMNS.get(scheme, "segment_code")
+    return f"""
+        select {CUSTOMER_COLUMNS}
+        from main.customers as customers
+        inner join main.segment_summary as rules
+            on rules.scheme = '{scheme}'
+            and customers.{column} = rules.segment_code
+        left join main.customer_predictions as predictions
+            on customers.customer_id = predictions.customer_id
+        where customers.{column} = $segment
+        order by customers.monetary_amount desc, customers.customer_id
+    """
+
+
+WATCHLIST_QUERY = f"""
+    select
+        watchlist.watchlist_rank,
+        {CUSTOMER_COLUMNS},
+        round(watchlist.value_at_risk_amount, 2) as value_at_risk_amount
+    from main.churn_watchlist as watchlist
+    inner join main.customers as customers
+        on watchlist.customer_id = customers.customer_id
+    inner join main.segment_summary as rules
+        on rules.scheme = customers.segment_scheme
+        and customers.segment_code = rules.segment_code
+    left join main.customer_predictions as predictions
+        on customers.customer_id = predictions.customer_id
+    order by watchlist.watchlist_rank
+"""
+
+
+def copy_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str, str],
+                target: Path) -> int:
+    """COPY the query's rows to a temp CSV beside `target`, then rename it; returns rows."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh name DuckDB creates itself (usual permissions, unlike mkstemp's 0600).
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        literal = str(temp).replace("'", "''")
+        rows = con.execute(f"copy ({query}) to '{literal}' (format csv, header)",
+                           parameters).fetchall()
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return int(rows[0][0]) if rows else 0
+
+
+def export_segment(warehouse: Path, segment: str, out: Path,
+                   scheme: str | None = None) -> ExportResult:
+    """Write the customers of `segment` (code, English name or 'watchlist') to `out`."""
+    if scheme is not None and scheme not in SCHEMES:
+        raise RetailTiersError(f"--scheme {scheme}: expected one of {', '.join(SCHEMES)}")
+    if out.exists() and out.is_dir():
+        raise RetailTiersError(f"--out {out}: is a folder; give a file name such as segment.csv")
+    con = connect(warehouse)
+    try:
+        require_tables(con, warehouse, ["customers", "segment_summary", "customer_predictions"])
+        as_of = str(con.execute("select max(as_of_date) from main.customers").fetchall()[0][0])
+        if segment.strip().casefold() == WATCHLIST:
+            require_tables(con, warehouse, ["churn_watchlist"])
+            rows = copy_atomic(con, WATCHLIST_QUERY, {}, out)
+            return ExportResult(out, rows, "the churn watchlist", as_of)
+        scheme = scheme or active_scheme(con)
+        code, english = resolve_segment(con, scheme, segment)
+        rows = copy_atomic(con, segment_query(scheme), {"segment": code}, out)
+        return ExportResult(out, rows, f"segment {english} ({scheme})", as_of)
+    finally:
+        con.close()

@@ -1,0 +1,399 @@
+"""`retail-tiers report`: real PDFs from the demo warehouse, read back with pypdf.
+
+The KPI tiles and the segment table are checked against figures the test computes itself
+from monthly_kpis and customer_monthly_history (not from the report_* marts the report
+reads), with its own parsing of the printed numbers. Each language is rendered once per
+session.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdf
+import pytest
+from conftest import CliResult, Workspace, csv_text, run_cli
+
+MINUS = "\u2212"
+
+# KPI tile -> monthly_kpis column, value kind, whether a fall is the good direction
+TILES = {
+    "net_revenue_amount": ("Net revenue", "净销售额", "money", False),
+    "order_count": ("Orders", "订单数", "count", False),
+    "aov_amount": ("Average order value", "客单价", "money", False),
+    "active_customer_count": ("Active customers", "活跃客户数", "count", False),
+    "new_customer_count": ("New customers", "新客户数", "count", False),
+    "repeat_rate": ("Repeat rate", "复购率", "rate", False),
+    "churn_rate": ("Churn rate", "流失率", "rate", True),
+    "activity_rate": ("Activity rate", "活跃度", "rate", False),
+    "median_days_first_to_second_purchase": ("Days to second order", "首购到复购间隔", "days",
+                                             True),
+}
+UNITS = {"K": 1e3, "M": 1e6, "B": 1e9, "万": 1e4, "亿": 1e8}
+
+
+# ---- helpers ------------------------------------------------------------------------------
+def written_path(result: CliResult) -> Path:
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("wrote ")]
+    return Path(lines[-1].removeprefix("wrote ").strip())
+
+
+def pdf_pages(path: Path) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(str(path)).pages]
+
+
+def parse_number(text: str) -> tuple[float, float]:
+    """A printed number back to (value, tolerance): '¥12.35K' -> (12350, 5),
+    '64.8%' -> (0.648, 0.0005), '−1.5 pp' -> (-0.015, 0.0005), '63 days' -> (63, 0.5)."""
+    cleaned = text.replace(MINUS, "-").replace("¥", "").replace(",", "").strip()
+    scale, percent = 1.0, False
+    for suffix in ("pp", "个百分点", "%"):
+        if cleaned.endswith(suffix):
+            cleaned, percent = cleaned[: -len(suffix)].strip(), True
+    for suffix in (" days", "天"):
+        cleaned = cleaned.removesuffix(suffix).strip()
+    if cleaned and cleaned[-1] in UNITS:
+        scale = UNITS[cleaned[-1]]
+        cleaned = cleaned[:-1]
+    decimals = len(cleaned.split(".")[1]) if "." in cleaned else 0
+    value = float(cleaned) * scale
+    tolerance = 0.5 * 10 ** -decimals * scale
+    if percent:
+        value, tolerance = value / 100, tolerance / 100
+    return value, tolerance * 1.0001 + 1e-12
+
+
+def tile_texts(page: str, label: str) -> tuple[str, str]:
+    """(value line, change line) printed under a tile label (labels may wrap)."""
+    lines = [line.strip() for line in page.splitlines()]
+    flat = [line.upper() for line in lines]
+    wanted = label.upper()
+    for index in range(len(lines)):
+        for span in (1, 2):
+            if " ".join(flat[index:index + span]) == wanted:
+                return lines[index + span], lines[index + span + 1]
+    raise AssertionError(f"tile {label!r} not found in:\n{page}")
+
+
+def expected_kpis(workspace: Workspace) -> tuple[dict[str, object], dict[str, object]]:
+    columns = ", ".join(TILES)
+    rows = workspace.query(f"""
+        select {columns} from main.monthly_kpis
+        where month_start_on >= (select max(month_start_on) from main.monthly_kpis)
+            - interval 1 month
+        order by month_start_on desc
+    """)
+    current = dict(zip(TILES, rows[0], strict=True))
+    previous = dict(zip(TILES, rows[1], strict=True)) if len(rows) > 1 else {}
+    return current, previous
+
+
+def expected_segments(workspace: Workspace) -> dict[str, dict[str, float]]:
+    """The segment table, computed here from customer_monthly_history and the seed."""
+    rows = workspace.query("""
+        with history as (
+            select * from main.customer_monthly_history
+            where month_end_on = (select max(month_end_on) from main.customer_monthly_history)
+        )
+        select rules.segment_name_en, rules.segment_name_zh,
+               count(history.customer_id),
+               sum(history.monetary_amount),
+               sum(history.lifetime_net_revenue),
+               sum(history.lifetime_orders),
+               avg(history.lifetime_net_revenue),
+               avg(history.days_since_last_order)
+        from (select distinct scheme, segment_code, segment_name_en, segment_name_zh
+              from main.segment_rules where scheme = 'rfm_grid') as rules
+        left join history on history.segment_code = rules.segment_code
+        group by all
+    """)
+    customers = sum(row[2] for row in rows)
+    monetary = sum(float(row[3] or 0) for row in rows)
+    table = {}
+    for name_en, name_zh, count, m, revenue, orders, clv, recency in rows:
+        table[name_en] = {
+            "name_zh": name_zh, "customers": count, "share": count / customers,
+            "revenue_share": float(m or 0) / monetary if monetary else None,
+            "aov": float(revenue) / orders if orders else None,
+            "clv": float(clv) if clv is not None else None,
+            "recency": float(recency) if recency is not None else None,
+        }
+    return table
+
+
+# ---- session renders ----------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def english_pdf(demo_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report_en")
+    return written_path(run_cli(["report", "--out", str(out)], demo_workspace))
+
+
+@pytest.fixture(scope="session")
+def chinese_pdf(demo_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report_zh")
+    return written_path(run_cli(["report", "--lang", "zh", "--out", str(out)], demo_workspace))
+
+
+# ---- correctness --------------------------------------------------------------------------
+def test_kpi_tiles_match_monthly_kpis(english_pdf: Path, demo_workspace: Workspace) -> None:
+    summary = pdf_pages(english_pdf)[1]
+    current, previous = expected_kpis(demo_workspace)
+    for column, (label, _, kind, fall_is_good) in TILES.items():
+        value_text, change_text = tile_texts(summary, label)
+        if current[column] is None:
+            assert value_text == "\u2014", column
+            continue
+        printed, tolerance = parse_number(value_text)
+        assert abs(printed - float(current[column])) <= tolerance, (column, value_text)
+        if not previous or previous[column] is None:
+            continue
+        now, before = float(current[column]), float(previous[column])
+        arrow = "▲" if now > before else "▼" if now < before else "="
+        assert change_text.startswith(arrow), (column, change_text)
+        change = change_text.split("·")[0].lstrip("▲▼= ").strip()
+        if kind == "rate" or kind == "days":
+            expected_change = now - before
+        elif before != 0:
+            expected_change = (now - before) / abs(before)
+        else:
+            continue
+        printed_change, tolerance = parse_number(change)
+        assert abs(printed_change - expected_change) <= tolerance, (column, change_text)
+        if now != before:
+            good = (now < before) == fall_is_good
+            assert change_text.endswith("better" if good else "worse"), (column, change_text)
+
+
+def test_kpi_table_prints_revenue_to_the_cent(english_pdf: Path,
+                                              demo_workspace: Workspace) -> None:
+    trends = pdf_pages(english_pdf)[2]
+    month, revenue, orders = demo_workspace.query("""
+        select month_start_on, net_revenue_amount, order_count from main.monthly_kpis
+        order by month_start_on desc limit 1
+    """)[0]
+    label = f"{month:%b %Y}"
+    line = next(line for line in trends.splitlines() if line.startswith(label + " "))
+    tokens = line.removeprefix(label).split()
+    assert tokens[0] == f"¥{revenue:,.2f}".replace("-", MINUS)
+    assert tokens[1] == f"{orders:,}"
+
+
+def test_segment_table_matches_customer_history(english_pdf: Path,
+                                                demo_workspace: Workspace) -> None:
+    page = next(text for text in pdf_pages(english_pdf) if "Customer segments" in text
+                and "% of customers" in text)
+    expected = expected_segments(demo_workspace)
+    assert expected, "no segments in the seed"
+    for name, figures in expected.items():
+        pattern = re.compile(rf"^{re.escape(name)} (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)$", re.M)
+        found = pattern.search(page)
+        assert found, f"segment row {name!r} not found"
+        customers, share, revenue_share, aov, clv, recency = found.groups()
+        assert int(customers.replace(",", "")) == figures["customers"], name
+        for text, key in ((share, "share"), (revenue_share, "revenue_share"), (aov, "aov"),
+                          (clv, "clv"), (recency, "recency")):
+            if figures[key] is None:
+                assert text == "\u2014", (name, key, text)
+                continue
+            printed, tolerance = parse_number(text)
+            assert abs(printed - figures[key]) <= tolerance, (name, key, text, figures[key])
+
+
+# ---- structure ----------------------------------------------------------------------------
+def test_every_page_carries_month_source_and_page_number(english_pdf: Path,
+                                                         demo_workspace: Workspace) -> None:
+    pages = pdf_pages(english_pdf)
+    month = demo_workspace.scalar("select max(month_start_on) from main.monthly_kpis")
+    source = demo_workspace.scalar(
+        "select input_description from main.build_runs order by started_at desc limit 1")
+    for number, text in enumerate(pages, start=1):
+        assert f"{month:%B %Y}" in text, number
+        assert f"Source: {source}" in text, number
+        assert f"Page {number} of {len(pages)}" in text, number
+
+
+def test_bookmarks_and_contents_point_at_the_sections(english_pdf: Path) -> None:
+    reader = pypdf.PdfReader(str(english_pdf))
+    titles = [item["/Title"] for item in reader.outline if isinstance(item, dict)]
+    assert titles[:3] == ["1 Summary", "2 KPI trends", "3 Customer segments"]
+    assert titles[-1].endswith("Data quality")
+    contents = reader.pages[0].extract_text()
+    for title in titles:
+        section_page = reader.get_destination_page_number(
+            next(item for item in reader.outline if item["/Title"] == title)) + 1
+        number, name = title.split(" ", 1)
+        assert re.search(rf"{number}\s*{re.escape(name)}\s*{section_page}\b", contents), title
+
+
+def test_charts_keep_their_text_as_text(english_pdf: Path) -> None:
+    trends = pdf_pages(english_pdf)[2]
+    # axis ticks of the 13-month charts are extractable text, not outlines or pixels
+    assert re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b", trends)
+
+
+def test_chinese_report_is_chinese_with_a_cjk_font(chinese_pdf: Path,
+                                                   demo_workspace: Workspace) -> None:
+    reader = pypdf.PdfReader(str(chinese_pdf))
+    pages = [page.extract_text() for page in reader.pages]
+    month = demo_workspace.scalar("select max(month_start_on) from main.monthly_kpis")
+    assert f"{month.year}年{month.month}月" in pages[0]
+    assert f"第 1 页，共 {len(pages)} 页" in pages[0]
+    summary = pages[1]
+    current, _ = expected_kpis(demo_workspace)
+    value_text, _ = tile_texts(summary, TILES["order_count"][1])
+    assert parse_number(value_text)[0] == current["order_count"]
+    segments_page = next(text for text in pages if "客户分层" in text and "客户占比" in text)
+    for figures in expected_segments(demo_workspace).values():
+        assert re.search(rf"^{re.escape(figures['name_zh'])} {figures['customers']:,} ",
+                         segments_page, re.M), figures["name_zh"]
+    fonts = set()
+    for page in reader.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            fonts.add(str(font.get_object().get("/BaseFont")))
+    assert any("CJK" in name or "Han" in name for name in fonts), fonts
+
+
+# ---- batch and forecasts ------------------------------------------------------------------
+def test_all_months_renders_each_history_month(demo_workspace: Workspace,
+                                               tmp_path: Path) -> None:
+    result = run_cli(["report", "--all-months", "--format", "html", "--out", str(tmp_path)],
+                     demo_workspace)
+    assert result.exit_code == 0, result.stderr
+    months = [row[0] for row in demo_workspace.query("""
+        select distinct month_end_on from main.customer_monthly_history
+        where month_end_on >= (select min(month_start_on) from main.monthly_kpis)
+        order by 1
+    """)]
+    files = sorted(tmp_path.glob("*.html"))
+    assert [path.name for path in files] == [
+        f"customer-report-{month:%Y-%m}-en.html" for month in months]
+    as_of = months[-1]
+    latest = files[-1].read_text(encoding="utf-8")
+    assert "Forecasts are computed as of" not in latest
+    if len(files) > 1:
+        older = files[0].read_text(encoding="utf-8")
+        assert (f"Forecasts are computed as of {as_of:%B %Y}; run <code>retail-tiers build "
+                f"--as-of {months[0].isoformat()}</code>") in older
+    assert result.stdout.strip().splitlines()[-1] == f"wrote {files[-1]}"
+
+
+# ---- robustness ---------------------------------------------------------------------------
+def test_month_outside_the_data_lists_the_available_months(demo_workspace: Workspace) -> None:
+    result = run_cli(["report", "--month", "1999-01"], demo_workspace)
+    assert result.exit_code == 1
+    months = demo_workspace.query("select distinct month_end_on from "
+                                  "main.customer_monthly_history order by 1")
+    listed = result.error.split("available months: ")[1].split(", ")
+    assert listed[-1] == f"{months[-1][0]:%Y-%m}"
+    assert result.error.startswith("error: --month 1999-01: no data for that month")
+
+
+def test_missing_warehouse_says_to_build(workspace: Workspace) -> None:
+    result = run_cli(["report"], workspace, in_process=False)
+    assert result.exit_code == 1
+    assert "run `retail-tiers build`" in result.error
+
+
+def test_locked_warehouse_gives_one_clear_line(demo_workspace: Workspace,
+                                               workspace: Workspace) -> None:
+    workspace.warehouse.parent.mkdir(parents=True)
+    shutil.copy(demo_workspace.warehouse, workspace.warehouse)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; "
+         f"c = duckdb.connect({str(workspace.warehouse)!r}); print('ready', flush=True); "
+         "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        result = run_cli(["report"], workspace, in_process=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert "is locked by another process" in result.error
+
+
+def test_failed_render_leaves_no_partial_file(demo_workspace: Workspace, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import weasyprint
+
+    from reports.render import ReportRequest, render_reports
+
+    out = tmp_path / "out"
+    previous = render_reports(ReportRequest(out_dir=out, file_format="pdf"),
+                              warehouse=demo_workspace.warehouse)[0]
+    good_bytes = previous.read_bytes()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert previous.stat().st_mode & 0o777 == 0o666 & ~umask  # not a temp file's 0600
+
+    def broken(self: object, target: str, **options: object) -> None:
+        Path(target).write_bytes(b"%PDF-1.7 half a report")
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", broken)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
+    assert sorted(path.name for path in out.iterdir()) == [previous.name]
+    assert previous.read_bytes() == good_bytes  # the last good report is untouched
+    previous.unlink()
+    with pytest.raises(RuntimeError):
+        render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
+    assert list(out.iterdir()) == []
+
+
+def test_chinese_without_a_cjk_font_is_refused_in_one_line(
+        demo_workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports import theme
+
+    monkeypatch.setattr(theme, "installed_cjk_families", lambda: [])
+    result = run_cli(["report", "--lang", "zh", "--out", str(tmp_path)], demo_workspace)
+    assert result.exit_code == 1
+    assert "no Chinese font" in result.error and "fonts-noto-cjk" in result.error
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- escaping -----------------------------------------------------------------------------
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path]:
+    """A small generated data set whose campaign names and folder name contain HTML."""
+    root = tmp_path_factory.mktemp("hostile")
+    folder = root / 'raw<em>"q"&'
+    workspace = Workspace(root / "workspace")
+    generated = run_cli(["generate", "--out", str(folder), "--customers", "300",
+                         "--months", "14", "--seed", "5"], workspace)
+    assert generated.exit_code == 0, generated.stderr
+    campaigns = folder / "campaigns.csv"
+    with campaigns.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for number, row in enumerate(rows):
+        row["campaign_name"] = f"{SCRIPT} {number}"
+    campaigns.write_text(csv_text(rows), encoding="utf-8")
+    result = run_cli(["build", "--input", str(folder)], workspace)
+    assert result.exit_code == 0, result.stderr + result.stdout[-2000:]
+    return workspace, folder
+
+
+def test_names_with_html_are_escaped(hostile_build: tuple[Workspace, Path],
+                                     tmp_path: Path) -> None:
+    workspace, folder = hostile_build
+    html = written_path(run_cli(["report", "--format", "html", "--out", str(tmp_path)],
+                                workspace)).read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html
+    assert "<em>" not in html and '&lt;em&gt;&#34;q&#34;&amp;' in html
+    pdf = written_path(run_cli(["report", "--out", str(tmp_path)], workspace))
+    pages = pdf_pages(pdf)
+    campaigns = next(text for text in pages if "Campaign performance" in text
+                     and "Contacted" in text)
+    assert SCRIPT in campaigns           # shown as text, exactly as named
+    assert all(folder.name in text for text in pages)   # the source in every footer

@@ -1,0 +1,132 @@
+"""Number, money and date formats of the report (reports.formats), from hand-worked examples."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from reports.formats import MINUS, MISSING, Formatter, grouped
+from reports.i18n import Messages, load_messages
+from reports.render import code_spans, css_string
+
+EN = Formatter("en")
+ZH = Formatter("zh")
+
+
+@pytest.mark.parametrize(("value", "decimals", "expected"), [
+    (1234567.891, 2, "1,234,567.89"),
+    (2.5, 0, "3"),                      # half up, not Python's half-to-even (2)
+    (0.125, 2, "0.13"),
+    (-2.5, 0, f"{MINUS}3"),
+    (999.995, 2, "1,000.00"),
+    (0, 0, "0"),
+])
+def test_grouped_rounds_half_up_with_separators(value: float, decimals: int,
+                                                 expected: str) -> None:
+    assert grouped(value, decimals) == expected
+
+
+def test_money_full_and_negative() -> None:
+    assert EN.money(1234567.5) == "¥1,234,568"
+    assert EN.money(-1234.555, 2) == f"{MINUS}¥1,234.56"
+    assert ZH.money(88616.72, 2) == "¥88,616.72"
+    assert EN.money(None) == MISSING
+
+
+@pytest.mark.parametrize(("value", "english", "chinese"), [
+    (1234.5, "¥1,235", "¥1,235"),
+    (12345.67, "¥12.35K", "¥12,346"),          # zh abbreviates from 10万 up
+    (123456.78, "¥123.46K", "¥12.35万"),
+    (12345678.9, "¥12.35M", "¥1,234.57万"),
+    (123456789.0, "¥123.46M", "¥1.23亿"),
+    (-5_000_000_000.0, f"{MINUS}¥5.00B", f"{MINUS}¥50.00亿"),
+])
+def test_short_money_uses_k_m_b_in_english_and_wan_yi_in_chinese(value: float, english: str,
+                                                                 chinese: str) -> None:
+    assert EN.short_money(value) == english
+    assert ZH.short_money(value) == chinese
+
+
+def test_percent_and_changes() -> None:
+    assert EN.percent(0.12345) == "12.3%"
+    assert EN.percent(0.0005, 1) == "0.1%"
+    assert EN.change_rate(0.2586) == "+25.9%"
+    assert EN.change_rate(-0.01) == f"{MINUS}1.0%"
+    assert EN.change_rate(-0.0004) == f"{MINUS}0.04%"     # not a bare 0.0% beside a ▼
+    assert EN.change_rate(0) == "0.0%"
+    assert ZH.change_points(0.0002) == "+0.02pp"
+    assert EN.change_points(-0.0123) == f"{MINUS}1.2 pp"
+    assert ZH.change_points(0.003) == "+0.3pp"
+    assert ZH.change_points(0.003, sentence=True) == "+0.3个百分点"
+    assert EN.change_days(2.5) == "+2.5 days"
+    assert ZH.days(63) == "63天"
+
+
+def test_dates_per_language() -> None:
+    day = dt.date(2026, 9, 30)
+    assert EN.month(day) == "September 2026"
+    assert ZH.month(day) == "2026年9月"
+    assert EN.month_short(day) == "Sep 2026"
+    assert EN.date(day) == "30 Sep 2026"
+    assert ZH.date(day) == "2026年9月30日"
+    assert EN.month_tick(dt.date(2026, 1, 1), with_year=True) == "Jan\n2026"
+    assert ZH.month_tick(dt.date(2026, 1, 1), with_year=False) == "1月"
+    assert EN.date_range(dt.date(2026, 9, 19), dt.date(2026, 10, 7)) == "19 Sep – 7 Oct 2026"
+    assert EN.date_range(dt.date(2025, 12, 20), dt.date(2026, 1, 3)) == \
+        "20 Dec 2025 – 3 Jan 2026"
+    assert ZH.date_range(dt.date(2026, 9, 19), dt.date(2026, 10, 7)) == "2026年9月19日–10月7日"
+
+
+def test_both_languages_have_the_same_messages_and_placeholders() -> None:
+    english, chinese = load_messages("en"), load_messages("zh")
+    assert set(english) == set(chinese)
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for key in english:
+        assert fields(english[key]) == fields(chinese[key]), key
+    assert Messages("zh")("headline.clv", share="45.2%") == "前 10% 的客户贡献了 45.2% 的预测价值"
+
+
+def test_css_strings_cannot_escape_the_string_or_the_style_element() -> None:
+    text = css_string('a"b\\c</style><script>')
+    assert text.startswith('"') and text.endswith('"')
+    inner = text[1:-1]
+    assert '"' not in inner and "<" not in inner and ">" not in inner
+    assert "\\22 " in inner and "\\5c " in inner and "\\3c " in inner
+
+
+def test_code_spans_escape_before_marking_commands() -> None:
+    assert str(code_spans("run `retail-tiers build` <now>")) == \
+        "run <code>retail-tiers build</code> &lt;now&gt;"
+
+
+def test_chart_worker_draws_what_the_report_process_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Charts drawn by the worker process equal charts drawn in-process, and a worker that
+    dies falls back to drawing in-process."""
+    import subprocess
+    import sys
+
+    from reports import chartjobs, theme
+    from reports.chartjobs import ChartJob, ChartRenderer
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    jobs = [ChartJob("column_shares", {
+        "labels": ["1", "2"], "shares": [0.25, 0.75], "highlight": [False, True],
+        "x_title": "decile", "y_title": "share", "fmt": EN, "fonts": fonts,
+        "chart_id": "t"}), ChartJob("heat_palette")]
+    local = chartjobs.run_jobs(jobs)
+    with ChartRenderer() as renderer:
+        assert renderer.process is not None
+        assert renderer.run(jobs) == local
+    assert "<text" in local[0] and "75%" in local[0]      # text stays text in the SVG
+
+    real_popen = subprocess.Popen
+    monkeypatch.setattr(chartjobs.subprocess, "Popen", lambda *a, **k: real_popen(
+        [sys.executable, "-c", "import sys; sys.exit(3)"], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE))
+    with ChartRenderer() as renderer:
+        assert renderer.run(jobs) == local
