@@ -200,3 +200,43 @@ def make_raw(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+# ---- generated datasets ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GeneratedBuild:
+    """A dataset written by the generator and the warehouse `retail-tiers build --input` made."""
+
+    workspace: Workspace
+    data: Path
+    manifest: dict[str, Any]
+
+
+def build_generated(root: Path, **config: Any) -> GeneratedBuild:
+    """Generate a dataset with GeneratorConfig(**config) into root/data and build it."""
+    import json
+
+    from retail_tiers.generate import GeneratorConfig, write_dataset
+
+    data = root / "data"
+    write_dataset(GeneratorConfig(**config), data)
+    workspace = Workspace(root / "workspace")
+    result = run_cli(["build", "--input", str(data)], workspace)
+    if result.exit_code != 0:
+        tail = "\n".join(result.stdout.splitlines()[-15:])
+        pytest.fail(f"building generated data failed: {result.stderr.strip()}\n{tail}",
+                    pytrace=False)
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    return GeneratedBuild(workspace, data, manifest)
+
+
+# The standard generated dataset of the tests: its history (13 month ends to June 2024)
+# includes 29 February 2024; dbt vars are the project defaults.
+STANDARD_GENERATED = {"customers": 2000, "months": 24, "seed": 42, "end_month": "2024-06"}
+
+
+@pytest.fixture(scope="session")
+def generated_build(tmp_path_factory: pytest.TempPathFactory) -> GeneratedBuild:
+    """The standard generated dataset, built once per session; tests must not modify it."""
+    return build_generated(tmp_path_factory.mktemp("generated"), **STANDARD_GENERATED)

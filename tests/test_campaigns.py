@@ -3,27 +3,20 @@ Newcombe's published examples, and the generator's planted uplift inside the int
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import Workspace
-from test_kpis import build_generated
+from conftest import GeneratedBuild, Workspace
 
 ATTRIBUTION_DAYS = 14  # dbt_project.yml default, used by the generated build
 Z = 1.959963984540054  # 97.5% quantile of the standard normal distribution
 
 
 @pytest.fixture(scope="session")
-def generated_campaigns(
-        tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, dict]]:
-    workspace, data = build_generated(tmp_path_factory)
-    manifest = json.loads((Path(data) / "manifest.json").read_text(encoding="utf-8"))
-    yield workspace, manifest
+def generated_campaigns(generated_build: GeneratedBuild) -> tuple[Workspace, dict]:
+    return generated_build.workspace, generated_build.manifest
 
 
 def wilson(successes: int, trials: int) -> tuple[float, float]:

@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
-from conftest import PROJECT_DIR, Workspace, run_cli
+from conftest import PROJECT_DIR, GeneratedBuild, Workspace
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 SCALE = 10_000  # money is compared in exact integer ten-thousandths (decimal(18, 4))
@@ -41,33 +41,11 @@ COMPARED_COLUMNS = [
 ]
 
 
-# ---- the generated warehouse (built once per session, shared with test_segment_rules) ----
-
-def generated_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """A 1,500-customer generated dataset built with `retail-tiers build --input`.
-
-    Built once per test session in a fixed folder of the session's base temp dir, so both
-    customer test modules reuse the same warehouse (never modified: tests that rebuild work
-    on copies).
-    """
-    root = tmp_path_factory.getbasetemp() / "customers_generated"
-    workspace = Workspace(root / "workspace")
-    done = root / "built.ok"
-    if not done.exists():
-        data = root / "data"
-        generated = run_cli(["generate", "--out", str(data), "--customers", "1500",
-                             "--months", "20", "--seed", "11", "--end-month", "2024-03"],
-                            workspace)
-        assert generated.exit_code == 0, generated.stdout + generated.stderr
-        built = run_cli(["build", "--input", str(data)], workspace)
-        assert built.exit_code == 0, built.stdout + built.stderr
-        done.touch()
-    return workspace
-
+# ---- the generated warehouse (the session's standard generated build) ----------------------
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return generated_workspace(tmp_path_factory)
+def built(generated_build: GeneratedBuild) -> Workspace:
+    return generated_build.workspace
 
 
 def run_dbt(args: Sequence[str], workspace: Workspace, project: Path = PROJECT_DIR) -> None:

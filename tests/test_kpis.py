@@ -9,41 +9,22 @@ customer, at the month ends; it shares no code with the SQL marts.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CliResult, Workspace, run_cli
+from conftest import CliResult, GeneratedBuild, Workspace, run_cli
 
 from retail_tiers.kpis import KPIS, format_change, format_value, parse_month
 
 # Defaults of dbt_project.yml (the generated build uses them).
 CHURN_DAYS = 180
 REPEAT_WINDOW_DAYS = 365
-GENERATED = ["--customers", "2000", "--months", "24", "--seed", "42"]
-
-
-def build_generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path]:
-    """A generated dataset and its warehouse, built once per session (shared with
-    test_campaigns.py through the session's base temp folder)."""
-    root = tmp_path_factory.getbasetemp() / "kpi_generated"
-    workspace = Workspace(root / "workspace")
-    data = root / "data"
-    done = root / "built"
-    if not done.exists():
-        generated = run_cli(["generate", "--out", str(data), *GENERATED], workspace)
-        assert generated.exit_code == 0, generated.stdout + generated.stderr
-        built = run_cli(["build", "--input", str(data)], workspace)
-        assert built.exit_code == 0, built.stdout + built.stderr
-        done.touch()
-    return workspace, data
 
 
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    yield build_generated(tmp_path_factory)[0]
+def generated(generated_build: GeneratedBuild) -> Workspace:
+    return generated_build.workspace
 
 
 def month_end(month_start: date) -> date:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PROJECT_DIR, TRANSACTION_COLUMNS, Workspace, csv_text, run_cli
+from conftest import PROJECT_DIR, TRANSACTION_COLUMNS, Workspace, build_generated, csv_text, run_cli
 from scipy import integrate, stats
 
 from retail_tiers.lifetime import bgnbd, gamma_gamma
@@ -31,19 +31,14 @@ WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict]:
-    from retail_tiers.generate import GeneratorConfig, write_dataset
-
-    root = tmp_path_factory.mktemp("predictions")
-    config = GeneratorConfig(
+    """A pure BG/NBD + Gamma-Gamma world: no seasonality, campaigns, returns, guests or dirt."""
+    build = build_generated(
+        tmp_path_factory.mktemp("predictions"),
         customers=CUSTOMERS, months=24, seed=5, end_month="2025-12", dirty_rate=0,
         seasonality_strength=0, campaign_uplift=0, return_rate=0, guest_order_rate=0,
         prospect_rate=0,
     )
-    manifest = write_dataset(config, root / "raw")
-    workspace = Workspace(root / "workspace")
-    result = run_cli(["build", "--input", str(root / "raw")], workspace)
-    assert result.exit_code == 0, result.stderr + "\n".join(result.stdout.splitlines()[-15:])
-    return workspace, manifest
+    return build.workspace, build.manifest
 
 
 def fitted(workspace: Workspace, model: str) -> dict[str, float]:

@@ -15,12 +15,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_DIR, Workspace
+from conftest import PROJECT_DIR, GeneratedBuild, Workspace
 from test_customers import (
     DBT_EXECUTABLE,
     copy_workspace,
     first_matching_segment,
-    generated_workspace,
     read_rules,
     run_dbt,
 )
@@ -31,8 +30,8 @@ DBT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "te
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return generated_workspace(tmp_path_factory)
+def built(generated_build: GeneratedBuild) -> Workspace:
+    return generated_build.workspace
 
 
 def copy_project(target: Path) -> Path:
