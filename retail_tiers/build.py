@@ -319,7 +319,8 @@ def node_message_line(message: str) -> str:
     if lines and re.match(r"^\w+ Error in \w+ ", lines[0]) and len(lines) > 1:
         lines = lines[1:]
     if any(line.startswith("Traceback (most recent call last)") for line in lines):
-        return lines[-1]
+        # `package.module.SomeError: cause` -> `cause`: the exception's dotted name is noise
+        return re.sub(r"^(?:\w+\.)+\w+: ", "", lines[-1])
     return lines[0] if lines else "no message"
 
 
