@@ -1,0 +1,109 @@
+"""The README must not drift from the code: its contract tables, quarantine reasons, commands
+and make targets are checked against the contract, the staging SQL, the CLI and the Makefile."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from cli import cli
+from retail_tiers.contract import RAW_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def markdown_table_after(heading_pattern: str) -> list[list[str]]:
+    """The rows (cells stripped, header and rule left out) of the first table after a heading."""
+    match = re.search(heading_pattern, README, flags=re.MULTILINE)
+    assert match, f"README has no heading matching {heading_pattern!r}"
+    rows: list[list[str]] = []
+    for line in README[match.end():].splitlines()[1:]:
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows[2:]
+
+
+@pytest.mark.parametrize("spec", RAW_FILES, ids=lambda spec: spec.name)
+def test_contract_table_matches_contract(spec) -> None:
+    required = "required" if spec.required else "optional"
+    heading = rf"^#### `{spec.name}` \({required}\): {re.escape(spec.description)}$"
+    rows = markdown_table_after(heading)
+    expected = [
+        [column.name, column.type, "yes" if column.required else "no", column.notes]
+        for column in spec.columns
+    ]
+    assert rows == expected
+
+
+def test_readme_documents_no_file_outside_the_contract() -> None:
+    documented = set(re.findall(r"^#### `(\w+)` \((?:required|optional)\)", README, re.MULTILINE))
+    assert documented == {spec.name for spec in RAW_FILES}
+
+
+def staging_reasons(file_name: str) -> set[str]:
+    sql = (ROOT / "models" / "staging" / f"stg_{file_name}.sql").read_text()
+    return set(re.findall(r"then '([a-z_]+)'", sql))
+
+
+@pytest.mark.parametrize("spec", RAW_FILES, ids=lambda spec: spec.name)
+def test_quarantine_reasons_match_staging(spec) -> None:
+    rows = {row[0]: row[1] for row in markdown_table_after(r"^### What happens to bad rows")}
+    assert spec.name in rows, f"README lists no quarantine reasons for {spec.name}"
+    documented = set(re.findall(r"`([a-z_]+)`", rows[spec.name]))
+    assert documented == staging_reasons(spec.name)
+
+
+def code_blocks() -> list[str]:
+    return re.findall(r"^```[a-z]*\n(.*?)^```", README, flags=re.MULTILINE | re.DOTALL)
+
+
+def readme_commands(program: str) -> list[list[str]]:
+    commands = []
+    for block in code_blocks():
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith(program + " ") or line.startswith(f".venv/bin/{program} "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+def test_readme_shows_the_cli() -> None:
+    assert len(readme_commands("retail-tiers")) >= 20
+
+
+@pytest.mark.parametrize("args", readme_commands("retail-tiers"), ids=" ".join)
+def test_readme_cli_commands_parse(args: list[str]) -> None:
+    """Every `retail-tiers ...` line of the README names a real command with real options
+    and acceptable values (parsed by click exactly as the console script would)."""
+    name, *rest = args
+    command = cli.commands.get(name)
+    assert command is not None, f"README uses unknown command {name!r}"
+    try:
+        command.make_context(name, rest)
+    except click.UsageError as error:  # unknown option, bad choice, ...
+        pytest.fail(f"retail-tiers {' '.join(args)}: {error.format_message()}")
+
+
+def test_readme_make_targets_exist() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+    used = {
+        target for block in code_blocks() for target in re.findall(r"^make ([a-z-]+)", block, re.M)
+    }
+    used |= set(re.findall(r"`make ([a-z-]+)`", README))
+    assert used, "README shows no make command"
+    assert used <= targets, f"README uses make targets the Makefile lacks: {used - targets}"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    first_block = code_blocks()[0]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
+    assert commands == ["make demo", "make test"]
