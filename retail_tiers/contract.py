@@ -118,7 +118,21 @@ CAMPAIGN_CONTACTS = RawFile(
     ),
 )
 
-RAW_FILES: tuple[RawFile, ...] = (TRANSACTIONS, CUSTOMERS, CAMPAIGNS, CAMPAIGN_CONTACTS)
+FEEDBACK = RawFile(
+    name="feedback",
+    required=False,
+    description="one row per survey response (NPS and satisfaction)",
+    columns=(
+        Column("customer_id", "text", True, "the respondent"),
+        Column("responded_at", "timestamp", True, "when the response was given"),
+        Column("nps_score", "integer", True, "0-10: how likely to recommend"),
+        Column("satisfaction", "integer", False, "1-5"),
+        Column("channel", "text", False, "where the survey was answered, e.g. app, wechat, sms"),
+        Column("comment", "text", False, "free text"),
+    ),
+)
+
+RAW_FILES: tuple[RawFile, ...] = (TRANSACTIONS, CUSTOMERS, CAMPAIGNS, CAMPAIGN_CONTACTS, FEEDBACK)
 
 
 def raw_file(name: str) -> RawFile:
@@ -126,6 +140,16 @@ def raw_file(name: str) -> RawFile:
         if spec.name == name:
             return spec
     raise KeyError(name)
+
+
+def markdown_table(spec: RawFile) -> str:
+    """The file's columns as the README's contract table (DESIGN section 1's format)."""
+    lines = ["| column | type | required | notes |", "|---|---|---|---|"]
+    for column in spec.columns:
+        required = "yes" if column.required else "no"
+        notes = f" {column.notes} |" if column.notes else " |"
+        lines.append(f"| {column.name} | {column.type} | {required} |{notes}")
+    return "\n".join(lines) + "\n"
 
 
 def file_format(path: Path) -> str:

@@ -1,12 +1,13 @@
 """`retail-tiers generate`: a realistic synthetic dataset in the raw data contract.
 
-`write_dataset(config, out_dir)` writes transactions, customers, campaigns and
-campaign_contacts (CSV with a header, or Parquet with every column a string) and manifest.json,
+`write_dataset(config, out_dir)` writes transactions, customers, campaigns, campaign_contacts
+and feedback (CSV with a header, or Parquet with every column a string) and manifest.json,
 which records the seed, every simulation parameter and exact counts (rows per file, clean,
-guest and return lines, quarantined lines per reason, clean net revenue, campaign conversions),
-so tests can reconcile the warehouse against it. The simulation lives in retail_tiers.simulate;
-this module adds the dirt (extra defective lines, one quarantine reason each) and writes files.
-Same config -> byte-identical files.
+guest and return lines, quarantined lines and feedback responses per reason, clean net
+revenue, campaign conversions), so tests can reconcile the warehouse against it. The
+simulation lives in retail_tiers.simulate; this module adds the dirt (extra defective rows, one
+quarantine reason each) and writes files. Same config -> byte-identical files. Feedback has
+its own random streams, so adding it left the other files of a seed unchanged.
 """
 
 from __future__ import annotations
@@ -43,6 +44,25 @@ DEFECT_VARIANTS: dict[str, tuple[str, ...]] = {
     "unparseable_timestamp": ("'31/02/YYYY'", "'not a date'", "'YYYY-13-DD'", "empty"),
     "future_timestamp": ("year 2099, day clipped to 28",),
 }
+# stg_feedback's quarantine reasons, in precedence order, and the defects planted for each.
+FEEDBACK_REASONS: tuple[str, ...] = (
+    "missing_customer_id",
+    "non_numeric_value",
+    "unparseable_timestamp",
+    "future_timestamp",
+    "score_out_of_range",
+    "duplicate_response",
+)
+FEEDBACK_DEFECT = {reason: code for code, reason in enumerate(FEEDBACK_REASONS, start=1)}
+FEEDBACK_DEFECT_VARIANTS: dict[str, tuple[str, ...]] = {
+    "missing_customer_id": ("empty", "blank spaces"),
+    "non_numeric_value": ("nps_score 'nine'", "nps_score '<score>.5'", "satisfaction 'good'",
+                          "nps_score empty"),
+    "unparseable_timestamp": ("'31/02/YYYY'", "'not a date'", "empty"),
+    "future_timestamp": ("year 2099, day clipped to 28",),
+    "score_out_of_range": ("nps_score 11", "nps_score -1", "satisfaction 6", "satisfaction 0"),
+    "duplicate_response": ("an exact copy of an earlier response, later in the file",),
+}
 FUTURE_YEAR = 2099
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -65,6 +85,7 @@ class GeneratorConfig:
     campaign_control_rate: float = 0.15  # share of contacts held out as control
     attribution_days: int = 14  # conversion window: contacted_at .. ends_on + this
     prospect_rate: float = 0.08  # share of registered customers who never buy
+    feedback_rate: float = 0.15  # share of registered customers answering the NPS survey
     guest_order_rate: float = 0.12  # guest orders per customer order
     return_rate: float = 0.03  # share of sale lines (price > 0) that get returned
     mean_extra_lines: float = 1.33  # lines per order = 1 + Poisson(this), at most 15
@@ -89,6 +110,7 @@ class GeneratorConfig:
             (0 <= self.campaign_control_rate <= 1, "campaign_control_rate: must be within 0-1"),
             (0 <= self.attribution_days <= 60, "attribution_days: must be within 0-60"),
             (0 <= self.prospect_rate < 1, "prospect_rate: must be within 0-1"),
+            (0 <= self.feedback_rate <= 1, "feedback_rate: must be within 0-1"),
             (self.guest_order_rate >= 0, "guest_order_rate: must be >= 0"),
             (0 <= self.return_rate <= 0.5, "return_rate: must be within 0-0.5"),
             (self.mean_extra_lines >= 0, "mean_extra_lines: must be >= 0"),
@@ -120,6 +142,7 @@ class World:
     acquisition_channel: np.ndarray
     acquisition_cost_cents: np.ndarray
     campaigns: sim.Campaigns
+    feedback: sim.Feedback
     n_buyers: int
     n_stores: int
     counts: dict[str, int]
@@ -171,6 +194,10 @@ def build_world(config: GeneratorConfig) -> World:
     median = np.array([c[2] for c in sim.ACQUISITION_CHANNELS])[acquisition]
     sigma = np.array([c[3] for c in sim.ACQUISITION_CHANNELS])[acquisition]
     cac = median * np.exp(sigma * rng.standard_normal(config.customers))
+    # feedback: its own stream, so the other files do not change with it
+    feedback = sim.simulate_feedback(
+        config, calendar, buyers, sim.Orders.concat([organic, campaigns.planted]),
+        prospect_signup, np.random.default_rng(np.random.SeedSequence([config.seed, 2])))
     by_signup = np.lexsort((np.arange(config.customers), signed_up_sec))
     customer_number = np.empty(config.customers, dtype=np.int64)
     customer_number[by_signup] = np.arange(1, config.customers + 1)
@@ -192,7 +219,8 @@ def build_world(config: GeneratorConfig) -> World:
                  clean_order=clean_order, customer_number=customer_number,
                  signed_up_sec=signed_up_sec, city=city, acquisition_channel=acquisition,
                  acquisition_cost_cents=np.rint(cac * 100).astype(np.int64),
-                 campaigns=campaigns, n_buyers=n_buyers, n_stores=n_stores, counts=counts)
+                 campaigns=campaigns, feedback=feedback, n_buyers=n_buyers, n_stores=n_stores,
+                 counts=counts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,10 +236,11 @@ class Dirt:
     counts: dict[str, int]
 
 
-def reason_counts(n_dirty: int) -> dict[str, int]:
+def reason_counts(n_dirty: int,
+                  reasons: tuple[str, ...] = QUARANTINE_REASONS) -> dict[str, int]:
     """n_dirty split evenly over the reasons; the remainder goes to the first reasons."""
-    base, remainder = divmod(n_dirty, len(QUARANTINE_REASONS))
-    return {reason: base + (i < remainder) for i, reason in enumerate(QUARANTINE_REASONS)}
+    base, remainder = divmod(n_dirty, len(reasons))
+    return {reason: base + (i < remainder) for i, reason in enumerate(reasons)}
 
 
 def add_dirt(dirty_rate: float, n_clean: int, eligible: np.ndarray,
@@ -253,6 +282,45 @@ def add_dirt(dirty_rate: float, n_clean: int, eligible: np.ndarray,
     number[defect == DEFECT["missing_transaction_id"]] = -1
     return Dirt(source=all_source, defect=defect, variant=all_variant,
                 transaction_number=number, counts=counts)
+
+
+@dataclass
+class FeedbackDirt:
+    source: np.ndarray  # per output row: position of the copied clean response in file order
+    defect: np.ndarray  # per output row: 0 clean, else FEEDBACK_DEFECT code
+    variant: np.ndarray
+    counts: dict[str, int]
+
+
+def add_feedback_dirt(dirty_rate: float, n_clean: int, rng: np.random.Generator) -> FeedbackDirt:
+    """Mix dirty copies of clean responses into the feedback file: dirty_rate x clean rows,
+    but at least one per reason when dirty_rate > 0 (the file is small), split evenly over
+    FEEDBACK_REASONS. Each copy carries one defect, which triggers its reason and no reason of
+    earlier precedence; a duplicate (same customer and responded_at) comes after its original.
+    Clean responses keep their order.
+    """
+    n_dirty = max(round(dirty_rate * n_clean), len(FEEDBACK_REASONS)) \
+        if dirty_rate > 0 and n_clean else 0
+    counts = reason_counts(n_dirty, FEEDBACK_REASONS)
+    sizes = list(counts.values())
+    reasons = np.repeat(np.arange(1, len(FEEDBACK_REASONS) + 1), sizes).astype(np.int8)
+    rank = np.arange(n_dirty) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    variant_count = np.array([len(FEEDBACK_DEFECT_VARIANTS[r]) for r in FEEDBACK_REASONS])
+    variant = (rank % variant_count[reasons - 1]).astype(np.int8)
+    shuffle = rng.permutation(n_dirty)
+    reasons, variant = reasons[shuffle], variant[shuffle]
+    source = rng.integers(0, max(n_clean, 1), n_dirty)
+    duplicate = reasons == FEEDBACK_DEFECT["duplicate_response"]
+    key = rng.random(n_dirty) * n_clean
+    key[duplicate] = (source[duplicate] + 0.5
+                      + np.floor(rng.random(int(duplicate.sum())) * (n_clean - source[duplicate])))
+    keys = np.concatenate([np.arange(n_clean, dtype=np.float64), key])
+    final = np.argsort(keys, kind="stable")
+    return FeedbackDirt(
+        source=np.concatenate([np.arange(n_clean), source])[final],
+        defect=np.concatenate([np.zeros(n_clean, dtype=np.int8), reasons])[final],
+        variant=np.concatenate([np.zeros(n_clean, dtype=np.int8), variant])[final],
+        counts=counts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,7 +427,7 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, path: Path, file_format: str
 
 
 def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
-    """Simulate and write the four contract files plus manifest.json; returns the manifest."""
+    """Simulate and write the contract files plus manifest.json; returns the manifest."""
     config.validate()
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -390,14 +458,18 @@ def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
               paths["transactions"], config.file_format)
         con.unregister("transaction_rows")
         del rows
-        for name, table, sql in side_tables(world, config):
+        feedback_dirt = add_feedback_dirt(
+            config.dirty_rate, len(world.feedback),
+            np.random.default_rng(np.random.SeedSequence([config.seed, 3])))
+        for name, table, sql in [*side_tables(world, config),
+                                 feedback_table(world, config, feedback_dirt)]:
             con.register(name, table)
             _copy(con, sql, paths[name], config.file_format)
             con.unregister(name)
     finally:
         con.close()
 
-    manifest = build_manifest(config, world, dirt, paths)
+    manifest = build_manifest(config, world, dirt, paths, feedback_dirt)
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     return manifest
@@ -465,12 +537,106 @@ def side_tables(world: World, config: GeneratorConfig) -> list[tuple[str, pa.Tab
             ("campaign_contacts", contacts, contacts_sql)]
 
 
+def feedback_file_order(world: World) -> np.ndarray:
+    """Clean responses in file order: by responded_at, then customer id."""
+    feedback = world.feedback
+    return np.lexsort((world.customer_number[feedback.customer], feedback.sec))
+
+
+def feedback_table(world: World, config: GeneratorConfig,
+                   dirt: FeedbackDirt) -> tuple[str, pa.Table, str]:
+    """feedback: (registered name, rows, select); dirty copies carry their defect."""
+    feedback = world.feedback
+    response = feedback_file_order(world)[dirt.source]
+    start_us = world.calendar.start_epoch_sec * 1_000_000
+    rows = pa.table({
+        "customer_number": world.customer_number[feedback.customer[response]],
+        "ts_us": start_us + feedback.sec[response] * 1_000_000,
+        "nps": feedback.nps[response],
+        "satisfaction": feedback.satisfaction[response],
+        "channel": feedback.channel[response],
+        "comment": feedback.comment[response],
+        "defect": dirt.defect,
+        "variant": dirt.variant,
+    })
+    d = FEEDBACK_DEFECT
+    ts = "make_timestamp(ts_us)"
+    comments = [text for group in sim.FEEDBACK_COMMENTS for text in group]
+    sql = f"""
+        select
+            case
+                when defect = {d["missing_customer_id"]} and variant = 1 then '   '
+                when defect = {d["missing_customer_id"]} then null
+                else {_id("C", "customer_number", _width(config.customers, 7))}
+            end as customer_id,
+            case
+                when defect = {d["unparseable_timestamp"]} then
+                    case variant
+                        when 0 then '31/02/' || strftime({ts}, '%Y')
+                        when 1 then 'not a date'
+                    end
+                when defect = {d["future_timestamp"]} then
+                    '{FUTURE_YEAR}-' || strftime({ts}, '%m') || '-'
+                    || lpad(least(day({ts}), 28)::varchar, 2, '0') || strftime({ts}, ' %H:%M:%S')
+                else strftime({ts}, '%Y-%m-%d %H:%M:%S')
+            end as responded_at,
+            case
+                when defect = {d["non_numeric_value"]} and variant = 0 then 'nine'
+                when defect = {d["non_numeric_value"]} and variant = 1 then nps::varchar || '.5'
+                when defect = {d["non_numeric_value"]} and variant = 3 then null
+                when defect = {d["score_out_of_range"]} and variant = 0 then '11'
+                when defect = {d["score_out_of_range"]} and variant = 1 then '-1'
+                else nps::varchar
+            end as nps_score,
+            case
+                when defect = {d["non_numeric_value"]} and variant = 2 then 'good'
+                when defect = {d["score_out_of_range"]} and variant = 2 then '6'
+                when defect = {d["score_out_of_range"]} and variant = 3 then '0'
+                when satisfaction > 0 then satisfaction::varchar
+            end as satisfaction,
+            {_sql_list(list(sim.FEEDBACK_CHANNELS))}[channel + 1] as channel,
+            case when comment >= 0 then {_sql_list(comments)}[comment + 1] end as comment
+        from feedback
+    """
+    return "feedback", rows, sql
+
+
+def feedback_facts(world: World) -> dict[str, Any]:
+    """What the clean responses hold (for the manifest): groups, NPS, the value effect."""
+    feedback = world.feedback
+    nps = feedback.nps.astype(np.int64)
+    promoters, detractors = int((nps >= 9).sum()), int((nps <= 6).sum())
+
+    def score(part: np.ndarray) -> float | None:
+        return (round(100.0 * (int((part >= 9).sum()) - int((part <= 6).sum())) / part.size, 4)
+                if part.size else None)
+
+    buyer = feedback.customer < world.n_buyers
+    value = feedback.value[feedback.customer[buyer]]
+    quartile = (np.digitize(value, np.quantile(value, [0.25, 0.5, 0.75])) if value.size
+                else np.zeros(0, dtype=np.int64))
+    return {
+        "clean_rows": len(feedback),
+        "respondents": int(np.unique(feedback.customer).size),
+        "prospect_respondents": int(np.unique(feedback.customer[~buyer]).size),
+        "prospect_responses": int((~buyer).sum()),
+        "promoters": promoters,
+        "passives": int(((nps >= 7) & (nps <= 8)).sum()),
+        "detractors": detractors,
+        "nps": score(nps),
+        "responses_without_satisfaction": int((feedback.satisfaction == 0).sum()),
+        "responses_with_comment": int((feedback.comment >= 0).sum()),
+        "buyer_nps_by_value_quartile": {
+            f"q{k + 1}": score(nps[buyer][quartile == k]) for k in range(4)},
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # manifest
 
 
 def build_manifest(config: GeneratorConfig, world: World, dirt: Dirt,
-                   paths: dict[str, Path]) -> dict[str, Any]:
+                   paths: dict[str, Path], feedback_dirt: FeedbackDirt) -> dict[str, Any]:
     lines, orders = world.lines, world.orders
     n_clean = len(lines)
     n_dirty = sum(dirt.counts.values())
@@ -523,6 +689,7 @@ def build_manifest(config: GeneratorConfig, world: World, dirt: Dirt,
             "customers": config.customers,
             "campaigns": len(camp.stats),
             "campaign_contacts": int(camp.contact_campaign.size),
+            "feedback": int(feedback_dirt.source.size),
         },
         "transactions": {
             "total_lines": n_clean + n_dirty,
@@ -585,8 +752,42 @@ def build_manifest(config: GeneratorConfig, world: World, dirt: Dirt,
             "missing_unit_cost_rate": sim.MISSING_UNIT_COST_RATE,
             "discount_line_rate": sim.DISCOUNT_LINE_RATE,
             "prospect_rate": config.prospect_rate,
+            "feedback": {
+                "feedback_rate": config.feedback_rate,
+                "responses_per_respondent": dict(zip(
+                    sim.FEEDBACK_RESPONSE_COUNTS.tolist(),
+                    sim.FEEDBACK_RESPONSE_COUNT_WEIGHTS.tolist(), strict=True)),
+                "response_span": "buyers: first purchase to "
+                                 f"{sim.FEEDBACK_AFTER_LAST_PURCHASE_DAYS} days after the last "
+                                 "purchase (within the period); prospects: sign-up to period end",
+                "nps_model": (
+                    f"round(clip({sim.NPS_BASE} + {sim.NPS_VALUE_EFFECT} x value "
+                    f"+ {sim.NPS_DROPOUT_EFFECT} x dropped_out + Normal(0, {sim.NPS_NOISE_SD}), "
+                    f"0, 10)); prospects: {sim.NPS_BASE} + {sim.NPS_PROSPECT_EFFECT} + noise; "
+                    "value = (z(log lambda) + z(-log nu)) / sqrt(2), z = standardised over "
+                    "buyers; dropped_out = the buyer's BG/NBD dropout happens in the period"),
+                "satisfaction_model": (
+                    f"round(clip(1 + {sim.SATISFACTION_PER_NPS_POINT} x nps + Normal(0, "
+                    f"{sim.SATISFACTION_NOISE_SD}), 1, 5)), empty with probability "
+                    f"{sim.SATISFACTION_MISSING_RATE}"),
+                "channels": dict(zip(sim.FEEDBACK_CHANNELS,
+                                     sim.FEEDBACK_CHANNEL_WEIGHTS.tolist(), strict=True)),
+                "comment_rate": sim.FEEDBACK_COMMENT_RATE,
+            },
         },
         "seasonality": sim.seasonal_profile(world.calendar, config.seasonality_strength),
+        "feedback": {
+            "total_rows": int(feedback_dirt.source.size),
+            "dirty_rows": sum(feedback_dirt.counts.values()),
+            "quarantined_by_reason": feedback_dirt.counts,
+            "defect_variants": {reason: list(FEEDBACK_DEFECT_VARIANTS[reason])
+                                for reason in FEEDBACK_REASONS},
+            **feedback_facts(world),
+            "dirt_definition": "dirty_rate x clean rows (at least one per reason when "
+                               "dirty_rate > 0), split evenly over the reasons; each a copy of "
+                               "a clean response with one defect",
+            "nps_definition": "100 x (promoters (9-10) - detractors (0-6)) / responses",
+        },
         "campaigns": {
             "conversion_definition": (
                 "a contacted customer converts when they have a purchase (an order with net "

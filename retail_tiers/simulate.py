@@ -651,3 +651,108 @@ def returns(config: GeneratorConfig, calendar: Calendar, orders: Orders, lines: 
     stats = {"chosen_lines": int(chosen.sum()),
              "not_yet_returned_lines": int(separate.sum() - keep_lines.size)}
     return return_orders.take(keep_orders), return_lines, in_order_lines, stats
+
+
+# ---------------------------------------------------------------------------------------------
+# customer feedback (NPS survey)
+
+# A share of registered customers answer the survey 1-3 times. A buyer answers between the
+# first purchase and FEEDBACK_AFTER_LAST_PURCHASE_DAYS after the last one (their active span),
+# a prospect any time after signing up. Scores follow the customer's simulated value: a latent
+# score NPS_BASE + NPS_VALUE_EFFECT x value + NPS_DROPOUT_EFFECT (buyers who stop buying) +
+# noise per response, rounded and clipped to 0-10; value = the mean of the standardised
+# log purchase rate (BG/NBD lambda) and log expected spend (Gamma-Gamma 1/nu), times sqrt(2)
+# (unit variance). Satisfaction = round(1 + SATISFACTION_PER_NPS_POINT x nps + noise), 1-5.
+FEEDBACK_RESPONSE_COUNTS = np.array([1, 2, 3])
+FEEDBACK_RESPONSE_COUNT_WEIGHTS = np.array([0.6, 0.3, 0.1])
+FEEDBACK_AFTER_LAST_PURCHASE_DAYS = 30
+FEEDBACK_CHANNELS: tuple[str, ...] = ("app", "wechat", "sms", "email", "store")
+FEEDBACK_CHANNEL_WEIGHTS = np.array([0.3, 0.3, 0.15, 0.1, 0.15])
+NPS_BASE = 8.0
+NPS_VALUE_EFFECT = 1.2
+NPS_DROPOUT_EFFECT = -1.2
+NPS_PROSPECT_EFFECT = -0.7
+NPS_NOISE_SD = 1.4
+SATISFACTION_PER_NPS_POINT = 0.4
+SATISFACTION_NOISE_SD = 0.5
+SATISFACTION_MISSING_RATE = 0.1
+FEEDBACK_COMMENT_RATE = 0.35
+# comments by NPS group (detractor 0-6, passive 7-8, promoter 9-10), the same count per group
+FEEDBACK_COMMENTS: tuple[tuple[str, ...], ...] = (
+    ("排队太久", "product was out of stock, again", "退货太麻烦", "prices went up"),
+    ("还可以", "ok, nothing special", "价格可以再低一点", "delivery was slow but fine"),
+    ("服务很好，会推荐给朋友", "fast delivery, friendly staff", "品质稳定", "love the app"),
+)
+
+
+@dataclass
+class Feedback:
+    customer: np.ndarray  # registered customer index (buyers first, then prospects)
+    sec: np.ndarray  # responded_at, seconds since the period start
+    nps: np.ndarray  # 0-10
+    satisfaction: np.ndarray  # 1-5, 0 = not answered
+    channel: np.ndarray  # index into FEEDBACK_CHANNELS
+    comment: np.ndarray  # flat index into FEEDBACK_COMMENTS, -1 = none
+    value: np.ndarray  # per registered customer: standardised value (prospects: nan)
+
+    def __len__(self) -> int:
+        return int(self.customer.size)
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std()) if values.size else 0.0
+    return (values - values.mean()) / spread if spread > 0 else np.zeros(values.size)
+
+
+def simulate_feedback(config: GeneratorConfig, calendar: Calendar, buyers: Buyers,
+                      purchases: Orders, prospect_signup_sec: np.ndarray,
+                      rng: np.random.Generator) -> Feedback:
+    """Survey responses of registered customers; `purchases`: every buyer's purchase orders."""
+    n_buyers = buyers.lam.size
+    n_customers = n_buyers + prospect_signup_sec.size
+    end_sec = calendar.days * SECONDS_PER_DAY
+    first_sec = np.full(n_buyers, end_sec - 1, dtype=np.int64)
+    np.minimum.at(first_sec, purchases.customer, purchases.parsed_sec)
+    last_sec = np.zeros(n_buyers, dtype=np.int64)
+    np.maximum.at(last_sec, purchases.customer, purchases.parsed_sec)
+    span_start = np.concatenate([first_sec, prospect_signup_sec.astype(np.int64)])
+    span_end = np.concatenate([
+        np.minimum(last_sec + FEEDBACK_AFTER_LAST_PURCHASE_DAYS * SECONDS_PER_DAY, end_sec),
+        np.full(prospect_signup_sec.size, end_sec, dtype=np.int64)])
+
+    value = (_standardised(np.log(buyers.lam)) + _standardised(-np.log(buyers.nu))) / np.sqrt(2)
+    dropped = buyers.dropouts <= buyers.potential
+    mean_score = np.concatenate([
+        NPS_BASE + NPS_VALUE_EFFECT * value + NPS_DROPOUT_EFFECT * dropped,
+        np.full(prospect_signup_sec.size, NPS_BASE + NPS_PROSPECT_EFFECT)])
+
+    respondents = np.flatnonzero(rng.random(n_customers) < config.feedback_rate)
+    counts = FEEDBACK_RESPONSE_COUNTS[weighted_choice(rng, FEEDBACK_RESPONSE_COUNT_WEIGHTS,
+                                                      respondents.size)]
+    owner = np.repeat(respondents, counts)
+    m = owner.size
+    width = span_end[owner] - span_start[owner]
+    moment = span_start[owner] + np.floor(rng.random(m) * width).astype(np.int64)
+    # answered at a waking hour of that day, never before the span starts
+    hour = weighted_choice(rng, DIGITAL_HOURS, m)
+    placed = (moment // SECONDS_PER_DAY * SECONDS_PER_DAY + hour * 3600
+              + rng.integers(0, 3600, m))
+    sec = np.clip(placed, span_start[owner], span_end[owner] - 1)
+    nps = np.clip(np.rint(mean_score[owner] + rng.normal(0.0, NPS_NOISE_SD, m)), 0, 10)
+    satisfaction = np.clip(np.rint(1.0 + SATISFACTION_PER_NPS_POINT * nps
+                                   + rng.normal(0.0, SATISFACTION_NOISE_SD, m)), 1, 5)
+    satisfaction[rng.random(m) < SATISFACTION_MISSING_RATE] = 0
+    channel = weighted_choice(rng, FEEDBACK_CHANNEL_WEIGHTS, m)
+    group = np.where(nps >= 9, 2, np.where(nps >= 7, 1, 0))
+    per_group = len(FEEDBACK_COMMENTS[0])
+    comment = np.where(rng.random(m) < FEEDBACK_COMMENT_RATE,
+                       group * per_group + rng.integers(0, per_group, m), -1)
+
+    # one response per customer and second: a repeated (customer, second) is dropped
+    order = np.lexsort((owner, sec))
+    key = owner[order] * np.int64(end_sec + 1) + sec[order]
+    keep = order[np.concatenate(([True], key[1:] != key[:-1]))] if m else order
+    return Feedback(customer=owner[keep], sec=sec[keep], nps=nps[keep].astype(np.int8),
+                    satisfaction=satisfaction[keep].astype(np.int8),
+                    channel=channel[keep].astype(np.int8), comment=comment[keep].astype(np.int16),
+                    value=np.concatenate([value, np.full(prospect_signup_sec.size, np.nan)]))

@@ -342,6 +342,18 @@ def test_no_clean_row_is_lost(dirty_build: tuple[Workspace, CliResult]) -> None:
     assert accounting["customers"] == (len(CITIES), len(CITIES))
     assert accounting["campaigns"] == (0, 0)
     assert accounting["campaign_contacts"] == (0, 0)
+    assert accounting["feedback"] == (0, 0)
+
+
+def test_without_a_feedback_file_the_feedback_marts_are_empty(
+        dirty_build: tuple[Workspace, CliResult]) -> None:
+    workspace, _ = dirty_build
+    assert workspace.scalar("select count(*) from main.feedback_monthly") == 0
+    assert workspace.scalar("select count(*) from main.segment_feedback_monthly") == 0
+    customers, answered = workspace.query(
+        "select count(*), count(latest_nps_score) from main.customers")[0]
+    assert customers > 0 and answered == 0
+    assert workspace.scalar("select count(*) from main.segment_category_mix") > 0
 
 
 def test_build_with_input_records_vars_and_skips_demo(
@@ -354,7 +366,7 @@ def test_build_with_input_records_vars_and_skips_demo(
     assert recorded["churn_days"] == 120
     assert recorded["as_of_date"] == "2024-06-30"
     assert set(recorded["raw_files"]) == {"transactions", "customers", "campaigns",
-                                          "campaign_contacts"}
+                                          "campaign_contacts", "feedback"}
     assert recorded["raw_files"]["campaign_contacts"]["path"] is None
     kinds = {row[0] for row in workspace.query("select resource_type from main.build_results")}
     assert "model" in kinds

@@ -27,11 +27,17 @@ def test_committed_demo_seeds_are_the_generator_output(tmp_path: Path) -> None:
 def test_demo_build_quarantines_exactly_what_the_manifest_planted(
         demo_workspace: Workspace) -> None:
     manifest = json.loads((SEEDS / "manifest.json").read_text())
-    planted = manifest["transactions"]["quarantined_by_reason"]
-    found = dict(demo_workspace.query(
-        "select quarantine_reason, count(*) from quarantined_rows "
-        "where source_file = 'transactions' group by quarantine_reason"))
-    assert found == planted
+    for source_file in ("transactions", "feedback"):
+        planted = {reason: count for reason, count
+                   in manifest[source_file]["quarantined_by_reason"].items() if count}
+        found = dict(demo_workspace.query(
+            "select quarantine_reason, count(*) from quarantined_rows "
+            "where source_file = ? group by quarantine_reason", [source_file]))
+        assert found == planted, source_file
+    raw_rows, quarantined = demo_workspace.query(
+        "select raw_rows, quarantined_rows from row_accounting where source_file = 'feedback'")[0]
+    assert raw_rows == manifest["rows"]["feedback"] == manifest["feedback"]["total_rows"]
+    assert quarantined == manifest["feedback"]["dirty_rows"]
 
 
 def test_demo_build_accounts_for_every_line(demo_workspace: Workspace) -> None:

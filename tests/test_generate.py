@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from feedback_reference import FEEDBACK_REASONS, classify_feedback, read_feedback
 from scipy.special import hyp2f1
 
 from retail_tiers.contract import RAW_FILES
@@ -224,6 +225,21 @@ def test_manifest_counts_equal_what_is_in_the_files(dirty_set):
     assert int(clean["unit_cost"].isna().sum()) == stats["lines_without_unit_cost"] > 0
     for spec in RAW_FILES[1:]:
         assert len(read(folder, spec.name)) == manifest["rows"][spec.name]
+    # feedback: every planted defect is quarantined for its reason, and nothing else is
+    responses = classify_feedback(read_feedback(folder), date.today())
+    feedback = manifest["feedback"]
+    counted = {reason: int((responses["reason"] == reason).sum()) for reason in FEEDBACK_REASONS}
+    assert counted == feedback["quarantined_by_reason"]
+    assert min(counted.values()) >= 1
+    assert sum(counted.values()) == feedback["dirty_rows"] == max(
+        round(0.08 * feedback["clean_rows"]), len(FEEDBACK_REASONS))
+    clean = responses[responses["reason"].isna()]
+    assert len(clean) == feedback["clean_rows"]
+    assert clean["customer_id"].nunique() == feedback["respondents"]
+    assert int((clean["nps_score"] >= 9).sum()) == feedback["promoters"]
+    assert int((clean["nps_score"] <= 6).sum()) == feedback["detractors"]
+    assert int(clean["satisfaction_score"].isna().sum()) \
+        == feedback["responses_without_satisfaction"]
 
 
 def test_future_copies_of_leap_day_lines_are_still_dates(tmp_path):
@@ -306,6 +322,44 @@ def test_returns_guests_formats_and_customers(standard_set, standard_clean):
     assert prospects == manifest["customers"]["prospects"] == round(0.08 * 4000)
     assert customers["acquisition_cost"].map(Decimal).min() >= 0
     assert customers["acquisition_channel"].nunique() >= 5
+
+
+def test_feedback_scores_follow_customer_value(standard_set, standard_clean):
+    folder, manifest = standard_set
+    responses = classify_feedback(read_feedback(folder), date.today())
+    clean = responses[responses["reason"].isna()]
+    assert len(clean) == manifest["feedback"]["clean_rows"]
+    # about 15% of registered customers answer, 1-3 times each
+    assert 0.12 <= clean["customer_id"].nunique() / 4000 <= 0.18
+    assert clean.groupby("customer_id").size().max() <= 3
+    # respondents who spent more recommend more: compare the top and bottom thirds of spend
+    spend = standard_clean[standard_clean["customer_id"].notna()].groupby(
+        "customer_id")["net"].sum().astype(float)
+    mean_nps = clean.groupby("customer_id")["nps_score"].mean()
+    buyers = mean_nps.index.intersection(spend.index)
+    thirds = pd.qcut(spend[buyers], 3, labels=False)
+    low, high = mean_nps[buyers][thirds == 0], mean_nps[buyers][thirds == 2]
+    standard_error = np.sqrt(low.var() / len(low) + high.var() / len(high))
+    assert high.mean() - low.mean() > 4 * standard_error, (high.mean(), low.mean())
+    # prospects answer too, and never before signing up
+    customers = read(folder, "customers").set_index("customer_id")
+    prospects = clean[~clean["customer_id"].isin(spend.index)]
+    assert len(prospects) > 0
+    signed_up = parse_times(customers.loc[prospects["customer_id"], "signed_up_at"])
+    assert (signed_up.to_numpy() <= prospects["responded_at"].to_numpy()).all()
+
+
+def test_feedback_has_its_own_random_streams(tmp_path):
+    with_feedback = make(tmp_path / "with", customers=500, months=6, seed=9)
+    without = make(tmp_path / "without", customers=500, months=6, seed=9, feedback_rate=0.0)
+    assert with_feedback["rows"]["feedback"] > 50
+    assert without["rows"]["feedback"] == 0
+    first, second = digest(tmp_path / "with"), digest(tmp_path / "without")
+    for spec in RAW_FILES:
+        if spec.name != "feedback":
+            assert first[f"{spec.name}.csv"] == second[f"{spec.name}.csv"], spec.name
+    assert (tmp_path / "without" / "feedback.csv").read_text(encoding="utf-8").strip() == \
+        ",".join(next(spec for spec in RAW_FILES if spec.name == "feedback").column_names)
 
 
 def test_lines_per_customer_match_the_sizing(standard_set):

@@ -1,7 +1,8 @@
 {#
     One row per customer with at least one purchase on or before the as-of date (guests and
     customers whose only orders were fully returned are not here): lifetime value, RFM, segments
-    under the active scheme and under rfm_grid and rfm8, lifecycle stage, CAC and CLV.
+    under the active scheme and under rfm_grid and rfm8, lifecycle stage, CAC and CLV, and the
+    customer's latest feedback (NPS survey) response on or before the as-of date.
     The state is the as-of month end of customer_monthly_history (scores, segments, stage) and
     of int_customer_state_changes (lifetime facts), so customers and history always agree.
 #}
@@ -52,6 +53,21 @@ registered_customers as (
     from {{ ref('stg_customers') }}
     -- clean rows have unique ids (stg_customers quarantines repeats as duplicate_customer_id)
     where quarantine_reason is null
+),
+
+-- the latest clean response on or before the as-of date (ties: the later file row)
+latest_feedback as (
+    select
+        customer_id,
+        nps_score,
+        satisfaction_score,
+        responded_on
+    from {{ ref('stg_feedback') }}
+    where quarantine_reason is null
+        and responded_on <= {{ as_of_date() }}
+    qualify row_number() over (
+        partition by customer_id order by responded_at desc, source_row_number desc
+    ) = 1
 ),
 
 segment_rules as (
@@ -111,10 +127,16 @@ final as (
         registered_customers.acquisition_cost as acquisition_cost_amount,
         customer_month_ends.lifetime_net_revenue as historical_clv_amount,
         customer_month_ends.lifetime_gross_margin_amount
-            - coalesce(registered_customers.acquisition_cost, 0) as seed_formula_clv_amount
+            - coalesce(registered_customers.acquisition_cost, 0) as seed_formula_clv_amount,
+        latest_feedback.nps_score as latest_nps_score,
+        latest_feedback.satisfaction_score as latest_satisfaction_score,
+        latest_feedback.responded_on as latest_feedback_on,
+        {{ nps_group('latest_feedback.nps_score') }} as nps_group
     from customer_month_ends
     left join registered_customers
         on customer_month_ends.customer_id = registered_customers.customer_id
+    left join latest_feedback
+        on customer_month_ends.customer_id = latest_feedback.customer_id
     left join segment_rules as active_segments
         on active_segments.scheme = '{{ var("segment_scheme") }}'
         and customer_month_ends.segment_code = active_segments.segment_code

@@ -13,6 +13,12 @@
       is_churned(last purchase, E)             is true  from last purchase + churn_days + 1.
     Churn crossings are checked with is_churned itself. The singular test
     assert_kpi_customer_states_match_direct_count recounts the states customer by customer.
+
+    Prospects (registered customers without a purchase yet, macro is_prospect) come from
+    int_registrations_converted: each registration is paired only with the months it can count
+    in (from its sign-up month, or every month when the date is unknown, to its first purchase
+    month, or every later month without one), so buyers who sign up shortly before their first
+    purchase add a month or two each, not one row per month.
 -#}
 {%- set repeat_window_days = var('repeat_window_days', 365) -%}
 {%- set churn_days = var('churn_days') -%}
@@ -34,6 +40,10 @@ customer_orders as (
 customers as (
     select * from {{ ref('stg_customers') }}
     where quarantine_reason is null
+),
+
+registrations as (
+    select * from {{ ref('int_registrations_converted') }}
 ),
 
 -- every clean order on or before the as-of date, in its month (guests and returns included)
@@ -250,6 +260,59 @@ acquisition_costs_by_month as (
     group by 1
 ),
 
+-- each registration in the months it can count in (see the header), with its prospect flags:
+-- a prospect at the previous month end, or a sign-up of the month with no purchase before
+-- signing up (a first purchase on the sign-up day counts as after it)
+registration_months as (
+    select
+        months.month_start_on,
+        months.month_end_on,
+        registrations.signed_up_on,
+        registrations.first_purchase_on,
+        {{ is_prospect(
+            'registrations.signed_up_on', 'registrations.first_purchase_on',
+            'months.previous_month_end_on') }} as is_prospect_at_month_start,
+        coalesce(
+            registrations.signed_up_on between months.month_start_on and months.month_end_on
+            and coalesce(registrations.first_purchase_on >= registrations.signed_up_on, true),
+            false
+        ) as is_signup_prospect_of_month
+    from registrations
+    inner join months
+        on coalesce(registrations.signed_up_on, cast('0001-01-01' as date)) <= months.month_end_on
+        and coalesce(registrations.first_purchase_on, cast('9999-12-31' as date))
+            >= months.month_start_on
+),
+
+prospects_by_month as (
+    select
+        month_start_on,
+        count(*) filter (where is_prospect_at_month_start) as prospects_at_month_start,
+        count(*) filter (
+            where is_prospect_at_month_start or is_signup_prospect_of_month
+        ) as prospect_pool,
+        count(*) filter (
+            where (is_prospect_at_month_start or is_signup_prospect_of_month)
+                and first_purchase_on between month_start_on and month_end_on
+        ) as prospects_converted,
+        count(*) filter (
+            where {{ is_prospect('signed_up_on', 'first_purchase_on', 'month_end_on') }}
+        ) as prospects_at_month_end
+    from registration_months
+    group by month_start_on
+),
+
+signups_by_month as (
+    select
+        months.month_start_on,
+        count(*) as new_signups
+    from registrations
+    inner join months
+        on cast(date_trunc('month', registrations.signed_up_on) as date) = months.month_start_on
+        and registrations.signed_up_on <= months.month_end_on
+    group by months.month_start_on
+),
+
 months_joined as (
     select
         months.month_start_on,
@@ -276,7 +339,12 @@ months_joined as (
         coalesce(lifetime_value_changes_by_month.lifetime_gross_margin_change_amount, 0)
             as lifetime_gross_margin_change_amount,
         coalesce(acquisition_costs_by_month.acquisition_cost_change_amount, 0)
-            as acquisition_cost_change_amount
+            as acquisition_cost_change_amount,
+        coalesce(prospects_by_month.prospects_at_month_start, 0) as prospects_at_month_start,
+        coalesce(signups_by_month.new_signups, 0) as new_signups,
+        coalesce(prospects_by_month.prospect_pool, 0) as prospect_pool,
+        coalesce(prospects_by_month.prospects_converted, 0) as prospects_converted,
+        coalesce(prospects_by_month.prospects_at_month_end, 0) as prospects_at_month_end
     from months
     left join orders_by_month
         on months.month_start_on = orders_by_month.month_start_on
@@ -292,6 +360,10 @@ months_joined as (
         on months.month_start_on = lifetime_value_changes_by_month.month_start_on
     left join acquisition_costs_by_month
         on months.month_start_on = acquisition_costs_by_month.month_start_on
+    left join prospects_by_month
+        on months.month_start_on = prospects_by_month.month_start_on
+    left join signups_by_month
+        on months.month_start_on = signups_by_month.month_start_on
 ),
 
 months_accumulated as (
@@ -362,7 +434,14 @@ final as (
             / nullif(lifetime_customer_count, 0) as seed_formula_clv_amount,
         gross_margin_amount,
         cast(gross_margin_amount as double) / nullif(net_revenue_amount, 0)
-            as gross_margin_rate
+            as gross_margin_rate,
+        cast(prospects_at_month_start as bigint) as prospects_at_month_start,
+        cast(new_signups as bigint) as new_signups,
+        cast(prospect_pool as bigint) as prospect_pool,
+        cast(prospects_converted as bigint) as prospects_converted,
+        cast(prospects_converted as double) / nullif(prospect_pool, 0)
+            as prospect_conversion_rate,
+        cast(prospects_at_month_end as bigint) as prospects_at_month_end
     from months_with_start_state
 )
 

@@ -1,6 +1,6 @@
 {#-
     Every raw row that staging quarantined, from every raw file: where it was (file and data
-    row number), why, its key as far as it has one (campaign contacts: `campaign_id/customer_id`), and its raw values as json text.
+    row number), why, its key as far as it has one (campaign contacts: `campaign_id/customer_id`; feedback: the respondent's customer_id), and its raw values as json text.
 -#}
 with
 
@@ -18,6 +18,10 @@ campaigns as (
 
 campaign_contacts as (
     select * from {{ ref('stg_campaign_contacts') }}
+),
+
+feedback as (
+    select * from {{ ref('stg_feedback') }}
 ),
 
 quarantined as (
@@ -64,6 +68,17 @@ quarantined as (
         end as record_key,
         raw_record
     from campaign_contacts
+    where quarantine_reason is not null
+
+    union all
+
+    select
+        'feedback' as source_file,
+        source_row_number,
+        quarantine_reason,
+        customer_id as record_key,
+        raw_record
+    from feedback
     where quarantine_reason is not null
 ),
 

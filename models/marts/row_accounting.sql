@@ -21,6 +21,10 @@ campaign_contacts as (
     select * from {{ ref('stg_campaign_contacts') }}
 ),
 
+feedback as (
+    select * from {{ ref('stg_feedback') }}
+),
+
 file_counts as (
     select
         1 as file_order,
@@ -63,6 +67,17 @@ file_counts as (
         count(*) filter (where quarantine_reason is not null) as quarantined_rows,
         0 as guest_rows
     from campaign_contacts
+
+    union all
+
+    select
+        5 as file_order,
+        'feedback' as source_file,
+        count(*) as raw_rows,
+        count(*) filter (where quarantine_reason is null) as clean_rows,
+        count(*) filter (where quarantine_reason is not null) as quarantined_rows,
+        0 as guest_rows
+    from feedback
 ),
 
 final as (

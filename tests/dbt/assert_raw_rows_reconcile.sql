@@ -16,6 +16,7 @@
     'customers': 'stg_customers',
     'campaigns': 'stg_campaigns',
     'campaign_contacts': 'stg_campaign_contacts',
+    'feedback': 'stg_feedback',
 } -%}
 
 with

@@ -1,0 +1,79 @@
+{#
+    All clean feedback responses per month of the customer history (int_month_ends): responses,
+    respondents, NPS groups, NPS and mean satisfaction, for the report's trend line. A response
+    counts in the calendar month of responded_on, up to the month end (the as-of date for the
+    last month). Every respondent counts, known customer or not. Empty (no rows at all) when
+    there is no clean response: no feedback file, or every row quarantined.
+#}
+
+with
+
+month_ends as (
+    select
+        month_end_on,
+        month_start_on
+    from {{ ref('int_month_ends') }}
+),
+
+responses as (
+    select
+        customer_id,
+        responded_on,
+        nps_score,
+        satisfaction_score,
+        {{ nps_group('nps_score') }} as nps_group
+    from {{ ref('stg_feedback') }}
+    where quarantine_reason is null
+),
+
+feedback_presence as (
+    select count(*) as clean_responses
+    from responses
+),
+
+responses_in_months as (
+    select
+        month_ends.month_end_on,
+        responses.customer_id,
+        responses.nps_score,
+        responses.satisfaction_score,
+        responses.nps_group
+    from responses
+    inner join month_ends
+        on cast(date_trunc('month', responses.responded_on) as date) = month_ends.month_start_on
+        and responses.responded_on <= month_ends.month_end_on
+),
+
+months_aggregated as (
+    select
+        month_end_on,
+        count(*) as responses,
+        count(distinct customer_id) as respondents,
+        count(*) filter (where nps_group = 'promoter') as promoters,
+        count(*) filter (where nps_group = 'passive') as passives,
+        count(*) filter (where nps_group = 'detractor') as detractors,
+        avg(cast(satisfaction_score as double)) as mean_satisfaction
+    from responses_in_months
+    group by month_end_on
+),
+
+final as (
+    select
+        month_ends.month_end_on,
+        cast(coalesce(months_aggregated.responses, 0) as bigint) as responses,
+        cast(coalesce(months_aggregated.respondents, 0) as bigint) as respondents,
+        cast(coalesce(months_aggregated.promoters, 0) as bigint) as promoters,
+        cast(coalesce(months_aggregated.passives, 0) as bigint) as passives,
+        cast(coalesce(months_aggregated.detractors, 0) as bigint) as detractors,
+        {{ net_promoter_score(
+            'months_aggregated.promoters', 'months_aggregated.detractors',
+            'months_aggregated.responses') }} as nps,
+        months_aggregated.mean_satisfaction
+    from month_ends
+    cross join feedback_presence
+    left join months_aggregated
+        on month_ends.month_end_on = months_aggregated.month_end_on
+    where feedback_presence.clean_responses > 0
+)
+
+select * from final
