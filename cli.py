@@ -32,7 +32,9 @@ def cli() -> None:
 @click.option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv",
               show_default=True)
 @click.option("--dirty-rate", type=click.FloatRange(min=0, max=0.5), default=0.01,
-              show_default=True, help="Share of transaction lines made dirty, spread over reasons.")
+              show_default=True,
+              help="Share of transaction lines and feedback responses made dirty, "
+                   "spread over reasons.")
 @click.option("--end-month", default="2026-10", show_default=True,
               help="Last simulated month (YYYY-MM).")
 def generate(out_dir: Path, customers: int, months: int, seed: int, file_format: str,
