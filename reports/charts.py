@@ -28,6 +28,7 @@ matplotlib.use("svg")
 
 Number = float | int | None
 HATCH = "////"   # the light series also differs by hatching, for greyscale print
+BACK_HATCH = "\\\\\\\\"  # hatching the other way, for values below zero
 
 
 def _rc(fonts: Fonts, chart_id: str) -> dict[str, Any]:
@@ -99,13 +100,19 @@ def value_formatter(kind: str, fmt: Formatter) -> Callable[[float], str]:
         return lambda value: fmt.percent(value, 0 if abs(value) >= 0.1 else 1)
     if kind == "days":
         return lambda value: fmt.number(value, 0)
+    if kind == "nps":
+        return fmt.nps
+    if kind == "score":
+        return lambda value: fmt.score(value, 1)
     return fmt.axis_count
 
 
 def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
                 fmt: Formatter, fonts: Fonts, chart_id: str,
-                width_mm: float = 56, height_mm: float = 30) -> str:
-    """One KPI over the months: a line with markers, the last month marked and labelled."""
+                width_mm: float = 56, height_mm: float = 30,
+                weak: Sequence[bool] | None = None) -> str:
+    """One KPI over the months: a line with markers, the last month marked and labelled.
+    Months flagged `weak` (e.g. too few survey responses) get a hollow marker."""
     tick_text = value_formatter(kind, fmt)
 
     def draw() -> Figure:
@@ -116,6 +123,11 @@ def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
         if points:
             xs, ys = zip(*points, strict=True)
             axes.plot(xs, ys, color=theme.PRIMARY, linewidth=1.3)
+            hollow = [(x, y) for x, y in points if weak and weak[x]]
+            if hollow:
+                axes.plot(*zip(*hollow, strict=True), linestyle="none", marker="o",
+                          markersize=3.2, color=theme.PRIMARY, markerfacecolor="white",
+                          markeredgewidth=0.9, zorder=4)
             last_x, last_y = points[-1]
             axes.plot([last_x], [last_y], marker="o", markersize=4.5, color=theme.ACCENT,
                       markeredgecolor="white", markeredgewidth=0.8, zorder=5)
@@ -313,12 +325,126 @@ def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[
     return _render(fonts, chart_id, draw)
 
 
+# ---- NPS by segment --------------------------------------------------------------------
+def nps_bars(labels: Sequence[str], values: Sequence[Number], notes: Sequence[str],
+             weak: Sequence[bool], x_title: str, empty_text: str, fmt: Formatter,
+             fonts: Fonts, chart_id: str, width_mm: float = 178, label_mm: float = 36,
+             note_mm: float = 16, height_mm: float | None = None) -> str:
+    """Net Promoter Score per row as horizontal bars diverging from zero: solid navy above
+    zero, light red and hatched below (apart in greyscale too), each labelled with its signed
+    value. `weak` rows (too few responses) are drawn as a dashed outline only; `notes` (e.g.
+    'n = 12') are printed in a column right of the plot; rows without a value say
+    `empty_text`."""
+    rows = len(labels)
+    height = height_mm or 15 + rows * 5
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height)
+        left = label_mm / width_mm
+        right = 1 - note_mm / width_mm
+        axes = figure.add_axes((left, 10 / height, right - left, 1 - 12 / height))
+        finite = [abs(float(v)) for v in values if _is_number(v)]
+        limit = min(100.0, max(20.0, math.ceil(max(finite, default=0.0) / 10) * 10))
+        row_axis = axes.get_yaxis_transform()  # x in axes fraction, y in data
+        for y, (value, note, flag) in enumerate(zip(values, notes, weak, strict=True)):
+            if note:
+                axes.text(1.02, y, note, transform=row_axis, va="center", ha="left",
+                          fontsize=theme.CHART_SIZE_PT - 0.5, color=theme.MUTED, clip_on=False)
+            if not _is_number(value):
+                axes.text(limit * 0.03, y, empty_text, va="center", ha="left",
+                          color=theme.MUTED, fontsize=theme.CHART_SIZE_PT - 0.5)
+                continue
+            number = float(value)
+            positive = number >= 0
+            fill = theme.PRIMARY if positive else theme.NEGATIVE
+            edge = theme.PRIMARY if positive else theme.NEGATIVE_EDGE
+            axes.barh([y], [number], height=0.62, color="white" if flag else fill,
+                      edgecolor=edge, linewidth=0.9 if flag else 0,
+                      hatch="" if positive or flag else BACK_HATCH,
+                      linestyle=(0, (2.5, 1.5)) if flag else "solid")
+            offset = limit * 0.025
+            axes.text(number + offset if positive else number - offset, y, fmt.nps(number),
+                      va="center", ha="left" if positive else "right",
+                      fontsize=theme.CHART_SIZE_PT - 0.5,
+                      color=theme.MUTED if flag else theme.INK)
+        axes.axvline(0, color=theme.INK, linewidth=0.8)
+        axes.set_xlim(-limit * 1.22, limit * 1.22)
+        axes.set_ylim(rows - 0.5, -0.6)
+        axes.set_yticks(list(range(rows)))
+        axes.set_yticklabels(labels)
+        axes.tick_params(axis="y", length=0, pad=4)
+        axes.set_xticks([step * limit / 2 for step in (-2, -1, 0, 1, 2)])
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt.nps(value)))
+        axes.grid(axis="x")
+        axes.set_axisbelow(True)
+        axes.spines["left"].set_visible(False)
+        axes.set_xlabel(x_title)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
+# ---- category mix -------------------------------------------------------------------------
+def stacked_shares(labels: Sequence[str], shares: Sequence[Sequence[float]],
+                   colours: Sequence[tuple[str, str]], hatched: Sequence[bool],
+                   totals: Sequence[str], fmt: Formatter, fonts: Fonts, chart_id: str,
+                   width_mm: float = 178, label_mm: float = 36, total_mm: float = 18,
+                   height_mm: float | None = None) -> str:
+    """One 100% bar per row, split into series (shares[row][series], fractions summing to
+    about 1); a piece of 7% or more is labelled inside. Each series has one colour (fill,
+    label colour) in every row; `hatched` series (e.g. 'Other') are white with grey hatching.
+    `totals` are printed right of each bar (e.g. the row's revenue)."""
+    rows = len(labels)
+    height = height_mm or 10 + rows * 6.4
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height)
+        left = label_mm / width_mm
+        right = 1 - total_mm / width_mm
+        axes = figure.add_axes((left, 8 / height, right - left, 1 - 10 / height))
+        for y, row in enumerate(shares):
+            start = 0.0
+            for series, share in enumerate(row):
+                width = max(float(share), 0.0)
+                if width <= 0:
+                    continue
+                fill, ink = colours[series]
+                axes.barh([y], [width], left=start, height=0.66, color=fill,
+                          edgecolor="white", linewidth=0.7)
+                if hatched[series]:
+                    axes.barh([y], [width], left=start, height=0.66, color="none",
+                              edgecolor=theme.HATCH, hatch=HATCH, linewidth=0)
+                    axes.barh([y], [width], left=start, height=0.66, color="none",
+                              edgecolor="white", linewidth=0.7)
+                if width >= 0.07:
+                    axes.text(start + width / 2, y, fmt.percent(width, 0), ha="center",
+                              va="center", fontsize=theme.CHART_SIZE_PT - 0.5, color=ink)
+                start += width
+            axes.text(max(start, 1.0) + 0.012, y, totals[y], ha="left", va="center",
+                      fontsize=theme.CHART_SIZE_PT - 0.5, color=theme.MUTED)
+        axes.set_xlim(0, 1)
+        axes.set_ylim(rows - 0.5, -0.5)
+        axes.set_yticks(list(range(rows)))
+        axes.set_yticklabels(labels)
+        axes.tick_params(axis="y", length=0, pad=4)
+        axes.set_xticks([0, 0.25, 0.5, 0.75, 1])
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt.percent(value, 0)))
+        axes.spines["left"].set_visible(False)
+        axes.spines["bottom"].set_visible(False)
+        axes.tick_params(axis="x", length=0, pad=2)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
 JOBS: dict[str, Callable[..., Any]] = {
     "trend_chart": trend_chart,
     "share_bars": share_bars,
     "histogram": histogram,
     "column_shares": column_shares,
     "uplift_chart": uplift_chart,
+    "nps_bars": nps_bars,
+    "stacked_shares": stacked_shares,
     "heat_palette": heat_palette,
 }
 

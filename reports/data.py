@@ -25,12 +25,16 @@ REQUIRED_TABLES = [
     "report_months", "report_kpi_changes", "monthly_kpis", "report_segment_months",
     "segment_migration", "report_rf_grid_months", "cohort_retention", "report_clv_distribution",
     "report_clv_deciles", "churn_watchlist", "customers", "campaign_performance", "row_accounting",
-    "quarantined_rows", "build_runs", "build_results",
+    "quarantined_rows", "build_runs", "build_results", "segment_feedback_monthly",
+    "feedback_monthly", "segment_category_mix",
 ]
 
 WATCHLIST_ROWS = 18
 CAMPAIGN_MONTHS = 12
 COHORT_MONTHS = 12
+# The category mix shows every category when there are at most this many in the month, else
+# the largest (this many - 1) and "Other" (keeps the stacked bars readable, one colour each).
+MIX_CATEGORIES = 8
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -89,6 +93,9 @@ class ReportData:
     quarantine: list[Row] = field(default_factory=list)
     build: Row | None = None
     failed_checks: list[Row] = field(default_factory=list)
+    feedback_segments: list[Row] = field(default_factory=list)
+    feedback_trend: list[Row] = field(default_factory=list)
+    category_mix: list[Row] = field(default_factory=list)
 
 
 # ---- months ---------------------------------------------------------------------------------
@@ -179,7 +186,8 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -
         select month_start_on, month_end_on, is_complete_month, net_revenue_amount,
                order_count, aov_amount, active_customer_count, new_customer_count,
                revenue_per_active_customer_amount, repeat_rate, churn_rate, activity_rate,
-               median_days_first_to_second_purchase, historical_clv_amount, gross_margin_rate
+               median_days_first_to_second_purchase, historical_clv_amount, gross_margin_rate,
+               prospect_pool, prospects_at_month_end, prospect_conversion_rate
         from main.monthly_kpis
         where month_start_on <= ?
             and month_start_on > cast(? - to_months(?) as date)
@@ -383,6 +391,125 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], list[Row], 
     return accounting, quarantine, (build[0] if build else None), failed
 
 
+def feedback_segments(con: duckdb.DuckDBPyConnection, month: ReportMonth,
+                      scheme: str) -> list[Row]:
+    """Survey responses of the report month by segment (at month end) of the scheme, in the
+    segment table's order (prospects, who have no segment priority, last), with the shares of
+    promoters, passives and detractors among the scored responses."""
+    return rows(con, """
+        select
+            feedback.segment_code,
+            feedback.segment_name_en,
+            feedback.segment_name_zh,
+            segments.segment_priority,
+            feedback.segment_customers,
+            feedback.responses,
+            feedback.respondents,
+            feedback.response_rate,
+            feedback.nps,
+            feedback.mean_satisfaction,
+            feedback.promoters + feedback.passives + feedback.detractors as scored_responses,
+            feedback.promoters
+                / nullif(feedback.promoters + feedback.passives + feedback.detractors, 0)
+                as promoter_share,
+            feedback.passives
+                / nullif(feedback.promoters + feedback.passives + feedback.detractors, 0)
+                as passive_share,
+            feedback.detractors
+                / nullif(feedback.promoters + feedback.passives + feedback.detractors, 0)
+                as detractor_share
+        from main.segment_feedback_monthly as feedback
+        left join main.report_segment_months as segments
+            on feedback.month_end_on = segments.month_end_on
+            and feedback.scheme = segments.scheme
+            and feedback.segment_code = segments.segment_code
+        where feedback.month_end_on = ? and feedback.scheme = ?
+        order by segments.segment_priority nulls last, feedback.segment_code
+    """, [month.month_end_on, scheme])
+
+
+def feedback_trend(con: duckdb.DuckDBPyConnection, month: ReportMonth,
+                   months: int) -> list[Row]:
+    """feedback_monthly rows of the `months` calendar months up to the report month (the KPI
+    trend's window); months without responses may be absent."""
+    return rows(con, """
+        select
+            cast(date_trunc('month', month_end_on) as date) as month_start_on,
+            month_end_on, responses, respondents, promoters, passives, detractors, nps,
+            mean_satisfaction
+        from main.feedback_monthly
+        where month_end_on <= ?
+            and date_trunc('month', month_end_on) > cast(? - to_months(?) as date)
+        order by month_end_on
+    """, [month.month_end_on, month.month_start_on, months])
+
+
+def category_mix(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str,
+                 limit: int = MIX_CATEGORIES) -> list[Row]:
+    """Net revenue of the report month by segment and category: all categories when there
+    are at most `limit`, else the `limit - 1` largest (over all segments) and one 'other'
+    row per segment (category null, is_other), with the mart's shares of the segment's month
+    net revenue summed. Segments without shares (no positive net revenue in the month) are
+    left out: they have no mix to show."""
+    return rows(con, """
+        with mix as (
+            select * from main.segment_category_mix
+            where month_end_on = ? and scheme = ?
+        ),
+        segment_totals as (
+            select segment_code, sum(net_revenue_amount) as segment_net_revenue_amount
+            from mix
+            group by segment_code
+            having count(net_revenue_share) > 0
+        ),
+        category_ranks as (
+            select
+                category,
+                row_number() over (order by sum(net_revenue_amount) desc,
+                                   category nulls last) as category_rank,
+                count(*) over () as category_count
+            from mix
+            group by category
+        ),
+        bucketed as (
+            select
+                mix.segment_code,
+                mix.segment_name_en,
+                mix.segment_name_zh,
+                category_ranks.category_count > ? and category_ranks.category_rank >= ?
+                    as is_other,
+                mix.category,
+                category_ranks.category_rank,
+                mix.net_revenue_amount,
+                mix.net_revenue_share
+            from mix
+            inner join category_ranks
+                on mix.category is not distinct from category_ranks.category
+        )
+        select
+            bucketed.segment_code,
+            any_value(bucketed.segment_name_en) as segment_name_en,
+            any_value(bucketed.segment_name_zh) as segment_name_zh,
+            any_value(segments.segment_priority) as segment_priority,
+            bucketed.is_other,
+            case when bucketed.is_other then null else bucketed.category end as category,
+            min(bucketed.category_rank) as category_rank,
+            sum(bucketed.net_revenue_amount) as net_revenue_amount,
+            sum(bucketed.net_revenue_share) as net_revenue_share,
+            any_value(segment_totals.segment_net_revenue_amount)
+                as segment_net_revenue_amount
+        from bucketed
+        inner join segment_totals on bucketed.segment_code = segment_totals.segment_code
+        left join main.report_segment_months as segments
+            on segments.month_end_on = ? and segments.scheme = ?
+            and bucketed.segment_code = segments.segment_code
+        group by bucketed.segment_code, bucketed.is_other,
+            case when bucketed.is_other then null else bucketed.category end
+        order by segment_priority nulls last, bucketed.segment_code, bucketed.is_other,
+            category_rank
+    """, [month.month_end_on, scheme, limit, limit, month.month_end_on, scheme])
+
+
 # ---- everything -----------------------------------------------------------------------------
 def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
                month: ReportMonth, months: list[ReportMonth]) -> ReportData:
@@ -409,6 +536,9 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
         data.watchlist = watchlist(con, WATCHLIST_ROWS)
         data.watchlist_summary = watchlist_summary(con)
     data.best_campaign = best_campaign(con, month, CAMPAIGN_MONTHS)
+    data.feedback_segments = feedback_segments(con, month, run.segment_scheme)
+    data.feedback_trend = feedback_trend(con, month, history)
+    data.category_mix = category_mix(con, month, run.segment_scheme)
     (data.row_accounting, data.quarantine, data.build,
      data.failed_checks) = data_quality(con)
     return data

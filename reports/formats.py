@@ -11,6 +11,8 @@ Decisions (also in the report's footnotes and the README):
 - Rates (0-1 fractions in the marts) print as percentages; a change of a rate prints in
   percentage points (en "pp"; zh "pp" in tiles, tables and charts, 个百分点 in sentences), a
   change of an amount or count as a relative %.
+- A Net Promoter Score (−100..100) prints as a signed whole number (+32), its change in score
+  points (+4); mean satisfaction (1-5) with one decimal.
 - A missing value prints as an em dash.
 """
 
@@ -122,6 +124,16 @@ class Formatter:
             return MISSING
         return grouped(float(rate) * 100, decimals) + "%"
 
+    def nps(self, value: float | None) -> str:
+        """A Net Promoter Score (−100..100) as a signed whole number: '+32', '−5', '0'."""
+        if _is_missing(value):
+            return MISSING
+        return grouped(value, 0, signed=True)
+
+    def score(self, value: float | None, decimals: int = 1) -> str:
+        """A mean rating, e.g. satisfaction on a 1-5 scale: '4.2'."""
+        return self.number(value, decimals)
+
     def days(self, value: float | None, decimals: int = 0) -> str:
         if _is_missing(value):
             return MISSING
@@ -146,6 +158,15 @@ class Formatter:
         if self.lang == "zh":
             return f"{number}个百分点" if sentence else f"{number}pp"
         return f"{number} pp"
+
+    def change_nps(self, difference: float | None) -> str:
+        """Change of an NPS in score points, always signed: '+4', '−12', '0'
+        (a non-zero change that rounds to zero keeps one decimal: '+0.4')."""
+        if _is_missing(difference):
+            return MISSING
+        value = float(difference)
+        decimals = 1 if value != 0 and abs(value) < 0.5 else 0
+        return grouped(value, decimals, signed=True)
 
     def change_days(self, difference: float | None) -> str:
         if _is_missing(difference):

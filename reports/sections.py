@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from reports import theme
 from reports.chartjobs import ChartJob, ChartSlot
 from reports.data import ReportData, Row
 from reports.formats import MISSING, Formatter
@@ -29,8 +30,17 @@ TREND_KPIS = (
 )
 ARROWS = {"up": "▲", "down": "▼", "flat": "="}
 SOURCE_MAX_CHARS = 70
-SECTION_ORDER = ("summary", "trends", "segments", "migration", "rf", "cohorts", "clv",
-                 "watchlist", "campaigns", "quality")
+SECTION_ORDER = ("summary", "trends", "segments", "voice", "mix", "migration", "rf", "cohorts",
+                 "clv", "watchlist", "campaigns", "quality")
+# Sections left out (with their contents entry, bookmark and highlight) when they have no data.
+OPTIONAL_SECTIONS = ("mix", "voice", "watchlist")
+# An NPS from fewer scored responses than this is flagged (†, an outlined bar, a hollow trend
+# point) rather than shown as if precise: with 30 responses its 95% margin of error is still
+# about ±25 points for a typical mix of answers, and it only grows below that.
+SMALL_SAMPLE_RESPONSES = 30
+SMALL_SAMPLE_MARK = "\u2020"
+UNCATEGORISED = "uncategorised"  # segment_category_mix's category of lines without one
+MIX_HEADLINE_MIN_SHARE = 0.1
 
 
 def shorten(text: str, limit: int = SOURCE_MAX_CHARS) -> str:
@@ -200,9 +210,17 @@ class Sections:
                     fmt.percent(row["repeat_rate"]),
                     fmt.percent(row["churn_rate"]),
                     fmt.percent(row["activity_rate"]),
+                    *([fmt.integer(row["prospects_at_month_end"]),
+                       fmt.percent(row["prospect_conversion_rate"])]
+                      if self.has_prospects() else []),
                 ],
             })
         return rows
+
+    def has_prospects(self) -> bool:
+        """Whether the trend table shows prospects: only with registered customers who had
+        not bought (a customers file) in some month of the trend."""
+        return any(row.get("prospect_pool") for row in self.data.trend)
 
     def trends_headline(self) -> str:
         revenue = self.data.kpis.get("net_revenue_amount")
@@ -249,6 +267,188 @@ class Sections:
             second=[float(row["revenue_share_rate"] or 0) for row in rows],
             legend=(self.t("segments.chart_customers"), self.t("segments.chart_revenue")),
             chart_id="segments", width_mm=178, label_mm=36)
+
+    # ---- category mix -----------------------------------------------------------------------
+    def category_label(self, row: Row) -> str:
+        if row["is_other"]:
+            return self.t("mix.other")
+        if row["category"] is None or row["category"] == UNCATEGORISED:
+            return self.t("mix.none")
+        return str(row["category"])
+
+    def mix(self) -> dict[str, Any] | None:
+        """100% bars of each segment's month net revenue by category (None: nothing bought)."""
+        rows = self.data.category_mix
+        if not rows:
+            return None
+        series: dict[tuple[bool, str | None], str] = {}
+        segments: dict[str, Row] = {}
+        shares: dict[tuple[str, tuple[bool, str | None]], float] = {}
+        for row in sorted(rows, key=lambda row: (row["is_other"], row["category_rank"])):
+            key = (bool(row["is_other"]), row["category"])
+            series.setdefault(key, self.category_label(row))
+        for row in rows:
+            segments.setdefault(row["segment_code"], row)
+            key = (bool(row["is_other"]), row["category"])
+            shares[(row["segment_code"], key)] = float(row["net_revenue_share"] or 0)
+        keys = list(series)
+        colours = [theme.OTHER_COLOUR if is_other
+                   else theme.CATEGORY_COLOURS[index % len(theme.CATEGORY_COLOURS)]
+                   for index, (is_other, _) in enumerate(keys)]
+        hatched = [is_other for is_other, _ in keys]
+        labels = [localized(row, "segment_name", self.lang) or code
+                  for code, row in segments.items()]
+        chart = self.chart(
+            "stacked_shares", alt=self.t("mix.chart_title"), labels=labels,
+            shares=[[shares.get((code, key), 0.0) for key in keys] for code in segments],
+            colours=colours, hatched=hatched,
+            totals=[self.fmt.short_money(row["segment_net_revenue_amount"])
+                    for row in segments.values()],
+            chart_id="category-mix")
+        legend = [{"label": series[key], "fill": colour[0], "hatched": flag}
+                  for key, colour, flag in zip(keys, colours, hatched, strict=True)]
+        return {"headline": self.mix_headline(segments, shares, keys, series),
+                "chart": chart, "legend": legend,
+                "has_other": any(hatched), "limit": len(keys)}
+
+    def mix_headline(self, segments: dict[str, Row],
+                     shares: dict[tuple[str, tuple[bool, str | None]], float],
+                     keys: list[tuple[bool, str | None]],
+                     series: dict[tuple[bool, str | None], str]) -> str:
+        """Where the segments differ most: the category whose share of net revenue varies most
+        between segments (ties: the larger category), with its highest and lowest segment;
+        with one segment, that segment's largest category. Segments with less than
+        MIX_HEADLINE_MIN_SHARE of the month's net revenue are left out of the comparison (a
+        handful of orders makes extreme shares)."""
+        categories = [key for key in keys if not key[0]]
+        revenue = {code: float(row["segment_net_revenue_amount"] or 0)
+                   for code, row in segments.items()}
+        total = sum(revenue.values())
+        codes = [code for code in segments if total > 0
+                 and revenue[code] >= MIX_HEADLINE_MIN_SHARE * total]
+        if not categories or not codes:
+            return ""
+        fmt = self.fmt
+
+        def share(code: str, key: tuple[bool, str | None]) -> float:
+            return shares.get((code, key), 0.0)
+
+        def name(code: str) -> str:
+            return localized(segments[code], "segment_name", self.lang) or code
+
+        if len(codes) == 1:
+            top = max(categories, key=lambda key: (share(codes[0], key), -keys.index(key)))
+            return self.t("headline.mix_one", category=series[top], segment=name(codes[0]),
+                          share=fmt.percent(share(codes[0], top), 0))
+
+        def gap(key: tuple[bool, str | None]) -> float:
+            values = [share(code, key) for code in codes]
+            return max(values) - min(values)
+
+        widest = max(categories, key=lambda key: (round(gap(key), 9), -keys.index(key)))
+        high = max(codes, key=lambda code: share(code, widest))
+        low = min(codes, key=lambda code: share(code, widest))
+        return self.t("headline.mix", category=series[widest], high=name(high),
+                      high_share=fmt.percent(share(high, widest), 0), low=name(low),
+                      low_share=fmt.percent(share(low, widest), 0))
+
+    # ---- customer voice ---------------------------------------------------------------------
+    def segment_label(self, row: Row) -> str:
+        return localized(row, "segment_name", self.lang) or str(row["segment_code"])
+
+    def voice(self) -> dict[str, Any] | None:
+        """NPS and satisfaction by segment, and their 13-month trend (None: no responses)."""
+        segments, trend = self.data.feedback_segments, self.data.feedback_trend
+        if not any((row["responses"] or 0) > 0 for row in [*segments, *trend]):
+            return None
+        fmt = self.fmt
+        month = self.data.month.month_start_on
+        by_month = {row["month_start_on"]: row for row in trend}
+        current, previous = by_month.get(month), by_month.get(previous_month(month))
+        heard = [row for row in segments if row["responses"]]
+        rows = [{
+            "code": row["segment_code"],
+            "name": self.segment_label(row),
+            "customers": fmt.integer(row["segment_customers"]),
+            "responses": fmt.integer(row["responses"]),
+            "response_rate": fmt.percent(row["response_rate"]),
+            "nps": fmt.nps(row["nps"]),
+            "promoters": fmt.percent(row["promoter_share"], 0),
+            "passives": fmt.percent(row["passive_share"], 0),
+            "detractors": fmt.percent(row["detractor_share"], 0),
+            "satisfaction": fmt.score(row["mean_satisfaction"]),
+            "small": (row["scored_responses"] or 0) < SMALL_SAMPLE_RESPONSES,
+        } for row in heard]
+        silent = [self.segment_label(row) for row in segments if not row["responses"]]
+        change = (current["nps"] - previous["nps"]
+                  if current and previous and current["nps"] is not None
+                  and previous["nps"] is not None else None)
+        return {
+            "headline": self.voice_headline(current, change),
+            "rows": rows,
+            "silent": self.t("voice.silent", segments=self.t("list.join").join(silent))
+            if silent and heard else "",
+            "chart": self.nps_chart(heard) if heard else None,
+            "trend": self.voice_trend(by_month),
+            "threshold": SMALL_SAMPLE_RESPONSES,
+            "mark": SMALL_SAMPLE_MARK,
+            "has_small": any(row["small"] for row in rows),
+        }
+
+    def voice_headline(self, current: Row | None, change: float | None) -> str:
+        fmt, t = self.fmt, self.t
+        month = self.data.month.month_start_on
+        if current is None or current["nps"] is None:
+            return t("headline.voice_none", month=fmt.month_short(month))
+        parts = [t("headline.voice", nps=fmt.nps(current["nps"]), month=fmt.month_short(month))
+                 if change is None else
+                 t("headline.voice_change", nps=fmt.nps(current["nps"]),
+                   month=fmt.month_short(month), change=fmt.change_nps(change),
+                   previous=fmt.month_short(previous_month(month)))]
+        reliable = [row for row in self.data.feedback_segments
+                    if row["nps"] is not None
+                    and (row["scored_responses"] or 0) >= SMALL_SAMPLE_RESPONSES]
+        if len(reliable) >= 2:
+            top = max(reliable, key=lambda row: row["nps"])
+            bottom = min(reliable, key=lambda row: row["nps"])
+            if top["nps"] > bottom["nps"]:
+                parts.append(t("headline.voice_extremes", top=self.segment_label(top),
+                               top_nps=fmt.nps(top["nps"]), bottom=self.segment_label(bottom),
+                               bottom_nps=fmt.nps(bottom["nps"])))
+        return t("headline.join").join(parts)
+
+    def nps_chart(self, rows: list[Row]) -> ChartSlot:
+        """NPS of the segments that answered, in the table's order."""
+        weak = [(row["scored_responses"] or 0) < SMALL_SAMPLE_RESPONSES for row in rows]
+        return self.chart(
+            "nps_bars", alt=self.t("voice.chart_title"),
+            labels=[self.segment_label(row) for row in rows],
+            values=[float(row["nps"]) if row["nps"] is not None else None for row in rows],
+            notes=[self.t("voice.chart_n", count=self.fmt.integer(row["scored_responses"]))
+                   if flag else ""
+                   for row, flag in zip(rows, weak, strict=True)],
+            weak=weak, x_title=self.t("voice.chart_x"),
+            empty_text=self.t("voice.no_responses"), chart_id="nps-segments")
+
+    def voice_trend(self, by_month: dict[dt.date, Row]) -> list[dict[str, Any]]:
+        months = [row["month_start_on"] for row in self.data.trend] or sorted(by_month)
+        found = [by_month.get(month) for month in months]
+        weak = [row is not None and (row["responses"] or 0) < SMALL_SAMPLE_RESPONSES
+                for row in found]
+        charts = []
+        for column, kind, text in (("nps", "nps", self.fmt.nps),
+                                   ("mean_satisfaction", "score", self.fmt.score),
+                                   ("responses", "count", self.fmt.integer)):
+            values = [float(row[column]) if row and row[column] is not None else None
+                      for row in found]
+            slot = self.chart("trend_chart", alt=self.t(f"voice.trend_{column}"),
+                              months=months, values=values, kind=kind,
+                              weak=weak if column != "responses" else None,
+                              chart_id=f"voice-{column}")
+            latest = found[-1][column] if found and found[-1] else None
+            charts.append({"label": self.t(f"voice.trend_{column}"), "svg": slot,
+                           "value": text(latest) if latest is not None else MISSING})
+        return charts
 
     # ---- heatmap tables ---------------------------------------------------------------------
     @staticmethod
@@ -531,7 +731,10 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
         forecast_note = t("forecast.note", as_of_month=fmt.month(run.as_of_date),
                           month_end=month.month_end_on.isoformat())
     watchlist = s.watchlist(forecast_note)
-    contents = [key for key in SECTION_ORDER if key != "watchlist" or watchlist is not None]
+    mix, voice = s.mix(), s.voice()
+    optional = {"mix": mix, "voice": voice, "watchlist": watchlist}
+    contents = [key for key in SECTION_ORDER
+                if key not in OPTIONAL_SECTIONS or optional[key] is not None]
     context = {
         "contents": contents,
         "numbers": {key: number for number, key in enumerate(contents, start=1)},
@@ -551,9 +754,11 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
         "forecast_note": forecast_note,
         "summary": {"headline": s.summary_headline(), "tiles": s.tiles()},
         "trends": {"headline": s.trends_headline(), "charts": s.trend_charts(),
-                   "table": s.trend_table()},
+                   "table": s.trend_table(), "has_prospects": s.has_prospects()},
         "segments": {"headline": s.segments_headline(), "rows": s.segment_rows(),
                      "chart": s.segment_chart()},
+        "mix": mix,
+        "voice": voice,
         "migration": ({"headline": s.migration_headline(), "grid": s.migration_grid()}
                       if data.migration else None),
         "rf": {"headline": s.rf_headline(), "grid": s.rf_grid()},
@@ -571,6 +776,8 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     context["highlights"] = [
         (key, headline) for key, headline in (
             ("segments", context["segments"]["headline"]),
+            ("voice", (voice or {}).get("headline")),
+            ("mix", (mix or {}).get("headline")),
             ("migration", (context["migration"] or {}).get("headline")),
             ("cohorts", context["cohorts"]["headline"]),
             ("clv", (context["clv"] or {}).get("headline")),

@@ -27,6 +27,16 @@ ACCENT = "#c8811a"       # highlight of the report month
 GOOD = "#1e7b4a"
 BAD = "#b3261e"
 NEUTRAL = MUTED
+NEGATIVE = "#e2a49d"      # bars below zero (e.g. a negative NPS): light red, hatched
+NEGATIVE_EDGE = BAD
+# Categories in 100% stacked bars: one colour per category rank, lightness alternating dark /
+# light so neighbouring pieces stay apart in greyscale; (fill, label colour) each. "Other" is
+# white with grey hatching.
+CATEGORY_COLOURS = (
+    ("#1f4e79", "#ffffff"), ("#9cc0e4", INK), ("#c8811a", INK), ("#dfe5ec", INK),
+    ("#2f7f86", "#ffffff"), ("#f2cf94", INK), ("#5f6b7a", "#ffffff"), ("#c7b8dc", INK),
+)
+OTHER_COLOUR = ("#ffffff", INK)
 HEATMAP_CMAP = "Blues"   # sequential, monotonic lightness
 HEATMAP_RANGE = (0.04, 0.88)  # part of the colour map used (avoid white and near-black)
 

@@ -260,6 +260,131 @@ def test_chinese_report_is_chinese_with_a_cjk_font(chinese_pdf: Path,
     assert any("CJK" in name or "Han" in name for name in fonts), fonts
 
 
+# ---- customer voice and category mix ---------------------------------------------------------
+NPS_VALUE = r"([+\u2212]?\d+)"
+NPS_CELL = NPS_VALUE + r"\s*(\u2020?)"  # the NPS and the small-sample mark
+
+
+def report_month_end(workspace: Workspace) -> object:
+    return workspace.scalar("select month_end_on from main.report_months where is_as_of_month")
+
+
+def independent_nps(workspace: Workspace, month_end: object,
+                    scheme: str | None = None, segment: str | None = None) -> tuple[float, int]:
+    """NPS of the clean responses of the month up to its end (all, or of one segment at the
+    month end), classified and counted here in Python from stg_feedback's scores."""
+    join = where = ""
+    parameters: list[object] = [month_end, month_end]
+    if segment is not None:
+        join = ("inner join main.customer_monthly_history as history "
+                "on history.customer_id = feedback.customer_id and history.month_end_on = ?")
+        where = f"and history.{scheme}_segment_code = ?"
+        parameters = [month_end, *parameters, segment]
+    scores = [row[0] for row in workspace.query(f"""
+        select feedback.nps_score
+        from staging.stg_feedback as feedback
+        {join}
+        where feedback.quarantine_reason is null
+            and date_trunc('month', feedback.responded_on) = date_trunc('month', ?)
+            and feedback.responded_on <= ?
+            {where}
+    """, parameters)]
+    promoters = sum(score >= 9 for score in scores)
+    detractors = sum(score <= 6 for score in scores)
+    return 100 * (promoters - detractors) / len(scores), len(scores)
+
+
+def voice_rows(workspace: Workspace) -> tuple[str, list[tuple[object, ...]]]:
+    """The active scheme and segment_feedback_monthly's rows of the report month that have
+    responses: code, English and Chinese name, customers, responses, nps."""
+    scheme = workspace.scalar(
+        "select scheme from main.report_segment_months where is_active_scheme limit 1")
+    rows = workspace.query("""
+        select segment_code, segment_name_en, segment_name_zh, segment_customers, responses, nps
+        from main.segment_feedback_monthly
+        where month_end_on = ? and scheme = ? and responses > 0
+    """, [report_month_end(workspace), scheme])
+    return scheme, rows
+
+
+def test_customer_voice_prints_the_marts_nps_by_segment(english_pdf: Path,
+                                                         demo_workspace: Workspace) -> None:
+    pages = pdf_pages(english_pdf)
+    page = next(text for text in pages if "Customer voice" in text and "Promoters" in text)
+    scheme, rows = voice_rows(demo_workspace)
+    assert rows, "the demo data has no feedback in the report month"
+    month_end = report_month_end(demo_workspace)
+    for _, name, _, customers, responses, nps in rows:
+        found = re.search(rf"^{re.escape(name)} ([\d,]+) ([\d,]+) \S+% {NPS_CELL} ", page,
+                          re.M)
+        assert found, f"voice row {name!r} not found in:\n{page}"
+        assert int(found.group(1).replace(",", "")) == customers, name
+        assert int(found.group(2).replace(",", "")) == responses, name
+        printed, tolerance = parse_number(found.group(3))
+        assert abs(printed - nps) <= tolerance, (name, found.group(3), nps)
+        assert (found.group(4) == "\u2020") == (responses < 30), name   # small sample mark
+    # one segment's NPS worked out here from the raw scores and the segment history
+    code, name, _, _, responses, nps = max(
+        (row for row in rows if row[0] != "prospect"), key=lambda row: row[4])
+    own, count = independent_nps(demo_workspace, month_end, scheme, code)
+    assert count == responses and abs(own - nps) < 1e-9, (name, own, nps)
+    # the headline's NPS of the month counts every clean response of the month
+    overall, _ = independent_nps(demo_workspace, month_end)
+    headline = re.search(rf"NPS {NPS_VALUE} in \w+ \d{{4}}", page)
+    assert headline, page
+    printed, tolerance = parse_number(headline.group(1))
+    assert abs(printed - overall) <= tolerance, (headline.group(0), overall)
+    assert "% promoters \u2212 % detractors" in page.replace("\n", " ")
+    summary = pages[1]
+    assert headline.group(0) in summary          # listed among the highlights
+
+
+def test_customer_voice_in_chinese(chinese_pdf: Path, demo_workspace: Workspace) -> None:
+    page = next(text for text in pdf_pages(chinese_pdf) if "客户之声" in text
+                and "推荐者" in text)
+    _, rows = voice_rows(demo_workspace)
+    for _, _, name_zh, customers, responses, nps in rows:
+        found = re.search(rf"^{re.escape(name_zh)} {customers:,} {responses:,} \S+% {NPS_CELL}",
+                          page, re.M)
+        assert found, f"voice row {name_zh!r} not found in:\n{page}"
+        printed, tolerance = parse_number(found.group(1))
+        assert abs(printed - nps) <= tolerance, (name_zh, found.group(1), nps)
+    assert "净推荐值（NPS）=推荐者占比−贬损者占比" in re.sub(r"\s", "", page)
+
+
+def test_category_mix_shows_the_segments_that_bought(english_pdf: Path,
+                                                    demo_workspace: Workspace) -> None:
+    page = next(text for text in pdf_pages(english_pdf) if "What each segment buys" in text
+                and "net revenue by category" in text)
+    scheme = demo_workspace.scalar(
+        "select scheme from main.report_segment_months where is_active_scheme limit 1")
+    rows = demo_workspace.query("""
+        select segment_name_en, sum(net_revenue_amount)
+        from main.segment_category_mix
+        where month_end_on = ? and scheme = ? and net_revenue_share is not null
+        group by segment_name_en
+    """, [report_month_end(demo_workspace), scheme])
+    assert rows
+    # the chart's text: its axis ticks, the segment labels, then each bar's pieces and total
+    ticks = "0%\n25%\n50%\n75%\n100%\n"
+    assert ticks in page, page
+    lines = page[page.index(ticks) + len(ticks):].splitlines()
+    names = lines[:len(rows)]
+    totals = [line for line in lines if line.lstrip(MINUS).startswith("¥")][:len(rows)]
+    expected = dict(rows)
+    assert sorted(names) == sorted(expected), (names, expected)
+    for name, total in zip(names, totals, strict=True):
+        printed, tolerance = parse_number(total)
+        assert abs(printed - float(expected[name])) <= tolerance, (name, total, expected[name])
+    categories = demo_workspace.query("""
+        select distinct category from main.segment_category_mix
+        where month_end_on = ? and scheme = ? and net_revenue_share is not null
+    """, [report_month_end(demo_workspace), scheme])
+    if len(categories) <= 8:              # every category is in the legend
+        for (category,) in categories:
+            assert category in page, category
+
+
 # ---- batch and forecasts ------------------------------------------------------------------
 def test_all_months_renders_each_history_month(demo_workspace: Workspace,
                                                tmp_path: Path) -> None:
@@ -361,11 +486,13 @@ def test_chinese_without_a_cjk_font_is_refused_in_one_line(
 
 # ---- escaping -----------------------------------------------------------------------------
 SCRIPT = "<script>alert(1)</script>"
+CATEGORY = "<b>x</b>"
 
 
 @pytest.fixture(scope="module")
 def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path]:
-    """A small generated data set whose campaign names and folder name contain HTML."""
+    """A small generated data set whose campaign names, one category and folder name contain
+    HTML, without a feedback file."""
     root = tmp_path_factory.mktemp("hostile")
     folder = root / 'raw<em>"q"&'
     workspace = Workspace(root / "workspace")
@@ -378,22 +505,67 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, 
     for number, row in enumerate(rows):
         row["campaign_name"] = f"{SCRIPT} {number}"
     campaigns.write_text(csv_text(rows), encoding="utf-8")
+    transactions = folder / "transactions.csv"
+    with transactions.open(newline="", encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    for line in lines:
+        if line["category"] == "beverages":
+            line["category"] = CATEGORY
+    transactions.write_text(csv_text(lines), encoding="utf-8")
+    (folder / "feedback.csv").unlink()   # a dataset without the optional feedback file
     result = run_cli(["build", "--input", str(folder)], workspace)
     assert result.exit_code == 0, result.stderr + result.stdout[-2000:]
     return workspace, folder
 
 
+@pytest.fixture(scope="module")
+def hostile_reports(hostile_build: tuple[Workspace, Path],
+                    tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The hostile build's report as HTML and as English and Chinese PDFs."""
+    workspace, _ = hostile_build
+    out = tmp_path_factory.mktemp("hostile_reports")
+    return {name: written_path(run_cli(["report", *args, "--out", str(out)], workspace))
+            for name, args in (("html", ["--format", "html"]), ("en", []),
+                               ("zh", ["--lang", "zh"]))}
+
+
 def test_names_with_html_are_escaped(hostile_build: tuple[Workspace, Path],
-                                     tmp_path: Path) -> None:
-    workspace, folder = hostile_build
-    html = written_path(run_cli(["report", "--format", "html", "--out", str(tmp_path)],
-                                workspace)).read_text(encoding="utf-8")
+                                     hostile_reports: dict[str, Path]) -> None:
+    _, folder = hostile_build
+    html = hostile_reports["html"].read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html
     assert "<em>" not in html and '&lt;em&gt;&#34;q&#34;&amp;' in html
-    pdf = written_path(run_cli(["report", "--out", str(tmp_path)], workspace))
-    pages = pdf_pages(pdf)
+    assert CATEGORY not in html and "&lt;b&gt;x&lt;/b&gt;" in html   # the category legend
+    pages = pdf_pages(hostile_reports["en"])
     campaigns = next(text for text in pages if "Campaign performance" in text
                      and "Contacted" in text)
     assert SCRIPT in campaigns           # shown as text, exactly as named
+    mix = next(text for text in pages if "What each segment buys" in text
+               and "net revenue by category" in text)
+    assert CATEGORY in mix               # in the legend and the chart, as named
     assert all(folder.name in text for text in pages)   # the source in every footer
+
+
+def test_without_feedback_the_voice_section_disappears(
+        hostile_build: tuple[Workspace, Path], hostile_reports: dict[str, Path]) -> None:
+    workspace, _ = hostile_build
+    assert workspace.scalar("select count(*) from main.feedback_monthly") == 0
+    html = hostile_reports["html"].read_text(encoding="utf-8")
+    assert 'id="voice"' not in html and 'href="#voice"' not in html
+    assert "Customer voice" not in html and "NPS" not in html
+    for lang, title in (("en", "Customer voice"), ("zh", "客户之声")):
+        reader = pypdf.PdfReader(str(hostile_reports[lang]))
+        pages = [page.extract_text() for page in reader.pages]
+        assert not any(title in text for text in pages), lang
+        # the sections left are numbered 1, 2, 3, ... in the bookmarks and the contents
+        titles = [item["/Title"] for item in reader.outline if isinstance(item, dict)]
+        assert [int(title.split(" ", 1)[0]) for title in titles] == list(
+            range(1, len(titles) + 1)), titles
+        for item in reader.outline:
+            number, name = item["/Title"].split(" ", 1)
+            page = reader.get_destination_page_number(item) + 1
+            assert re.search(rf"{number}\s*{re.escape(name)}\s*{page}\b", pages[0]), name
+        # no page is left with only its header and footer
+        for number, text in enumerate(pages, start=1):
+            assert len([line for line in text.splitlines() if line.strip()]) > 4, (lang, number)

@@ -63,6 +63,19 @@ def test_percent_and_changes() -> None:
     assert ZH.days(63) == "63天"
 
 
+def test_nps_and_satisfaction() -> None:
+    assert EN.nps(31.746) == "+32"
+    assert EN.nps(-4.5) == f"{MINUS}5"                   # half away from zero
+    assert EN.nps(0.3) == "0" and EN.nps(-0.3) == "0"    # no sign on a zero
+    assert ZH.nps(100) == "+100"
+    assert EN.nps(None) == MISSING
+    assert EN.change_nps(4.2) == "+4"
+    assert EN.change_nps(-12.5) == f"{MINUS}13"
+    assert EN.change_nps(0.3) == "+0.3"                  # not a bare 0 for a real change
+    assert EN.change_nps(0) == "0"
+    assert ZH.score(4.25) == "4.3"
+
+
 def test_dates_per_language() -> None:
     day = dt.date(2026, 9, 30)
     assert EN.month(day) == "September 2026"
