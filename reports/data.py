@@ -32,7 +32,7 @@ REQUIRED_TABLES = [
 WATCHLIST_ROWS = 18
 CAMPAIGN_MONTHS = 12
 COHORT_MONTHS = 12
-# The category mix shows every category when there are at most this many in the month, else
+# The category mix shows every category when there are at most this many in its window, else
 # the largest (this many - 1) and "Other" (keeps the stacked bars readable, one colour each).
 MIX_CATEGORIES = 8
 
@@ -444,17 +444,18 @@ def feedback_trend(con: duckdb.DuckDBPyConnection, month: ReportMonth,
     """, [month.month_end_on, month.month_start_on, months])
 
 
-def category_mix(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str,
+def category_mix(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, scheme: str,
                  limit: int = MIX_CATEGORIES) -> list[Row]:
-    """Net revenue of the report month by segment and category: all categories when there
-    are at most `limit`, else the `limit - 1` largest (over all segments) and one 'other'
-    row per segment (category null, is_other), with the mart's shares of the segment's month
-    net revenue summed. Segments without shares (no positive net revenue in the month) are
-    left out: they have no mix to show."""
+    """Net revenue of the trailing RFM window up to the as-of date by segment (as of that date)
+    and category, the only date segment_category_mix is computed for: all categories when
+    there are at most `limit`, else the `limit - 1` largest (over all segments) and one
+    'other' row per segment (category null, is_other), with the mart's shares of the
+    segment's window net revenue summed. Segments without shares (no positive net revenue in
+    the window) are left out: they have no mix to show."""
     return rows(con, """
         with mix as (
             select * from main.segment_category_mix
-            where month_end_on = ? and scheme = ?
+            where as_of_date = ? and scheme = ?
         ),
         segment_totals as (
             select segment_code, sum(net_revenue_amount) as segment_net_revenue_amount
@@ -507,7 +508,7 @@ def category_mix(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str
             case when bucketed.is_other then null else bucketed.category end
         order by segment_priority nulls last, bucketed.segment_code, bucketed.is_other,
             category_rank
-    """, [month.month_end_on, scheme, limit, limit, month.month_end_on, scheme])
+    """, [as_of_date, scheme, limit, limit, as_of_date, scheme])
 
 
 # ---- everything -----------------------------------------------------------------------------
@@ -538,7 +539,8 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
     data.best_campaign = best_campaign(con, month, CAMPAIGN_MONTHS)
     data.feedback_segments = feedback_segments(con, month, run.segment_scheme)
     data.feedback_trend = feedback_trend(con, month, history)
-    data.category_mix = category_mix(con, month, run.segment_scheme)
+    # as of the as-of date whatever the month: an earlier month shows a note instead
+    data.category_mix = category_mix(con, run.as_of_date, run.segment_scheme)
     (data.row_accounting, data.quarantine, data.build,
      data.failed_checks) = data_quality(con)
     return data

@@ -41,6 +41,7 @@ SMALL_SAMPLE_RESPONSES = 30
 SMALL_SAMPLE_MARK = "\u2020"
 UNCATEGORISED = "uncategorised"  # segment_category_mix's category of lines without one
 MIX_HEADLINE_MIN_SHARE = 0.1
+DAYS_PER_YEAR = 365  # a window of whole years of days is named in months: 365 -> "12 months"
 
 
 def shorten(text: str, limit: int = SOURCE_MAX_CHARS) -> str:
@@ -90,7 +91,7 @@ class Sections:
         self.t = t
         self.fonts = fonts
         self.lang = fmt.lang
-        self.window = data.run.vars.get("rfm_window_days", 365)
+        self.window = int(data.run.vars.get("rfm_window_days") or DAYS_PER_YEAR)
 
     # ---- value formatting -------------------------------------------------------------------
     def kpi_value(self, kpi: str, kind: str, value: Any, tile: bool = True) -> str:
@@ -269,6 +270,13 @@ class Sections:
             chart_id="segments", width_mm=178, label_mm=36)
 
     # ---- category mix -----------------------------------------------------------------------
+    def window_period(self) -> str:
+        """The RFM window in words: "last 12 months" for 365 days (whole years of days are
+        named in months), else "last N days"."""
+        if self.window % DAYS_PER_YEAR == 0:
+            return self.t("period.months", count=12 * self.window // DAYS_PER_YEAR)
+        return self.t("period.days", count=self.window)
+
     def category_label(self, row: Row) -> str:
         if row["is_other"]:
             return self.t("mix.other")
@@ -276,11 +284,15 @@ class Sections:
             return self.t("mix.none")
         return str(row["category"])
 
-    def mix(self) -> dict[str, Any] | None:
-        """100% bars of each segment's month net revenue by category (None: nothing bought)."""
+    def mix(self, as_of_note: str | None = None) -> dict[str, Any] | None:
+        """100% bars of each segment's net revenue over the RFM window up to the as-of date, by
+        category (segments as of that date). None when nobody bought in the window; only
+        `as_of_note` for a month before the as-of month (the mart is as of the as-of date)."""
         rows = self.data.category_mix
         if not rows:
             return None
+        if as_of_note is not None:
+            return {"forecast_note": as_of_note}
         series: dict[tuple[bool, str | None], str] = {}
         segments: dict[str, Row] = {}
         shares: dict[tuple[str, tuple[bool, str | None]], float] = {}
@@ -298,8 +310,10 @@ class Sections:
         hatched = [is_other for is_other, _ in keys]
         labels = [localized(row, "segment_name", self.lang) or code
                   for code, row in segments.items()]
+        period = self.window_period()
+        chart_title = self.t("mix.chart_title", period=period)
         chart = self.chart(
-            "stacked_shares", alt=self.t("mix.chart_title"), labels=labels,
+            "stacked_shares", alt=chart_title, labels=labels,
             shares=[[shares.get((code, key), 0.0) for key in keys] for code in segments],
             colours=colours, hatched=hatched,
             totals=[self.fmt.short_money(row["segment_net_revenue_amount"])
@@ -307,19 +321,22 @@ class Sections:
             chart_id="category-mix")
         legend = [{"label": series[key], "fill": colour[0], "hatched": flag}
                   for key, colour, flag in zip(keys, colours, hatched, strict=True)]
-        return {"headline": self.mix_headline(segments, shares, keys, series),
-                "chart": chart, "legend": legend,
-                "has_other": any(hatched), "limit": len(keys)}
+        other = self.t("mix.other_note", count=len(keys) - 1) if any(hatched) else ""
+        return {"headline": self.mix_headline(segments, shares, keys, series, period),
+                "chart_title": chart_title, "chart": chart, "legend": legend,
+                "note": self.t("mix.note", date=self.fmt.date(self.data.run.as_of_date),
+                               window=self.window, other=other),
+                "forecast_note": None}
 
     def mix_headline(self, segments: dict[str, Row],
                      shares: dict[tuple[str, tuple[bool, str | None]], float],
                      keys: list[tuple[bool, str | None]],
-                     series: dict[tuple[bool, str | None], str]) -> str:
-        """Where the segments differ most: the category whose share of net revenue varies most
-        between segments (ties: the larger category), with its highest and lowest segment;
-        with one segment, that segment's largest category. Segments with less than
-        MIX_HEADLINE_MIN_SHARE of the month's net revenue are left out of the comparison (a
-        handful of orders makes extreme shares)."""
+                     series: dict[tuple[bool, str | None], str], period: str) -> str:
+        """Where the segments differ most over the window (`period`, e.g. "last 12 months"):
+        the category whose share of net revenue varies most between segments (ties: the larger
+        category), with its highest and lowest segment; with one segment, that segment's
+        largest category. Segments with less than MIX_HEADLINE_MIN_SHARE of the window's net
+        revenue are left out of the comparison (a handful of orders makes extreme shares)."""
         categories = [key for key in keys if not key[0]]
         revenue = {code: float(row["segment_net_revenue_amount"] or 0)
                    for code, row in segments.items()}
@@ -339,7 +356,7 @@ class Sections:
         if len(codes) == 1:
             top = max(categories, key=lambda key: (share(codes[0], key), -keys.index(key)))
             return self.t("headline.mix_one", category=series[top], segment=name(codes[0]),
-                          share=fmt.percent(share(codes[0], top), 0))
+                          share=fmt.percent(share(codes[0], top), 0), period=period)
 
         def gap(key: tuple[bool, str | None]) -> float:
             values = [share(code, key) for code in codes]
@@ -350,7 +367,7 @@ class Sections:
         low = min(codes, key=lambda code: share(code, widest))
         return self.t("headline.mix", category=series[widest], high=name(high),
                       high_share=fmt.percent(share(high, widest), 0), low=name(low),
-                      low_share=fmt.percent(share(low, widest), 0))
+                      low_share=fmt.percent(share(low, widest), 0), period=period)
 
     # ---- customer voice ---------------------------------------------------------------------
     def segment_label(self, row: Row) -> str:
@@ -726,12 +743,10 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     if month.is_as_of_month and month.month_end_on.day != _last_day(month.month_end_on).day:
         warnings.append(t("warning.partial_month", date=fmt.date(month.month_end_on)))
     scheme_key = f"scheme.{run.segment_scheme}"
-    forecast_note = None
-    if not month.is_as_of_month:
-        forecast_note = t("forecast.note", as_of_month=fmt.month(run.as_of_date),
-                          month_end=month.month_end_on.isoformat())
+    forecast_note = as_of_note(data, fmt, t, "forecast.note")
     watchlist = s.watchlist(forecast_note)
-    mix, voice = s.mix(), s.voice()
+    mix = s.mix(as_of_note(data, fmt, t, "mix.as_of_note", period=s.window_period()))
+    voice = s.voice()
     optional = {"mix": mix, "voice": voice, "watchlist": watchlist}
     contents = [key for key in SECTION_ORDER
                 if key not in OPTIONAL_SECTIONS or optional[key] is not None]
@@ -787,6 +802,17 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
         ) if headline
     ]
     return context, s.slots
+
+
+def as_of_note(data: ReportData, fmt: Formatter, t: Messages, key: str,
+               **values: object) -> str | None:
+    """In the report of a month before the as-of month, the one-line note (message `key`) of a
+    section computed as of the as-of date only (forecasts, watchlist, category mix): the
+    month it is as of and the build command for this month. None in the as-of month."""
+    if data.month.is_as_of_month:
+        return None
+    return t(key, as_of_month=fmt.month(data.run.as_of_date),
+             month_end=data.month.month_end_on.isoformat(), **values)
 
 
 def _last_day(day: dt.date) -> dt.date:

@@ -5,7 +5,8 @@ The standard generated build (conftest `generated_build`) is compared with answe
 here from the raw files the generator wrote (feedback.csv read with an independent reading of
 the quarantine rules, tests/feedback_reference.py; customers.csv) and from the order and line
 grain (int_orders_netted, int_transaction_lines) and the segments of customer_monthly_history
-(checked on their own in test_customers.py). `check` is tested on a hand-made feedback file.
+and `customers` (checked on their own in test_customers.py). `check` is tested on a hand-made
+feedback file.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from feedback_reference import FEEDBACK_REASONS, classify_feedback, parse_times,
 from retail_tiers.check import check_input, format_report
 
 SCHEMES = {"rfm_grid": "rfm_grid_segment_code", "rfm8": "rfm8_segment_code"}
+RFM_WINDOW_DAYS = 365  # dbt_project.yml's default, which the standard build uses
 
 
 # ---- inputs of the reference computations ---------------------------------------------------
@@ -231,26 +233,31 @@ def test_prospects_and_their_conversion_agree_with_pandas(built: Workspace,
 
 # ---- category mix ---------------------------------------------------------------------
 
-def test_segment_category_mix_agrees_with_pandas(built: Workspace,
-                                                 month_ends: list[date]) -> None:
-    month_end = month_ends[-1]
+def test_segment_category_mix_agrees_with_pandas(built: Workspace) -> None:
+    """As of the as-of date: the lines of every known customer's orders dated in the
+    RFM_WINDOW_DAYS days up to it (a line takes its order's customer and date, so a return
+    counts when it happens), by the customer's segment as of that date, worked out here from
+    the order and line grain."""
+    as_of = built.scalar("select as_of_date from intermediate.int_run_dates")
+    first_day = as_of - timedelta(days=RFM_WINDOW_DAYS - 1)
+    orders = pd.DataFrame(built.query(
+        "select order_id, customer_id, ordered_on from intermediate.int_orders_netted "
+        "where not is_guest"), columns=["order_id", "customer_id", "ordered_on"])
+    orders = orders[(orders["ordered_on"] >= first_day) & (orders["ordered_on"] <= as_of)]
     lines = pd.DataFrame(built.query(
-        "select l.category, l.quantity, cast(l.net_amount * 10000 as bigint), o.customer_id "
-        "from intermediate.int_transaction_lines as l "
-        "inner join intermediate.int_orders_netted as o on l.order_id = o.order_id "
-        "where not o.is_guest and o.ordered_on between ? and ?",
-        [month_end.replace(day=1), month_end]),
-        columns=["category", "quantity", "net", "customer_id"])
+        "select order_id, category, quantity, cast(net_amount * 10000 as bigint) "
+        "from intermediate.int_transaction_lines"),
+        columns=["order_id", "category", "quantity", "net"])
+    lines = lines.merge(orders, on="order_id", how="inner")
     lines["category"] = lines["category"].fillna("uncategorised")
-    history = pd.DataFrame(built.query(
-        "select customer_id, rfm_grid_segment_code, rfm8_segment_code "
-        "from main.customer_monthly_history where month_end_on = ?", [month_end]),
-        columns=["customer_id", *SCHEMES.values()])
-    lines = lines.merge(history, on="customer_id", how="inner")
+    segments = pd.DataFrame(built.query(
+        "select customer_id, rfm_grid_segment_code, rfm8_segment_code, "
+        "cast(monetary_amount * 10000 as bigint) from main.customers"),
+        columns=["customer_id", *SCHEMES.values(), "monetary"])
+    lines = lines.merge(segments, on="customer_id", how="inner")
     stored = {(row[0], row[1], row[2]): row[3:] for row in built.query(
         "select scheme, segment_code, category, cast(net_revenue_amount * 10000 as bigint), "
-        "net_revenue_share, customers from main.segment_category_mix where month_end_on = ?",
-        [month_end])}
+        "net_revenue_share, customers, as_of_date from main.segment_category_mix")}
     expected = {}
     for scheme, column in SCHEMES.items():
         for segment, mine in lines.groupby(column):
@@ -261,12 +268,17 @@ def test_segment_category_mix_agrees_with_pandas(built: Workspace,
                 expected[(scheme, segment, category)] = (
                     int(amount), float(max(amount, 0) / positive) if positive > 0 else None,
                     int(buyers.get(category, 0)))
+            # the segment's categories add up to its customers' M (net revenue of the window)
+            assert net.sum() == segments.loc[segments[column] == segment, "monetary"].sum()
     assert set(stored) == set(expected)
-    assert len({key[1] for key in expected}) >= 2
     for key, (amount, share, buyers) in expected.items():
         got = stored[key]
-        assert (got[0], got[2]) == (amount, buyers), key
+        assert (got[0], got[2], got[3]) == (amount, buyers, as_of), key
         assert close(got[1], share), key
+    # segments of customers who last bought months ago are there too, not only recent ones
+    grid_segments = {key[1] for key in expected if key[0] == "rfm_grid"}
+    assert {"champions", "at_risk"} <= grid_segments, grid_segments
+    assert len({key[1] for key in expected if key[0] == "rfm8"}) >= 6
 
 
 # ---- check ------------------------------------------------------------------------------

@@ -358,13 +358,22 @@ def test_category_mix_shows_the_segments_that_bought(english_pdf: Path,
                 and "net revenue by category" in text)
     scheme = demo_workspace.scalar(
         "select scheme from main.report_segment_months where is_active_scheme limit 1")
+    as_of = demo_workspace.scalar("select as_of_date from intermediate.int_run_dates")
+    assert report_month_end(demo_workspace) == as_of          # the report is the as-of month
     rows = demo_workspace.query("""
         select segment_name_en, sum(net_revenue_amount)
         from main.segment_category_mix
-        where month_end_on = ? and scheme = ? and net_revenue_share is not null
+        where as_of_date = ? and scheme = ? and net_revenue_share is not null
         group by segment_name_en
-    """, [report_month_end(demo_workspace), scheme])
-    assert rows
+    """, [as_of, scheme])
+    # every segment whose customers bought in the last 12 months, not only recent buyers
+    assert len(rows) >= 6, rows
+    # a bar's total is the segment's revenue of the last 12 months: its customers' M
+    monetary = dict(demo_workspace.query(f"""
+        select {scheme}_segment_name_en, sum(monetary_amount) from main.customers group by 1
+    """))
+    assert all(monetary[name] == amount for name, amount in rows), (rows, monetary)
+    assert "over the last 12 months" in page and "by category, last 12 months" in page
     # the chart's text: its axis ticks, the segment labels, then each bar's pieces and total
     ticks = "0%\n25%\n50%\n75%\n100%\n"
     assert ticks in page, page
@@ -378,8 +387,8 @@ def test_category_mix_shows_the_segments_that_bought(english_pdf: Path,
         assert abs(printed - float(expected[name])) <= tolerance, (name, total, expected[name])
     categories = demo_workspace.query("""
         select distinct category from main.segment_category_mix
-        where month_end_on = ? and scheme = ? and net_revenue_share is not null
-    """, [report_month_end(demo_workspace), scheme])
+        where as_of_date = ? and scheme = ? and net_revenue_share is not null
+    """, [as_of, scheme])
     if len(categories) <= 8:              # every category is in the legend
         for (category,) in categories:
             assert category in page, category
@@ -402,10 +411,15 @@ def test_all_months_renders_each_history_month(demo_workspace: Workspace,
     as_of = months[-1]
     latest = files[-1].read_text(encoding="utf-8")
     assert "Forecasts are computed as of" not in latest
+    assert "What each segment buys is computed as of" not in latest
     if len(files) > 1:
         older = files[0].read_text(encoding="utf-8")
         assert (f"Forecasts are computed as of {as_of:%B %Y}; run <code>retail-tiers build "
                 f"--as-of {months[0].isoformat()}</code>") in older
+        # the category mix is as of the as-of date only: an earlier month says so
+        assert (f"What each segment buys is computed as of {as_of:%B %Y}, over the last 12 "
+                f"months; run <code>retail-tiers build --as-of {months[0].isoformat()}</code>"
+                ) in older
     assert result.stdout.strip().splitlines()[-1] == f"wrote {files[-1]}"
 
 

@@ -6,6 +6,7 @@ End-to-end checks against a real warehouse are in test_report.py.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Any
@@ -29,18 +30,23 @@ MINUS = "\u2212"
 
 def report_data(feedback_segments: list[dict[str, Any]] | None = None,
                 feedback_trend: list[dict[str, Any]] | None = None,
-                category_mix: list[dict[str, Any]] | None = None) -> marts.ReportData:
+                category_mix: list[dict[str, Any]] | None = None,
+                as_of_month: bool = False, window_days: int = 365) -> marts.ReportData:
+    """One report month, MONTH: before the as-of month (as of 2026-12-31) or, with
+    `as_of_month`, the as-of month itself (as of 2026-10-31)."""
+    month = dataclasses.replace(MONTH, is_as_of_month=as_of_month)
     run = marts.RunInfo(
         data_source="test data", built_at=None, build_success=True, build_failure=None,
-        as_of_date=dt.date(2026, 12, 31), load_date=None, segment_scheme="rfm_grid",
-        vars={"rfm_window_days": 365, "churn_days": 90, "attribution_days": 14})
+        as_of_date=MONTH.month_end_on if as_of_month else dt.date(2026, 12, 31),
+        load_date=None, segment_scheme="rfm_grid",
+        vars={"rfm_window_days": window_days, "churn_days": 90, "attribution_days": 14})
     kpi_columns = ("net_revenue_amount", "order_count", "aov_amount", "active_customer_count",
                    "new_customer_count", "repeat_rate", "churn_rate", "activity_rate",
                    "median_days_first_to_second_purchase")
     trend = [{"month_start_on": MONTH.month_start_on, "month_end_on": MONTH.month_end_on,
               "is_complete_month": True, **dict.fromkeys(kpi_columns)}]
     return marts.ReportData(
-        month=MONTH, months=[MONTH], run=run, kpis={}, trend=trend, segments=[], migration=[],
+        month=month, months=[month], run=run, kpis={}, trend=trend, segments=[], migration=[],
         largest_move=None, rf_grid=[], largest_rf_cell=None, cohorts=[],
         feedback_segments=feedback_segments or [], feedback_trend=feedback_trend or [],
         category_mix=category_mix or [])
@@ -158,7 +164,7 @@ def test_headline_without_two_reliable_segments_or_a_previous_month() -> None:
 
 
 # ---- category mix -------------------------------------------------------------------------
-MIX_COLUMNS = ("month_end_on date, scheme varchar, segment_code varchar, segment_name_en varchar,"
+MIX_COLUMNS = ("as_of_date date, scheme varchar, segment_code varchar, segment_name_en varchar,"
                " segment_name_zh varchar, category varchar, net_revenue_amount decimal(18, 4),"
                " net_revenue_share double, customers bigint")
 
@@ -179,8 +185,8 @@ def mix_warehouse(rows: list[tuple[Any, ...]]) -> duckdb.DuckDBPyConnection:
 
 
 def mix_row(segment_code: str, category: str | None, amount: float, share: float | None,
-            month: dt.date = MONTH.month_end_on, scheme: str = "rfm_grid") -> tuple[Any, ...]:
-    return (month, scheme, segment_code, segment_code.title(), segment_code, category, amount,
+            as_of: dt.date = MONTH.month_end_on, scheme: str = "rfm_grid") -> tuple[Any, ...]:
+    return (as_of, scheme, segment_code, segment_code.title(), segment_code, category, amount,
             share, 1)
 
 
@@ -192,10 +198,10 @@ def test_category_mix_keeps_the_largest_categories_and_groups_the_rest() -> None
         mix_row("champions", "c9", 30, 0.75), mix_row("champions", "c1", 10, 0.25),
         mix_row("lost", "c1", -5, None),                          # only a return: no mix
         mix_row("loyal", "c1", 999, 1.0, scheme="rfm8"),          # other scheme
-        mix_row("loyal", "c1", 999, 1.0, month=dt.date(2026, 9, 30)),  # other month
+        mix_row("loyal", "c1", 999, 1.0, as_of=dt.date(2026, 9, 30)),  # other as-of date
     ]
-    found = marts.category_mix(mix_warehouse(rows), MONTH, "rfm_grid", limit=8)
-    # Totals over the month's segments (Lost's return included): c1 95, c2 80, c3 70, c4 60,
+    found = marts.category_mix(mix_warehouse(rows), MONTH.month_end_on, "rfm_grid", limit=8)
+    # Totals over the segments (Lost's return included): c1 95, c2 80, c3 70, c4 60,
     # c5 50, c6 40, c9 40 (tie: name order), c7 30, c8 20 -> nine categories, more than 8:
     # the seven largest are shown and c7, c8 are Other.
     by_segment: dict[str, list[tuple[str | None, bool, float]]] = {}
@@ -216,7 +222,7 @@ def test_category_mix_keeps_the_largest_categories_and_groups_the_rest() -> None
 
 def test_category_mix_shows_every_category_when_there_are_few() -> None:
     rows = [mix_row("loyal", f"c{n}", 10, 0.125) for n in range(1, 9)]
-    found = marts.category_mix(mix_warehouse(rows), MONTH, "rfm_grid", limit=8)
+    found = marts.category_mix(mix_warehouse(rows), MONTH.month_end_on, "rfm_grid", limit=8)
     assert [row["category"] for row in found] == [f"c{n}" for n in range(1, 9)]
     assert not any(row["is_other"] for row in found)
 
@@ -240,8 +246,8 @@ def test_mix_section_colours_by_rank_hatches_other_and_names_the_widest_gap() ->
         # 10 of 310 net revenue (3%): too small to count in the headline's comparison
         *mix_rows("new", "New", 40, 10, [("food", False, 1, 1.0)]),
     ]
-    mix = Sections(report_data(category_mix=rows), Formatter("zh"), Messages("zh"),
-                   FONTS).mix()
+    mix = Sections(report_data(category_mix=rows, as_of_month=True), Formatter("zh"),
+                   Messages("zh"), FONTS).mix()
     assert mix is not None
     assert [key["label"] for key in mix["legend"]] == ["food", "（无品类）", "其他"]
     assert [key["hatched"] for key in mix["legend"]] == [False, False, True]
@@ -250,16 +256,58 @@ def test_mix_section_colours_by_rank_hatches_other_and_names_the_widest_gap() ->
     assert chart["shares"] == [[0.5, 0.3, 0.2], [0.6, 0.1, 0.3], [1.0, 0.0, 0.0]]
     assert chart["totals"] == ["¥200", "¥100", "¥10"]
     # gaps of Champions and Loyal: food 0.1, no category 0.2 (Other is not a category)
-    assert mix["headline"] == ("（无品类）在各分层间差异最大：占Champions客户净销售额的 30%，"
-                               "占Loyal客户的 10%")
+    assert mix["headline"] == ("近 12 个月，（无品类）在各分层间差异最大："
+                               "占Champions客户净销售额的 30%，占Loyal客户的 10%")
+    assert mix["chart_title"] == "各分层近 12 个月净销售额的品类构成"
+    assert "销售额前 2 名以外的品类合并为“其他”" in mix["note"]   # food and no category shown
 
 
 def test_mix_headline_with_one_segment() -> None:
     rows = mix_rows("loyal", "Loyal", 20, 100, [("tea", False, 1, 0.25), ("rice", False, 2, 0.75)])
-    mix = Sections(report_data(category_mix=rows), Formatter("en"), Messages("en"),
-                   FONTS).mix()
+    mix = Sections(report_data(category_mix=rows, as_of_month=True), Formatter("en"),
+                   Messages("en"), FONTS).mix()
     assert mix is not None
-    assert mix["headline"] == "rice is the largest category for Loyal: 75% of net revenue"
+    assert mix["headline"] == ("rice is the largest category for Loyal over the last 12 months: "
+                               "75% of net revenue")
+    assert "Other" not in mix["note"]
+
+
+@pytest.mark.parametrize(("days", "lang", "period"), [
+    (365, "en", "last 12 months"), (730, "en", "last 24 months"), (90, "en", "last 90 days"),
+    (365, "zh", "近 12 个月"), (30, "zh", "近 30 天"),
+])
+def test_mix_names_the_rfm_window(days: int, lang: str, period: str) -> None:
+    rows = mix_rows("loyal", "Loyal", 20, 100, [("tea", False, 1, 1.0)])
+    mix = context(report_data(category_mix=rows, as_of_month=True, window_days=days),
+                  lang)["mix"]
+    assert period in mix["headline"] and period in mix["chart_title"]
+    assert f"{days} 天" in mix["note"] if lang == "zh" else f"the {days} days to" in mix["note"]
+
+
+def test_mix_of_an_earlier_month_is_a_note_like_the_forecasts() -> None:
+    """The mart is as of the as-of date only: the report of an earlier month keeps the section
+    (numbered, in the contents) with one line saying so, as the watchlist does."""
+    from reports.render import render_html
+
+    rows = mix_rows("loyal", "Loyal", 20, 100, [("tea", False, 1, 1.0)])
+    data = report_data(category_mix=rows)
+    built = context(data)
+    assert built["mix"] == {"forecast_note": (
+        "What each segment buys is computed as of December 2026, over the last 12 months; run "
+        "`retail-tiers build --as-of 2026-10-31` to see it as of this month.")}
+    assert built["watchlist"]["forecast_note"].startswith(
+        "Forecasts are computed as of December 2026; run `retail-tiers build --as-of 2026-10-31`")
+    assert "mix" in built["contents"]
+    assert "mix" not in {key for key, _ in built["highlights"]}
+    html = render_html(data, "en", FONTS, dt.datetime(2026, 11, 1, 9, 0))
+    section = html[html.index('id="mix"'):html.index('id="migration"')]
+    assert ('<p class="forecast-note">What each segment buys is computed as of December 2026, '
+            'over the last 12 months; run <code>retail-tiers build --as-of 2026-10-31</code>'
+            ) in section
+    assert "svg" not in section and "legend" not in section
+    chinese = context(data, "zh")["mix"]["forecast_note"]
+    assert chinese == ("各层客户购买品类按 2026年12月计算（近 12 个月）；如需按本月查看，请运行 "
+                       "`retail-tiers build --as-of 2026-10-31`。")
 
 
 # ---- escaping -----------------------------------------------------------------------------
@@ -274,7 +322,8 @@ def test_names_with_html_are_text_in_the_html_and_the_charts() -> None:
             "category": HOSTILE, "category_rank": 1, "net_revenue_amount": 10,
             "net_revenue_share": 1.0, "segment_net_revenue_amount": 10}]
     feedback = [segment("loyal", f"Loyal {HOSTILE}", 40, 20, 4)]
-    html = render_html(report_data(feedback, [month_row(dt.date(2026, 10, 1), 40, 40.0)], mix),
+    html = render_html(report_data(feedback, [month_row(dt.date(2026, 10, 1), 40, 40.0)], mix,
+                                   as_of_month=True),
                        "en", FONTS, dt.datetime(2026, 11, 1, 9, 0))
     assert HOSTILE not in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html                       # legend and table cells

@@ -1,7 +1,7 @@
 {#-
-    segment_category_mix: per month end, scheme and segment, the category shares add up to 1
-    (within floating-point rounding) when the segment has positive net revenue in the month,
-    and are all null otherwise. Returns the segment-months that break it.
+    segment_category_mix: per scheme and segment, the category shares add up to 1 (within
+    floating-point rounding) when the segment has positive net revenue in the window, and are
+    all null otherwise. Returns the segments that break it.
 -#}
 with
 
@@ -9,9 +9,9 @@ mix as (
     select * from {{ ref('segment_category_mix') }}
 ),
 
-segment_months as (
+segment_totals as (
     select
-        month_end_on,
+        as_of_date,
         scheme,
         segment_code,
         sum(net_revenue_share) as share_total,
@@ -19,11 +19,11 @@ segment_months as (
         count(*) as categories,
         sum(greatest(net_revenue_amount, 0)) as positive_net_revenue_amount
     from mix
-    group by month_end_on, scheme, segment_code
+    group by as_of_date, scheme, segment_code
 )
 
 select *
-from segment_months
+from segment_totals
 where case
     when positive_net_revenue_amount > 0
         then shared_categories <> categories or abs(share_total - 1) > 1e-9
