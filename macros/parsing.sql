@@ -17,15 +17,20 @@
     `YYYY/MM/DD[ HH:MM[:SS]]` and `YYYYMMDD`. Impossible dates (2023-02-29) are null.
     A value must start with a digit: that keeps DuckDB's special values out (`epoch`,
     `infinity`, `-infinity` would otherwise cast to 1970-01-01, 9999-12-31, 0001-01-01).
+    Cost: the plain cast takes most values; only the rest go to strptime, which is slow
+    (microseconds per value and format tried), so a value gets only the formats that can
+    match it: the slash formats when it has a slash, else `YYYYMMDD` (which has none).
 #}
 {% macro parse_timestamp(value) -%}
     case
         when left({{ clean_text(value) }}, 1) between '0' and '9' then coalesce(
             try_cast({{ clean_text(value) }} as timestamp),
-            try_strptime(
-                {{ clean_text(value) }},
-                ['%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d', '%Y%m%d']
-            )
+            case
+                when contains({{ clean_text(value) }}, '/') then try_strptime(
+                    {{ clean_text(value) }}, ['%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d']
+                )
+                else try_strptime({{ clean_text(value) }}, '%Y%m%d')
+            end
         )
     end
 {%- endmacro %}

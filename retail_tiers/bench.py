@@ -2,8 +2,8 @@
 
 Stages, each run as its own process so wall time and peak memory are its own:
   generate  1,000,000 customers x 36 months (cached: reused when its manifest matches)
-  build     `retail-tiers build --input` on it (per-model times grouped into layers from
-            dbt's run_results.json)
+  build     `retail-tiers build --input` on it (per-model times grouped into layers, from
+            the node results the build keeps in the warehouse table main.build_results)
   report    `retail-tiers report` for the as-of month, in English and in Chinese
 """
 
@@ -18,6 +18,8 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import duckdb
 
 from retail_tiers.project import project_dir
 
@@ -61,18 +63,23 @@ def layer_of(node_name: str) -> str | None:
     return None
 
 
-def node_seconds(run_results: Path) -> dict[str, dict[str, float]]:
-    """dbt's execution time per node: models one by one, data tests summed per layer."""
-    results = json.loads(run_results.read_text())["results"]
+def node_seconds(warehouse: Path) -> dict[str, dict[str, float]]:
+    """dbt's execution time per node (main.build_results): models one by one, data tests
+    summed."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        results = con.execute(
+            "select resource_type, name, execution_seconds from main.build_results"
+        ).fetchall()
+    finally:
+        con.close()
     models: dict[str, float] = {}
     tests: dict[str, float] = {}
-    for result in results:
-        unique_id: str = result["unique_id"]
-        seconds = float(result["execution_time"])
-        if unique_id.startswith("model."):
-            models[unique_id.split(".")[-1]] = round(seconds, 2)
-        elif unique_id.startswith("test."):
-            tests["all_data_tests"] = round(tests.get("all_data_tests", 0.0) + seconds, 2)
+    for resource_type, name, seconds in results:
+        if resource_type == "model":
+            models[str(name)] = round(float(seconds), 2)
+        elif resource_type == "test":
+            tests["all_data_tests"] = round(tests.get("all_data_tests", 0.0) + float(seconds), 2)
     return {"models": models, "tests": tests}
 
 
@@ -128,9 +135,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     for stale in (work / "bench.duckdb", work / "bench.duckdb.wal"):
         stale.unlink(missing_ok=True)
     stages["build"] = run_stage("build", [cli, "build", "--input", str(data_dir)], env, project)
-    run_results = work / "target" / "run_results.json"
-    if run_results.is_file():
-        seconds = node_seconds(run_results)
+    warehouse = work / "bench.duckdb"
+    if warehouse.is_file():
+        seconds = node_seconds(warehouse)
         stages["build"]["model_seconds_by_layer"] = layer_seconds(seconds["models"])
         stages["build"]["model_seconds"] = seconds["models"]
         stages["build"]["data_test_seconds"] = seconds["tests"]["all_data_tests"]

@@ -12,14 +12,14 @@
 
 with
 
-{#- Not materialized: the duplicate check below reads the file a second time (only its id
-    columns) instead of DuckDB buffering every row in memory. Both reads number the rows
-    identically because row_number() over () follows file order (preserve_insertion_order). #}
-raw_campaigns as not materialized (
+raw_campaigns as (
     select * from {{ raw_relation('campaigns') }}
 ),
 
-numbered as not materialized (
+{#- Materialized: row_number() over () numbers the rows in file order, which keeps its
+    pipeline on one thread (preserve_insertion_order); storing the numbered rows right
+    away lets the parsing, the duplicate check and the table write below use every core. #}
+numbered as materialized (
     select
         row_number() over () as source_row_number,
         {{ raw_columns(columns) }}

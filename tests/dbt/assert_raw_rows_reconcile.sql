@@ -4,9 +4,9 @@
     returns one row per file that breaks any of:
     - row_accounting has the file, and its raw_rows equal the direct count;
     - raw_rows = clean_rows + quarantined_rows;
-    - staging holds one row per raw row, numbered 1..raw_rows (with the unique test on
-      source_row_number: exactly 1..raw_rows), and its clean and quarantined counts are the
-      ones row_accounting reports;
+    - staging holds one row per raw row, numbered exactly 1..raw_rows (as many distinct
+      source_row_numbers as rows, the smallest 1 and the largest raw_rows), and its clean and
+      quarantined counts are the ones row_accounting reports;
     - the quarantined_rows mart lists exactly the quarantined rows of the file;
     - transactions: every clean line, and nothing else, reaches int_transaction_lines and
       the orders of int_orders_netted (sum of line_count).
@@ -39,6 +39,7 @@ staged_counts as (
         '{{ file_name }}' as source_file,
         count(*) as staged_rows,
         count(*) filter (where quarantine_reason is null) as staged_clean_rows,
+        count(distinct source_row_number) as distinct_row_numbers,
         count(*) filter (where quarantine_reason is not null) as staged_quarantined_rows,
         coalesce(min(source_row_number), 1) as first_row_number,
         coalesce(max(source_row_number), 0) as last_row_number
@@ -78,6 +79,7 @@ compared as (
         accounting.quarantined_rows as accounted_quarantined_rows,
         staged_counts.staged_rows,
         staged_counts.staged_clean_rows,
+        staged_counts.distinct_row_numbers,
         staged_counts.staged_quarantined_rows,
         staged_counts.first_row_number,
         staged_counts.last_row_number,
@@ -103,6 +105,7 @@ broken as (
         and accounted_raw_rows = accounted_clean_rows + accounted_quarantined_rows
         and staged_rows = raw_rows
         and staged_clean_rows = accounted_clean_rows
+        and distinct_row_numbers = staged_rows
         and staged_quarantined_rows = accounted_quarantined_rows
         and first_row_number = 1
         and last_row_number = raw_rows
