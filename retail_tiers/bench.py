@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from retail_tiers.contract import RAW_FILES
 from retail_tiers.project import project_dir
 
 BENCH_CUSTOMERS = 1_000_000
@@ -97,7 +98,9 @@ def dataset_is_cached(data_dir: Path) -> bool:
     if not manifest.is_file():
         return False
     config = json.loads(manifest.read_text()).get("config", {})
-    return (config.get("customers"), config.get("months"), config.get("seed")) == (
+    # a dataset from an older generator lacks files the contract has gained since
+    complete = all(any(data_dir.glob(f"{spec.name}.*")) for spec in RAW_FILES)
+    return complete and (config.get("customers"), config.get("months"), config.get("seed")) == (
         BENCH_CUSTOMERS, BENCH_MONTHS, BENCH_SEED)
 
 
