@@ -37,6 +37,7 @@ RESOURCE_LABELS = {"unit_test": "unit test"}
 STATUS_LABELS = {"success": "ok", "pass": "ok", "fail": "FAIL", "error": "ERROR",
                  "warn": "warn", "skipped": "skipped", "runtime error": "ERROR"}
 PROGRESS_WIDTH = 58
+QUIET_WHEN_PASSING = ("test", "unit_test")  # progress shows these only when not passing
 
 
 @dataclass(frozen=True)
@@ -347,7 +348,9 @@ def _first_line(text: str) -> str:
 
 
 class _Progress:
-    """Turns dbt events into one line per finished node: `[ 12/58] model name .... ok 1.2s`."""
+    """Turns dbt events into progress lines: `[ 12/58] model name .... ok 1.2s` for every model
+    and seed, and for a data or unit test only when it does not pass (hundreds of passing tests
+    would bury the models; the summary counts them). The counter counts every node."""
 
     def __init__(self, echo: Echo) -> None:
         self.echo = echo
@@ -379,6 +382,8 @@ class _Progress:
             state = STATUS_LABELS.get(status, status)
             if failures and status in ("fail", "warn"):
                 state += f" ({failures:,} rows)"
+            if resource_type in QUIET_WHEN_PASSING and status in ("pass", "success"):
+                return
             timing = f" {seconds:.1f}s" if seconds is not None else ""
             self.echo(f"  [{self.done:>{width}}/{total}] {label:.<{PROGRESS_WIDTH}} "
                       f"{state}{timing}")
