@@ -30,8 +30,9 @@ fonts:
 
 demo: setup
 	$(BIN)/retail-tiers build
-	@set -euo pipefail; \
-	latest="$$($(BIN)/retail-tiers report --all-months | tee /dev/stderr | tail -n 1 | sed 's/^wrote //')"; \
+	@set -euo pipefail; log="$$(mktemp)"; trap 'rm -f "$$log"' EXIT; \
+	$(BIN)/retail-tiers report --all-months | tee "$$log"; \
+	latest="$$(tail -n 1 "$$log" | sed 's/^wrote //')"; \
 	if fc-list :lang=zh 2>/dev/null | grep -q .; then $(BIN)/retail-tiers report --lang zh; fi; \
 	echo "latest month's report: $$latest"
 
