@@ -5,6 +5,7 @@ the latter on a tiny throwaway dbt project so they run in seconds."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 import shutil
 from pathlib import Path
@@ -181,3 +182,25 @@ def test_parse_error_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.error.startswith("error: dbt could not build the project: ")
     assert "bad_jinja" in result.error
+
+
+def test_demo_build_with_an_analysts_settings_passes_every_unit_test(tmp_path: Path) -> None:
+    """The demo build runs the dbt unit tests too; each pins the vars its case depends on, so
+    an analyst's --as-of and --var settings must not make a unit test fail (they once did:
+    --as-of broke the int_run_dates default-date cases)."""
+    settings = {
+        "churn_days": "120", "rfm_window_days": "180", "repeat_window_days": "180",
+        "segment_scheme": "rfm8", "r_score_method": "thresholds", "f_score_method": "quantile",
+        "m_score_method": "thresholds", "attribution_days": "30", "history_months": "6",
+        "clv_months": "6", "churn_alert_threshold": "0.4",
+    }
+    args = ["build", "--as-of", "2026-02-28"]
+    for name, value in settings.items():
+        args += ["--var", f"{name}={value}"]
+    workspace = Workspace(tmp_path)
+    result = run_cli(args, workspace)
+    assert result.exit_code == 0, result.stderr + "\n".join(result.stdout.splitlines()[-8:])
+    summary = re.search(r"unit tests (\d+) passed / (\d+) failed", result.stdout)
+    assert summary and int(summary.group(1)) > 0 and summary.group(2) == "0", result.stdout
+    assert workspace.scalar("select max(month_end_on) from main.customer_monthly_history") \
+        == dt.date(2026, 2, 28)
