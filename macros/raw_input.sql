@@ -71,3 +71,12 @@
         current_date
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    raw_file_names(): the contract's raw files in contract order (retail_tiers/contract.py
+    RAW_FILES; a test keeps the two equal). Each has a staging model `stg_<name>`.
+#}
+{% macro raw_file_names() -%}
+    {{ return(['transactions', 'customers', 'campaigns', 'campaign_contacts', 'feedback']) }}
+{%- endmacro %}

@@ -204,3 +204,14 @@ def test_demo_build_with_an_analysts_settings_passes_every_unit_test(tmp_path: P
     assert summary and int(summary.group(1)) > 0 and summary.group(2) == "0", result.stdout
     assert workspace.scalar("select max(month_end_on) from main.customer_monthly_history") \
         == dt.date(2026, 2, 28)
+
+
+def test_dbt_raw_file_list_matches_the_contract() -> None:
+    """macros/raw_input.sql's raw_file_names() (row accounting and its reconciliation test
+    loop over it) lists exactly the contract's files, in contract order."""
+    from retail_tiers.contract import RAW_FILES
+
+    macro = (PROJECT_DIR / "macros" / "raw_input.sql").read_text()
+    listed = re.search(r"macro raw_file_names\(\).*?return\(\[(.*?)\]\)", macro, re.S)
+    assert listed, "raw_file_names() not found"
+    assert re.findall(r"'(\w+)'", listed.group(1)) == [spec.name for spec in RAW_FILES]

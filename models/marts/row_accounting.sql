@@ -4,80 +4,30 @@
     transaction lines without a customer (counted in revenue, not in customer analytics).
 -#}
 with
-
-transactions as (
-    select * from {{ ref('stg_transactions') }}
+{% for file_name in raw_file_names() %}
+{{ file_name }} as (
+    select * from {{ ref('stg_' ~ file_name) }}
 ),
-
-customers as (
-    select * from {{ ref('stg_customers') }}
-),
-
-campaigns as (
-    select * from {{ ref('stg_campaigns') }}
-),
-
-campaign_contacts as (
-    select * from {{ ref('stg_campaign_contacts') }}
-),
-
-feedback as (
-    select * from {{ ref('stg_feedback') }}
-),
-
+{% endfor %}
 file_counts as (
+    {%- for file_name in raw_file_names() %}
     select
-        1 as file_order,
-        'transactions' as source_file,
+        {{ loop.index }} as file_order,
+        '{{ file_name }}' as source_file,
         count(*) as raw_rows,
         count(*) filter (where quarantine_reason is null) as clean_rows,
         count(*) filter (where quarantine_reason is not null) as quarantined_rows,
+        {%- if file_name == 'transactions' %}
         count(*) filter (where quarantine_reason is null and is_guest) as guest_rows
-    from transactions
+        {%- else %}
+        0 as guest_rows
+        {%- endif %}
+    from {{ file_name }}
+    {%- if not loop.last %}
 
     union all
-
-    select
-        2 as file_order,
-        'customers' as source_file,
-        count(*) as raw_rows,
-        count(*) filter (where quarantine_reason is null) as clean_rows,
-        count(*) filter (where quarantine_reason is not null) as quarantined_rows,
-        0 as guest_rows
-    from customers
-
-    union all
-
-    select
-        3 as file_order,
-        'campaigns' as source_file,
-        count(*) as raw_rows,
-        count(*) filter (where quarantine_reason is null) as clean_rows,
-        count(*) filter (where quarantine_reason is not null) as quarantined_rows,
-        0 as guest_rows
-    from campaigns
-
-    union all
-
-    select
-        4 as file_order,
-        'campaign_contacts' as source_file,
-        count(*) as raw_rows,
-        count(*) filter (where quarantine_reason is null) as clean_rows,
-        count(*) filter (where quarantine_reason is not null) as quarantined_rows,
-        0 as guest_rows
-    from campaign_contacts
-
-    union all
-
-    select
-        5 as file_order,
-        'feedback' as source_file,
-        count(*) as raw_rows,
-        count(*) filter (where quarantine_reason is null) as clean_rows,
-        count(*) filter (where quarantine_reason is not null) as quarantined_rows,
-        0 as guest_rows
-    from feedback
+    {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

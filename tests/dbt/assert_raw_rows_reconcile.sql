@@ -11,13 +11,10 @@
     - transactions: every clean line, and nothing else, reaches int_transaction_lines and
       the orders of int_orders_netted (sum of line_count).
 -#}
-{%- set staging_models = {
-    'transactions': 'stg_transactions',
-    'customers': 'stg_customers',
-    'campaigns': 'stg_campaigns',
-    'campaign_contacts': 'stg_campaign_contacts',
-    'feedback': 'stg_feedback',
-} -%}
+{%- set staging_models = {} -%}
+{%- for file_name in raw_file_names() -%}
+    {%- do staging_models.update({file_name: 'stg_' ~ file_name}) -%}
+{%- endfor -%}
 
 with
 
