@@ -14,6 +14,8 @@ import base64
 import pickle
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,20 +69,39 @@ class ChartRenderer:
             except OSError:
                 self.process = None
 
-    def run(self, jobs: list[ChartJob]) -> list[Any]:
-        """The results of `jobs` in order (the worker answers once; later calls run here)."""
+    def submit(self, jobs: list[ChartJob]) -> Callable[[], list[Any]]:
+        """Hand `jobs` to the worker now and return a function that waits for the results,
+        so the caller can do other work (import WeasyPrint) while the charts are drawn. The
+        worker answers once; later submissions, and a worker that failed, draw in-process."""
         process, self.process = self.process, None
-        if process is not None:
+        if process is None:
+            return lambda: run_jobs(jobs)
+        answer: dict[str, Any] = {}
+
+        def talk() -> None:
             try:
                 output, _ = process.communicate(pickle.dumps(jobs), timeout=120)
                 if process.returncode == 0 and output:
-                    results = pickle.loads(output)
-                    if isinstance(results, list) and len(results) == len(jobs):
-                        return results
+                    answer["results"] = pickle.loads(output)
             except (OSError, subprocess.SubprocessError, pickle.UnpicklingError, EOFError):
                 process.kill()
                 process.wait()
-        return run_jobs(jobs)
+
+        thread = threading.Thread(target=talk, daemon=True)
+        thread.start()
+
+        def wait() -> list[Any]:
+            thread.join()
+            results = answer.get("results")
+            if isinstance(results, list) and len(results) == len(jobs):
+                return results
+            return run_jobs(jobs)
+
+        return wait
+
+    def run(self, jobs: list[ChartJob]) -> list[Any]:
+        """The results of `jobs` in order."""
+        return self.submit(jobs)()
 
     def close(self) -> None:
         if self.process is not None:
@@ -96,10 +117,15 @@ class ChartRenderer:
 
 
 def fill(slots: list[ChartSlot], renderer: ChartRenderer,
-         extra: list[ChartJob] | None = None) -> list[Any]:
-    """Draw every slot's job (and `extra` jobs) in one go; returns the extra jobs' results."""
+         extra: list[ChartJob] | None = None,
+         meanwhile: Callable[[], object] | None = None) -> list[Any]:
+    """Draw every slot's job (and `extra` jobs) in one go, calling `meanwhile()` while they
+    are drawn; returns the extra jobs' results."""
     jobs = [slot.job for slot in slots] + list(extra or [])
-    results = renderer.run(jobs)
+    wait = renderer.submit(jobs)
+    if meanwhile is not None:
+        meanwhile()
+    results = wait()
     for slot, svg in zip(slots, results, strict=False):
         slot.svg = svg
     return results[len(slots):]

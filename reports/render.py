@@ -91,14 +91,16 @@ def environment() -> Environment:
 
 
 def render_html(data: marts.ReportData, lang: Lang, fonts: Fonts, generated_at: dt.datetime,
-                renderer: ChartRenderer | None = None) -> str:
-    """The report as one self-contained HTML document (CSS inline, charts as SVG images)."""
+                renderer: ChartRenderer | None = None,
+                while_charts_draw: Callable[[], object] | None = None) -> str:
+    """The report as one self-contained HTML document (CSS inline, charts as SVG images).
+    `while_charts_draw()` is called after the chart jobs are handed to the renderer."""
     env = environment()
     fmt = Formatter(lang)
     t = Messages(lang)
     context, slots = build_context(data, fmt, t, fonts)
     with (renderer or ChartRenderer(use_worker=False)) as drawer:
-        (palette,) = fill(slots, drawer, [ChartJob("heat_palette")])
+        (palette,) = fill(slots, drawer, [ChartJob("heat_palette")], while_charts_draw)
     css = env.get_template("report.css.j2").render(theme=theme, fonts=fonts, t=t,
                                                    heat_palette=palette,
                                                    month=context["month_title"],
@@ -149,8 +151,8 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
         raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
     fonts = require_fonts(request.lang)
     renderers = [ChartRenderer()]  # starts the chart worker now, see reports.chartjobs
-    if request.file_format == "pdf":
-        import weasyprint  # noqa: F401  (its import overlaps the worker's matplotlib import)
+    # WeasyPrint is imported while the worker draws the first month's charts
+    meanwhile = _import_weasyprint if request.file_format == "pdf" else None
     project = project or project_dir()
     warehouse = warehouse or warehouse_path(project)
     out_dir = request.out_dir or default_out_dir(project)
@@ -162,7 +164,7 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
             renderer = renderers.pop() if renderers else None
             if index + 1 < len(loaded):
                 renderers.append(ChartRenderer())  # warms up while this month is laid out
-            html = render_html(data, request.lang, fonts, generated_at, renderer)
+            html = render_html(data, request.lang, fonts, generated_at, renderer, meanwhile)
             target = out_dir / report_file_name(data.month, request.lang, request.file_format)
             if request.file_format == "pdf":
                 write_pdf(html, target)
@@ -173,6 +175,10 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
         for renderer in renderers:
             renderer.close()
     return written
+
+
+def _import_weasyprint() -> None:
+    import weasyprint  # noqa: F401
 
 
 def load_months(request: ReportRequest, warehouse: Path,
