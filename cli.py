@@ -107,10 +107,14 @@ def kpis(month: str | None) -> None:
 def report(month: str | None, lang: str, file_format: str, out_dir: Path | None,
            all_months: bool) -> None:
     """Render the monthly customer report (A4 PDF, or HTML) from the warehouse."""
+    from reports.chartjobs import ChartRenderer
+
+    renderer = ChartRenderer()  # first: its worker imports matplotlib while we import the rest
     from reports.render import ReportRequest, render_reports
 
     paths = render_reports(ReportRequest(month=month, lang=lang, file_format=file_format,
-                                         out_dir=out_dir, all_months=all_months))
+                                         out_dir=out_dir, all_months=all_months),
+                           renderer=renderer)
     for path in paths:
         click.echo(f"wrote {path}")
 

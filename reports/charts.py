@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +27,10 @@ from reports.formats import Formatter
 from reports.theme import Fonts
 
 matplotlib.use("svg")
+
+SVG_NS = "http://www.w3.org/2000/svg"
+ElementTree.register_namespace("", SVG_NS)
+ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 Number = float | int | None
 HATCH = "////"   # the light series also differs by hatching, for greyscale print
@@ -70,9 +76,45 @@ def _figure(width_mm: float, height_mm: float) -> Figure:
 
 def _to_svg(figure: Figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    figure.savefig(buffer, format="svg",
+                   metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return lean_svg(text[text.index("<svg"):])
+
+
+def lean_svg(svg: str) -> str:
+    """The same drawing in fewer nodes, which WeasyPrint paints about a quarter faster.
+
+    matplotlib styles every node with a universal rule (`*{stroke-linejoin: round; ...}`),
+    which WeasyPrint matches against each node; as a style on the root the same properties
+    are inherited instead. And matplotlib wraps every artist in a group that carries only an
+    id: such groups are dropped (their children kept in place) unless something refers to
+    the id. Rendered pages are pixel-identical (checked with pdftoppm).
+    """
+    root = ElementTree.fromstring(svg)
+    referenced = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
+    for defs in root.findall(f"{{{SVG_NS}}}defs"):
+        style = defs.find(f"{{{SVG_NS}}}style")
+        rule = (style.text or "").strip() if style is not None else ""
+        if style is not None and rule.startswith("*{") and rule.endswith("}"):
+            defs.remove(style)
+            root.set("style", rule[2:-1].strip())
+            if len(defs) == 0:
+                root.remove(defs)
+    _unwrap_id_groups(root, referenced)
+    return ElementTree.tostring(root, encoding="unicode")
+
+
+def _unwrap_id_groups(element: ElementTree.Element, referenced: set[str]) -> None:
+    children: list[ElementTree.Element] = []
+    for child in element:
+        _unwrap_id_groups(child, referenced)
+        if (child.tag == f"{{{SVG_NS}}}g" and set(child.attrib) <= {"id"}
+                and child.get("id") not in referenced):
+            children.extend(child)
+        else:
+            children.append(child)
+    element[:] = children
 
 
 def _render(fonts: Fonts, chart_id: str, draw: Callable[[], Figure]) -> str:

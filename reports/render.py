@@ -143,28 +143,32 @@ def write_html(html: str, target: Path) -> None:
 
 
 def render_reports(request: ReportRequest, warehouse: Path | None = None,
-                   project: Path | None = None) -> list[Path]:
-    """Render the requested month(s); returns the written files, the last one the latest."""
-    if request.lang not in LANGS:
-        raise RetailTiersError(f"--lang {request.lang}: expected one of {', '.join(LANGS)}")
-    if request.file_format not in FORMATS:
-        raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
-    fonts = require_fonts(request.lang)
-    renderers = [ChartRenderer()]  # starts the chart worker now, see reports.chartjobs
-    # WeasyPrint is imported while the worker draws the first month's charts
-    meanwhile = _import_weasyprint if request.file_format == "pdf" else None
-    project = project or project_dir()
-    warehouse = warehouse or warehouse_path(project)
-    out_dir = request.out_dir or default_out_dir(project)
-    generated_at = dt.datetime.now().replace(microsecond=0)
+                   project: Path | None = None,
+                   renderer: ChartRenderer | None = None) -> list[Path]:
+    """Render the requested month(s); returns the written files, the last one the latest.
+
+    `renderer`: a chart renderer the caller started early (its worker imports matplotlib
+    meanwhile); it is closed here in any case."""
+    renderers = [renderer or ChartRenderer()]  # the worker starts now, see reports.chartjobs
     written: list[Path] = []
     try:
+        if request.lang not in LANGS:
+            raise RetailTiersError(f"--lang {request.lang}: expected one of {', '.join(LANGS)}")
+        if request.file_format not in FORMATS:
+            raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
+        fonts = require_fonts(request.lang)
+        # WeasyPrint is imported while the worker draws the first month's charts
+        meanwhile = _import_weasyprint if request.file_format == "pdf" else None
+        project = project or project_dir()
+        warehouse = warehouse or warehouse_path(project)
+        out_dir = request.out_dir or default_out_dir(project)
+        generated_at = dt.datetime.now().replace(microsecond=0)
         loaded = load_months(request, warehouse, project)
         for index, data in enumerate(loaded):
-            renderer = renderers.pop() if renderers else None
+            drawer = renderers.pop() if renderers else None
             if index + 1 < len(loaded):
                 renderers.append(ChartRenderer())  # warms up while this month is laid out
-            html = render_html(data, request.lang, fonts, generated_at, renderer, meanwhile)
+            html = render_html(data, request.lang, fonts, generated_at, drawer, meanwhile)
             target = out_dir / report_file_name(data.month, request.lang, request.file_format)
             if request.file_format == "pdf":
                 write_pdf(html, target)
@@ -172,8 +176,8 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
                 write_html(html, target)
             written.append(target)
     finally:
-        for renderer in renderers:
-            renderer.close()
+        for unused in renderers:
+            unused.close()
     return written
 
 

@@ -143,3 +143,32 @@ def test_chart_worker_draws_what_the_report_process_would(monkeypatch: pytest.Mo
         stdout=subprocess.PIPE))
     with ChartRenderer() as renderer:
         assert renderer.run(jobs) == local
+
+
+def test_lean_svg_keeps_the_drawing_and_drops_only_bare_groups() -> None:
+    """The universal style rule becomes the root's (inherited) style; a group is unwrapped
+    only when it has nothing but an id that nothing refers to."""
+    import xml.etree.ElementTree as ElementTree
+
+    from reports.charts import SVG_NS, lean_svg
+
+    svg = (
+        f'<svg xmlns="{SVG_NS}" xmlns:xlink="http://www.w3.org/1999/xlink" id="chart">'
+        '<defs><style type="text/css">*{stroke-linejoin: round; stroke-linecap: butt}</style>'
+        '</defs>'
+        '<g id="bare"><g id="used"><path id="p1" d="M 0 0 L 1 1"/></g>'
+        '<path id="p2" d="M 1 1 L 2 2"/></g>'
+        '<g id="moved" transform="translate(1 1)"><use xlink:href="#used"/></g>'
+        '<g id="clipped" clip-path="url(#clip)"><path d="M 2 2 L 3 3"/></g>'
+        '</svg>'
+    )
+    root = ElementTree.fromstring(lean_svg(svg))
+    g = f"{{{SVG_NS}}}g"
+    assert root.get("style") == "stroke-linejoin: round; stroke-linecap: butt"
+    assert root.find(f".//{{{SVG_NS}}}style") is None
+    assert root.find(f"{{{SVG_NS}}}defs") is None          # emptied, so removed
+    assert [element.get("id") for element in root.iter(g)] == ["used", "moved", "clipped"]
+    # the unwrapped group's children stay, in order, where the group was
+    assert [element.get("id") for element in root] == ["used", "p2", "moved", "clipped"]
+    assert [element.get("id") for element in root.iter(f"{{{SVG_NS}}}path")] == [
+        "p1", "p2", None]
