@@ -1,6 +1,8 @@
 """The chart worker (`python -m reports.chart_worker`): imports matplotlib at once, then reads a
-pickled list of ChartJobs on stdin and writes the pickled results to stdout. Started by
-reports.chartjobs.ChartRenderer from the report process itself (trusted input)."""
+pickled list of ChartJobs on stdin and writes each result to stdout as soon as it is drawn,
+as a frame holding (job index, result). Started by reports.chartjobs.ChartRenderer from the
+report process itself (trusted input). A job that fails ends the worker; the report process
+then draws the missing charts itself."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ import sys
 
 
 def main() -> None:
-    from reports.chartjobs import run_jobs
+    from reports.chartjobs import run_jobs, write_frame
 
     run_jobs([])  # import matplotlib and the chart module while the report reads its data
     jobs = pickle.loads(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(pickle.dumps(run_jobs(jobs)))
-    sys.stdout.buffer.flush()
+    for index, job in enumerate(jobs):
+        (result,) = run_jobs([job])
+        write_frame(sys.stdout.buffer, (index, result))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """Charts as jobs, drawn by matplotlib in a worker process while the report process does the
-rest (importing WeasyPrint, reading the marts, building tables).
+rest (importing WeasyPrint, reading the marts, building tables, laying out the pages).
 
 matplotlib's import and the drawing take about as long as WeasyPrint's import and the data
 work, and the report has two cores, so running them side by side cuts the wall time of a
 report by about a second. The report process never imports matplotlib: the sections module
-records `ChartJob`s and puts a `ChartSlot` where each chart goes; `ChartRenderer` draws all
-jobs (in the worker, or in-process when the worker cannot run) and fills the slots.
+records `ChartJob`s and puts a `ChartSlot` where each chart goes; `ChartRenderer.submit` hands
+all jobs to the worker, which sends each result back as soon as it is drawn (`PendingCharts`).
+A slot prints either the finished SVG (a self-contained HTML file) or a `chart:N` link that the
+PDF writer resolves when WeasyPrint reaches the image, so the PDF's layout starts while the
+last charts are still being drawn. When the worker cannot run or fails, the missing charts are
+drawn in-process (a chart that cannot be drawn at all raises there, as it would have).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from markupsafe import Markup
+
+CHART_URL_PREFIX = "chart:"
+WORKER_TIMEOUT_SECONDS = 120
+FRAME_HEADER_BYTES = 8  # each result travels as: length (8 bytes, big-endian) + pickle
 
 
 @dataclass(frozen=True)
@@ -30,30 +37,84 @@ class ChartJob:
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ChartSlot:
-    """Where a chart goes in the page; prints as an <img> holding the SVG once drawn."""
-
-    job: ChartJob
-    alt: str = ""
-    svg: str | None = None
-
-    def __html__(self) -> str:
-        if self.svg is None:
-            raise RuntimeError(f"chart {self.job.function} was never drawn")
-        encoded = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
-        # An <img> with an SVG data URI: WeasyPrint lays it out as one replaced box (inline
-        # SVG would send every node through the HTML style cascade) and still draws its text
-        # as PDF text.
-        return str(Markup('<img class="chart" src="data:image/svg+xml;base64,{}" alt="{}">')
-                   .format(Markup(encoded), self.alt))
-
-
 def run_jobs(jobs: list[ChartJob]) -> list[Any]:
     """Draw jobs in this process (imports matplotlib)."""
     from reports import charts
 
     return [charts.run_job(job.function, job.arguments) for job in jobs]
+
+
+def write_frame(stream: IO[bytes], value: object) -> None:
+    """One pickled value with its length in front (the worker's answer for one job)."""
+    data = pickle.dumps(value)
+    stream.write(len(data).to_bytes(FRAME_HEADER_BYTES, "big"))
+    stream.write(data)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next value written by write_frame; EOFError at the end of the stream."""
+    header = stream.read(FRAME_HEADER_BYTES)
+    if len(header) < FRAME_HEADER_BYTES:
+        raise EOFError
+    size = int.from_bytes(header, "big")
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class PendingCharts:
+    """The results of submitted jobs, arriving one by one from the worker."""
+
+    def __init__(self, jobs: list[ChartJob], process: subprocess.Popen[bytes] | None) -> None:
+        self.jobs = jobs
+        self._process = process
+        self._results: dict[int, Any] = {}
+        self._finished = process is None
+        self._condition = threading.Condition()
+        if process is not None:
+            threading.Thread(target=self._receive, args=(process,), daemon=True).start()
+
+    def _receive(self, process: subprocess.Popen[bytes]) -> None:
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(pickle.dumps(self.jobs))
+            process.stdin.close()
+            while True:
+                index, result = read_frame(process.stdout)
+                with self._condition:
+                    self._results[int(index)] = result
+                    self._condition.notify_all()
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
+            pass  # the worker is done (or died): whatever is missing is drawn in-process
+        finally:
+            with self._condition:
+                self._finished = True
+                self._condition.notify_all()
+
+    def get(self, index: int) -> Any:
+        """The result of job `index`: from the worker, or drawn here if the worker fails."""
+        with self._condition:
+            arrived = self._condition.wait_for(
+                lambda: index in self._results or self._finished,
+                timeout=WORKER_TIMEOUT_SECONDS)
+        if not arrived:
+            self.close()
+        if index not in self._results:
+            (self._results[index],) = run_jobs([self.jobs[index]])
+        return self._results[index]
+
+    def all(self) -> list[Any]:
+        return [self.get(index) for index in range(len(self.jobs))]
+
+    def close(self) -> None:
+        """Stop the worker if it is still running."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+        if process is not None:
+            process.wait()
 
 
 class ChartRenderer:
@@ -69,39 +130,19 @@ class ChartRenderer:
             except OSError:
                 self.process = None
 
-    def submit(self, jobs: list[ChartJob]) -> Callable[[], list[Any]]:
-        """Hand `jobs` to the worker now and return a function that waits for the results,
-        so the caller can do other work (import WeasyPrint) while the charts are drawn. The
-        worker answers once; later submissions, and a worker that failed, draw in-process."""
+    def submit(self, jobs: list[ChartJob]) -> PendingCharts:
+        """Hand `jobs` to the worker now; results are collected as they arrive. The worker
+        takes one submission; later ones are drawn in-process."""
         process, self.process = self.process, None
-        if process is None:
-            return lambda: run_jobs(jobs)
-        answer: dict[str, Any] = {}
-
-        def talk() -> None:
-            try:
-                output, _ = process.communicate(pickle.dumps(jobs), timeout=120)
-                if process.returncode == 0 and output:
-                    answer["results"] = pickle.loads(output)
-            except (OSError, subprocess.SubprocessError, pickle.UnpicklingError, EOFError):
-                process.kill()
-                process.wait()
-
-        thread = threading.Thread(target=talk, daemon=True)
-        thread.start()
-
-        def wait() -> list[Any]:
-            thread.join()
-            results = answer.get("results")
-            if isinstance(results, list) and len(results) == len(jobs):
-                return results
-            return run_jobs(jobs)
-
-        return wait
+        return PendingCharts(jobs, process)
 
     def run(self, jobs: list[ChartJob]) -> list[Any]:
-        """The results of `jobs` in order."""
-        return self.submit(jobs)()
+        """The results of `jobs` in order (waits for all of them)."""
+        pending = self.submit(jobs)
+        try:
+            return pending.all()
+        finally:
+            pending.close()
 
     def close(self) -> None:
         if self.process is not None:
@@ -116,16 +157,44 @@ class ChartRenderer:
         self.close()
 
 
-def fill(slots: list[ChartSlot], renderer: ChartRenderer,
-         extra: list[ChartJob] | None = None,
-         meanwhile: Callable[[], object] | None = None) -> list[Any]:
-    """Draw every slot's job (and `extra` jobs) in one go, calling `meanwhile()` while they
-    are drawn; returns the extra jobs' results."""
-    jobs = [slot.job for slot in slots] + list(extra or [])
-    wait = renderer.submit(jobs)
-    if meanwhile is not None:
-        meanwhile()
-    results = wait()
-    for slot, svg in zip(slots, results, strict=False):
-        slot.svg = svg
-    return results[len(slots):]
+@dataclass
+class ChartSlot:
+    """Where a chart goes in the page; prints as an <img> once its job is submitted."""
+
+    job: ChartJob
+    alt: str = ""
+    pending: PendingCharts | None = None
+    index: int = -1
+    linked: bool = False  # True: a `chart:N` link the PDF writer resolves; False: the SVG
+
+    def __html__(self) -> str:
+        if self.pending is None:
+            raise RuntimeError(f"chart {self.job.function} was never submitted")
+        # An <img>, not inline SVG: WeasyPrint lays it out as one replaced box (inline SVG
+        # would send every node through the HTML style cascade) and still draws its text as
+        # PDF text.
+        if self.linked:
+            source = f"{CHART_URL_PREFIX}{self.index}"
+        else:
+            svg = self.pending.get(self.index)
+            encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+            source = f"data:image/svg+xml;base64,{encoded}"
+        return str(Markup('<img class="chart" src="{}" alt="{}">').format(source, self.alt))
+
+
+def submit_slots(slots: list[ChartSlot], renderer: ChartRenderer, first: list[ChartJob],
+                 linked: bool) -> PendingCharts:
+    """Submit the `first` jobs (results at indexes 0..len(first)-1, drawn before any chart)
+    and then every slot's job; the slots learn where their result will be."""
+    pending = renderer.submit([*first, *(slot.job for slot in slots)])
+    for index, slot in enumerate(slots, start=len(first)):
+        slot.pending, slot.index, slot.linked = pending, index, linked
+    return pending
+
+
+def chart_index(url: str) -> int | None:
+    """N for a `chart:N` link, else None."""
+    if not url.startswith(CHART_URL_PREFIX):
+        return None
+    number = url[len(CHART_URL_PREFIX):]
+    return int(number) if number.isdigit() else None

@@ -13,13 +13,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from reports import data as marts
 from reports import theme
-from reports.chartjobs import ChartJob, ChartRenderer, fill
+from reports.chartjobs import ChartJob, ChartRenderer, PendingCharts, chart_index, submit_slots
 from reports.formats import LANGS, Formatter, Lang
 from reports.i18n import Messages
 from reports.sections import build_context
@@ -90,25 +91,41 @@ def environment() -> Environment:
     return env
 
 
-def render_html(data: marts.ReportData, lang: Lang, fonts: Fonts, generated_at: dt.datetime,
-                renderer: ChartRenderer | None = None,
-                while_charts_draw: Callable[[], object] | None = None) -> str:
-    """The report as one self-contained HTML document (CSS inline, charts as SVG images).
-    `while_charts_draw()` is called after the chart jobs are handed to the renderer."""
+def compose(data: marts.ReportData, lang: Lang, fonts: Fonts, generated_at: dt.datetime,
+            renderer: ChartRenderer, while_charts_draw: Callable[[], object] | None = None,
+            linked_charts: bool = False) -> tuple[str, PendingCharts]:
+    """The report's HTML and its charts, submitted to `renderer`. `while_charts_draw()` runs
+    right after the submission. With `linked_charts` the HTML refers to each chart as a
+    `chart:N` link (write_pdf resolves them), else it holds the SVGs (waits for them)."""
     env = environment()
     fmt = Formatter(lang)
     t = Messages(lang)
     context, slots = build_context(data, fmt, t, fonts)
-    with (renderer or ChartRenderer(use_worker=False)) as drawer:
-        (palette,) = fill(slots, drawer, [ChartJob("heat_palette")], while_charts_draw)
-    css = env.get_template("report.css.j2").render(theme=theme, fonts=fonts, t=t,
-                                                   heat_palette=palette,
-                                                   month=context["month_title"],
-                                                   as_of=context["month_end"],
-                                                   source=context["source_short"])
-    return env.get_template("report.html.j2").render(
-        **context, css=Markup(css), lang=lang, t=t, fmt=fmt, theme=theme,
-        generated_at=generated_at)
+    pending = submit_slots(slots, renderer, [ChartJob("heat_palette")], linked_charts)
+    try:
+        if while_charts_draw is not None:
+            while_charts_draw()
+        css = env.get_template("report.css.j2").render(theme=theme, fonts=fonts, t=t,
+                                                       heat_palette=pending.get(0),
+                                                       month=context["month_title"],
+                                                       as_of=context["month_end"],
+                                                       source=context["source_short"])
+        html = env.get_template("report.html.j2").render(
+            **context, css=Markup(css), lang=lang, t=t, fmt=fmt, theme=theme,
+            generated_at=generated_at)
+    except BaseException:
+        pending.close()
+        raise
+    return html, pending
+
+
+def render_html(data: marts.ReportData, lang: Lang, fonts: Fonts, generated_at: dt.datetime,
+                renderer: ChartRenderer | None = None) -> str:
+    """The report as one self-contained HTML document (CSS inline, charts as SVG images)."""
+    with renderer or ChartRenderer(use_worker=False) as drawer:
+        html, pending = compose(data, lang, fonts, generated_at, drawer)
+    pending.close()
+    return html
 
 
 def temp_path(target: Path) -> Path:
@@ -129,11 +146,29 @@ def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def write_pdf(html: str, target: Path) -> None:
+def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> None:
+    """The PDF of `html`; its `chart:N` links are resolved from `charts` as WeasyPrint reaches
+    them (a chart that cannot be had stops the render: never a PDF with a chart missing)."""
     import weasyprint
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class ChartFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            index = chart_index(url)
+            if index is None or charts is None:
+                return super().fetch(url, headers)
+            return URLFetcherResponse(url, body=charts.get(index).encode("utf-8"),
+                                      headers={"Content-Type": "image/svg+xml"})
 
     def write(temp: Path) -> None:
-        weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf(str(temp))
+        document = weasyprint.HTML(string=html, base_url=str(TEMPLATES),
+                                   url_fetcher=ChartFetcher(fail_on_errors=True))
+        try:
+            document.write_pdf(str(temp))
+        except FatalURLFetchingError as error:  # a BaseException: stop it here, one line
+            cause = error.__cause__
+            raise RetailTiersError(f"{target.name}: {error}: "
+                                   f"{type(cause).__name__}: {cause}") from None
 
     write_atomic(target, write)
 
@@ -168,12 +203,18 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
             drawer = renderers.pop() if renderers else None
             if index + 1 < len(loaded):
                 renderers.append(ChartRenderer())  # warms up while this month is laid out
-            html = render_html(data, request.lang, fonts, generated_at, drawer, meanwhile)
+            pdf = request.file_format == "pdf"
             target = out_dir / report_file_name(data.month, request.lang, request.file_format)
-            if request.file_format == "pdf":
-                write_pdf(html, target)
-            else:
-                write_html(html, target)
+            with drawer or ChartRenderer(use_worker=False) as charts_renderer:
+                html, charts = compose(data, request.lang, fonts, generated_at,
+                                       charts_renderer, meanwhile, linked_charts=pdf)
+            try:
+                if pdf:
+                    write_pdf(html, target, charts)
+                else:
+                    write_html(html, target)
+            finally:
+                charts.close()
             written.append(target)
     finally:
         for unused in renderers:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from reports.formats import MINUS, MISSING, Formatter, grouped
 from reports.i18n import Messages, load_messages
 from reports.render import code_spans, css_string
+from retail_tiers.errors import RetailTiersError
 
 EN = Formatter("en")
 ZH = Formatter("zh")
@@ -172,3 +176,71 @@ def test_lean_svg_keeps_the_drawing_and_drops_only_bare_groups() -> None:
     assert [element.get("id") for element in root] == ["used", "p2", "moved", "clipped"]
     assert [element.get("id") for element in root.iter(f"{{{SVG_NS}}}path")] == [
         "p1", "p2", None]
+
+
+def test_linked_charts_reach_the_pdf_and_one_that_cannot_be_drawn_stops_it(
+        tmp_path: Path) -> None:
+    """A PDF's `chart:N` links are filled from the worker's results as WeasyPrint reaches
+    them; a link to a chart that cannot be drawn ends the render with an error and no file
+    (not a page with a hole)."""
+    from pypdf import PdfReader
+
+    from reports import theme
+    from reports.chartjobs import ChartJob, ChartRenderer
+    from reports.render import write_pdf
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    jobs = [ChartJob("column_shares", {
+        "labels": ["1", "2"], "shares": [0.25, 0.75], "highlight": [False, True],
+        "x_title": "decile", "y_title": "share", "fmt": EN, "fonts": fonts,
+        "chart_id": "t"}), ChartJob("no_such_chart")]
+    with ChartRenderer() as renderer:
+        pending = renderer.submit(jobs)
+    try:
+        good = tmp_path / "good.pdf"
+        write_pdf('<html><body><img src="chart:0" style="width: 80mm"></body></html>', good,
+                  pending)
+        text = "".join(page.extract_text() for page in PdfReader(good).pages)
+        assert "75%" in text and "decile" in text      # the chart's own text, as PDF text
+
+        bad = tmp_path / "bad.pdf"
+        with pytest.raises(RetailTiersError, match=r"chart:1.*KeyError"):
+            write_pdf('<html><body><img src="chart:1"></body></html>', bad, pending)
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["good.pdf"]
+    finally:
+        pending.close()
+
+
+def test_chart_results_arrive_one_by_one_and_a_dead_worker_is_replaced_in_process() -> None:
+    """Results are read frame by frame in job order; when the worker dies after the first
+    result, the rest are drawn in this process and equal what the worker would have sent."""
+    import io
+
+    from reports import theme
+    from reports.chartjobs import ChartJob, PendingCharts, read_frame, run_jobs, write_frame
+
+    stream = io.BytesIO()
+    write_frame(stream, (0, "first"))
+    write_frame(stream, (1, ["second"]))
+    stream.seek(0)
+    assert read_frame(stream) == (0, "first")
+    assert read_frame(stream) == (1, ["second"])
+    with pytest.raises(EOFError):
+        read_frame(stream)
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    jobs = [ChartJob("heat_palette"), ChartJob("column_shares", {
+        "labels": ["a"], "shares": [1.0], "highlight": [True], "x_title": "x",
+        "y_title": "y", "fmt": EN, "fonts": fonts, "chart_id": "d"})]
+    # a stand-in worker that answers the first job with a marker and then dies
+    script = ("import pickle, sys; from reports.chartjobs import write_frame; "
+              "sys.stdin.buffer.read(); write_frame(sys.stdout.buffer, (0, 'from worker')); "
+              "sys.exit(3)")
+    process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE)
+    pending = PendingCharts(jobs, process)
+    try:
+        assert pending.get(0) == "from worker"
+        assert pending.get(1) == run_jobs([jobs[1]])[0]
+    finally:
+        pending.close()
