@@ -30,6 +30,7 @@ from retail_tiers.project import project_dir
 BENCH_CUSTOMERS = 1_000_000
 BENCH_MONTHS = 36
 BENCH_SEED = 7
+CALIBRATION_LOOPS = 20_000_000
 REPORT_RUNS = 3  # each report is timed 3 times; results.json keeps the median
 
 # dbt node name prefix or exact name -> layer reported in results.json
@@ -71,6 +72,17 @@ def repeated_stage(name: str, command: Sequence[str], env: dict[str, str], cwd: 
     return {"wall_seconds": round(statistics.median(walls), 2),
             "runs_wall_seconds": walls,
             "peak_memory_mib": max(float(str(result["peak_memory_mib"])) for result in results)}
+
+
+def calibration_seconds(loops: int = CALIBRATION_LOOPS) -> float:
+    """Seconds of a fixed single-core Python loop: how busy the machine is right now. The
+    figures vary by up to half between quiet and busy hours of a shared virtual machine, so
+    results.json keeps this before and after the stages, to be compared between runs."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(loops):
+        total += number
+    return round(time.perf_counter() - started, 2)
 
 
 def layer_of(node_name: str) -> str | None:
@@ -156,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "DBT_LOG_PATH": str(work / "logs"),
     })
     stages: dict[str, dict[str, object]] = {}
+    calibration_before = calibration_seconds()
 
     if dataset_is_cached(data_dir):
         print(f"bench: generate: reusing cached dataset in {data_dir}", flush=True)
@@ -201,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             "platform": platform.platform(),
         },
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # a fixed Python loop (20M additions) timed before and after the stages: compare it
+        # between runs before comparing their figures (lower = a quieter machine)
+        "calibration_seconds": {"before": calibration_before, "after": calibration_seconds()},
         "stages": stages,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
