@@ -192,22 +192,22 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
         if request.file_format not in FORMATS:
             raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
         fonts = require_fonts(request.lang)
+        pdf = request.file_format == "pdf"
         # WeasyPrint is imported while the worker draws the first month's charts
-        meanwhile = _import_weasyprint if request.file_format == "pdf" else None
+        meanwhile = _import_weasyprint if pdf else None
         project = project or project_dir()
         warehouse = warehouse or warehouse_path(project)
         out_dir = request.out_dir or default_out_dir(project)
         generated_at = dt.datetime.now().replace(microsecond=0)
         loaded = load_months(request, warehouse, project)
         for index, data in enumerate(loaded):
-            drawer = renderers.pop() if renderers else None
+            drawer = renderers.pop()
             if index + 1 < len(loaded):
                 renderers.append(ChartRenderer())  # warms up while this month is laid out
-            pdf = request.file_format == "pdf"
             target = out_dir / report_file_name(data.month, request.lang, request.file_format)
-            with drawer or ChartRenderer(use_worker=False) as charts_renderer:
-                html, charts = compose(data, request.lang, fonts, generated_at,
-                                       charts_renderer, meanwhile, linked_charts=pdf)
+            with drawer:
+                html, charts = compose(data, request.lang, fonts, generated_at, drawer,
+                                       meanwhile, linked_charts=pdf)
             try:
                 if pdf:
                     write_pdf(html, target, charts)
