@@ -32,3 +32,18 @@
 {% macro breakdown_schemes() -%}
     {{ return({'rfm_grid': 'rfm_grid_segment_code', 'rfm8': 'rfm8_segment_code'}) }}
 {%- endmacro %}
+
+
+{#
+    feedback_counts(): the select-list of a group of feedback responses (rows with customer_id,
+    nps_group and satisfaction_score): responses, respondents, promoters, passives, detractors
+    and mean_satisfaction (a double; null when no response gave one).
+#}
+{% macro feedback_counts() -%}
+    count(*) as responses,
+    count(distinct customer_id) as respondents,
+    count(*) filter (where nps_group = 'promoter') as promoters,
+    count(*) filter (where nps_group = 'passive') as passives,
+    count(*) filter (where nps_group = 'detractor') as detractors,
+    avg(cast(satisfaction_score as double)) as mean_satisfaction
+{%- endmacro %}

@@ -9,21 +9,12 @@
 with
 
 month_ends as (
-    select
-        month_end_on,
-        month_start_on
+    select month_end_on
     from {{ ref('int_month_ends') }}
 ),
 
 responses as (
-    select
-        customer_id,
-        responded_on,
-        nps_score,
-        satisfaction_score,
-        {{ nps_group('nps_score') }} as nps_group
-    from {{ ref('stg_feedback') }}
-    where quarantine_reason is null
+    select * from {{ ref('int_feedback_responses_placed') }}
 ),
 
 feedback_presence as (
@@ -31,29 +22,12 @@ feedback_presence as (
     from responses
 ),
 
-responses_in_months as (
-    select
-        month_ends.month_end_on,
-        responses.customer_id,
-        responses.nps_score,
-        responses.satisfaction_score,
-        responses.nps_group
-    from responses
-    inner join month_ends
-        on cast(date_trunc('month', responses.responded_on) as date) = month_ends.month_start_on
-        and responses.responded_on <= month_ends.month_end_on
-),
-
 months_aggregated as (
     select
         month_end_on,
-        count(*) as responses,
-        count(distinct customer_id) as respondents,
-        count(*) filter (where nps_group = 'promoter') as promoters,
-        count(*) filter (where nps_group = 'passive') as passives,
-        count(*) filter (where nps_group = 'detractor') as detractors,
-        avg(cast(satisfaction_score as double)) as mean_satisfaction
-    from responses_in_months
+        {{ feedback_counts() }}
+    from responses
+    where month_end_on is not null
     group by month_end_on
 ),
 

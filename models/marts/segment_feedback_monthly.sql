@@ -15,9 +15,7 @@
 with
 
 month_ends as (
-    select
-        month_end_on,
-        month_start_on
+    select month_end_on
     from {{ ref('int_month_ends') }}
 ),
 
@@ -39,14 +37,7 @@ registrations as (
 ),
 
 responses as (
-    select
-        customer_id,
-        responded_on,
-        nps_score,
-        satisfaction_score,
-        {{ nps_group('nps_score') }} as nps_group
-    from {{ ref('stg_feedback') }}
-    where quarantine_reason is null
+    select * from {{ ref('int_feedback_responses_placed') }}
 ),
 
 segment_rules as (
@@ -66,15 +57,13 @@ feedback_presence as (
 
 responses_in_months as (
     select
-        month_ends.month_end_on,
-        responses.customer_id,
-        responses.nps_score,
-        responses.satisfaction_score,
-        responses.nps_group
+        month_end_on,
+        customer_id,
+        nps_score,
+        satisfaction_score,
+        nps_group
     from responses
-    inner join month_ends
-        on cast(date_trunc('month', responses.responded_on) as date) = month_ends.month_start_on
-        and responses.responded_on <= month_ends.month_end_on
+    where month_end_on is not null
 ),
 
 -- the respondent at the month end: segments when a buyer, else whether a registered prospect
@@ -121,12 +110,7 @@ segment_responses as (
         month_end_on,
         scheme,
         segment_code,
-        count(*) as responses,
-        count(distinct customer_id) as respondents,
-        count(*) filter (where nps_group = 'promoter') as promoters,
-        count(*) filter (where nps_group = 'passive') as passives,
-        count(*) filter (where nps_group = 'detractor') as detractors,
-        avg(cast(satisfaction_score as double)) as mean_satisfaction
+        {{ feedback_counts() }}
     from response_segments
     group by month_end_on, scheme, segment_code
 ),
