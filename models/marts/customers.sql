@@ -70,7 +70,7 @@ latest_feedback as (
     ) = 1
 ),
 
-segment_rules as (
+segments as (
     select
         scheme,
         segment_code,
@@ -78,8 +78,7 @@ segment_rules as (
         segment_name_zh,
         action_en,
         action_zh
-    from {{ ref('segment_rules') }}
-    qualify row_number() over (partition by scheme, segment_code order by priority) = 1
+    from {{ ref('int_segments') }}
 ),
 
 final as (
@@ -137,13 +136,13 @@ final as (
         on customer_month_ends.customer_id = registered_customers.customer_id
     left join latest_feedback
         on customer_month_ends.customer_id = latest_feedback.customer_id
-    left join segment_rules as active_segments
+    left join segments as active_segments
         on active_segments.scheme = '{{ var("segment_scheme") }}'
         and customer_month_ends.segment_code = active_segments.segment_code
-    left join segment_rules as rfm_grid_segments
+    left join segments as rfm_grid_segments
         on rfm_grid_segments.scheme = 'rfm_grid'
         and customer_month_ends.rfm_grid_segment_code = rfm_grid_segments.segment_code
-    left join segment_rules as rfm8_segments
+    left join segments as rfm8_segments
         on rfm8_segments.scheme = 'rfm8'
         and customer_month_ends.rfm8_segment_code = rfm8_segments.segment_code
 )

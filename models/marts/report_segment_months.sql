@@ -16,7 +16,7 @@ month_ends as (
     select month_end_on from {{ ref('int_month_ends') }}
 ),
 
-segment_rules as (
+segments as (
     select
         scheme,
         segment_code,
@@ -25,9 +25,8 @@ segment_rules as (
         segment_name_zh,
         action_en,
         action_zh
-    from {{ ref('segment_rules') }}
+    from {{ ref('int_segments') }}
     where scheme in ('{{ segment_schemes() | join("', '") }}')
-    qualify row_number() over (partition by scheme, segment_code order by priority) = 1
 ),
 
 customer_segments as (
@@ -80,9 +79,9 @@ scheme_totals as (
 segment_months as (
     select
         month_ends.month_end_on,
-        segment_rules.*
+        segments.*
     from month_ends
-    cross join segment_rules
+    cross join segments
 ),
 
 final as (

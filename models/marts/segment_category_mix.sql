@@ -55,14 +55,13 @@ lines as materialized (
     where ordered_on > {{ as_of_date() }} - {{ window_days }}
 ),
 
-segment_rules as (
+segments as (
     select
         scheme,
         segment_code,
         segment_name_en,
         segment_name_zh
-    from {{ ref('segment_rules') }}
-    qualify row_number() over (partition by scheme, segment_code order by priority) = 1
+    from {{ ref('int_segments') }}
 ),
 
 customer_categories as (
@@ -121,8 +120,8 @@ final as (
         run_dates.as_of_date,
         segment_categories.scheme,
         segment_categories.segment_code,
-        segment_rules.segment_name_en,
-        segment_rules.segment_name_zh,
+        segments.segment_name_en,
+        segments.segment_name_zh,
         segment_categories.category,
         cast(segment_categories.net_revenue_amount as decimal(18, 4)) as net_revenue_amount,
         case
@@ -136,9 +135,9 @@ final as (
     inner join segment_totals
         on segment_categories.scheme = segment_totals.scheme
         and segment_categories.segment_code = segment_totals.segment_code
-    left join segment_rules
-        on segment_categories.scheme = segment_rules.scheme
-        and segment_categories.segment_code = segment_rules.segment_code
+    left join segments
+        on segment_categories.scheme = segments.scheme
+        and segment_categories.segment_code = segments.segment_code
 )
 
 select * from final

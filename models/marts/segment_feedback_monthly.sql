@@ -40,14 +40,13 @@ responses as (
     select * from {{ ref('int_feedback_responses_placed') }}
 ),
 
-segment_rules as (
+segments as (
     select
         scheme,
         segment_code,
         segment_name_en,
         segment_name_zh
-    from {{ ref('segment_rules') }}
-    qualify row_number() over (partition by scheme, segment_code order by priority) = 1
+    from {{ ref('int_segments') }}
 ),
 
 feedback_presence as (
@@ -159,11 +158,11 @@ final as (
         segment_members.segment_code,
         case
             when segment_members.segment_code = 'prospect' then 'Prospects'
-            else segment_rules.segment_name_en
+            else segments.segment_name_en
         end as segment_name_en,
         case
             when segment_members.segment_code = 'prospect' then '潜在客户'
-            else segment_rules.segment_name_zh
+            else segments.segment_name_zh
         end as segment_name_zh,
         cast(segment_members.segment_customers as bigint) as segment_customers,
         cast(coalesce(segment_responses.responses, 0) as bigint) as responses,
@@ -183,9 +182,9 @@ final as (
         on segment_members.month_end_on = segment_responses.month_end_on
         and segment_members.scheme = segment_responses.scheme
         and segment_members.segment_code = segment_responses.segment_code
-    left join segment_rules
-        on segment_members.scheme = segment_rules.scheme
-        and segment_members.segment_code = segment_rules.segment_code
+    left join segments
+        on segment_members.scheme = segments.scheme
+        and segment_members.segment_code = segments.segment_code
     where feedback_presence.clean_responses > 0
 )
 

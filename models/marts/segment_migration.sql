@@ -27,16 +27,15 @@ month_ends as (
     from {{ ref('int_month_ends') }}
 ),
 
-segment_rules as (
+segments as (
     select
         scheme,
         segment_code,
         priority,
         segment_name_en,
         segment_name_zh
-    from {{ ref('segment_rules') }}
+    from {{ ref('int_segments') }}
     where scheme in ('{{ segment_schemes() | join("', '") }}')
-    qualify row_number() over (partition by scheme, segment_code order by priority) = 1
 ),
 
 segment_pairs as (
@@ -88,7 +87,7 @@ from_segments as (
         priority,
         segment_name_en,
         segment_name_zh
-    from segment_rules
+    from segments
     union all
     select distinct
         scheme,
@@ -96,7 +95,7 @@ from_segments as (
         0 as priority,
         'No purchase yet' as segment_name_en,
         '此前尚无购买' as segment_name_zh
-    from segment_rules
+    from segments
 ),
 
 migration_cells as (
@@ -114,7 +113,7 @@ migration_cells as (
         to_segments.segment_name_zh as to_segment_name_zh
     from month_ends
     cross join from_segments
-    inner join segment_rules as to_segments
+    inner join segments as to_segments
         on from_segments.scheme = to_segments.scheme
     where month_ends.month_end_index > 0
 ),

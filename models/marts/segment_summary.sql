@@ -14,7 +14,7 @@ run_dates as (
     select as_of_date from {{ ref('int_run_dates') }}
 ),
 
-segment_rules as (
+segments as (
     select
         scheme,
         segment_code,
@@ -23,9 +23,8 @@ segment_rules as (
         segment_name_zh,
         action_en,
         action_zh
-    from {{ ref('segment_rules') }}
+    from {{ ref('int_segments') }}
     where scheme in ('{{ segment_schemes() | join("', '") }}')
-    qualify row_number() over (partition by scheme, segment_code order by priority) = 1
 ),
 
 customer_segments as (
@@ -75,14 +74,14 @@ scheme_totals as (
 final as (
     select
         run_dates.as_of_date,
-        segment_rules.scheme,
-        segment_rules.scheme = '{{ var("segment_scheme") }}' as is_active_scheme,
-        segment_rules.segment_code,
-        segment_rules.priority as segment_priority,
-        segment_rules.segment_name_en,
-        segment_rules.segment_name_zh,
-        segment_rules.action_en,
-        segment_rules.action_zh,
+        segments.scheme,
+        segments.scheme = '{{ var("segment_scheme") }}' as is_active_scheme,
+        segments.segment_code,
+        segments.priority as segment_priority,
+        segments.segment_name_en,
+        segments.segment_name_zh,
+        segments.action_en,
+        segments.action_zh,
         coalesce(segment_totals.customer_count, 0) as customer_count,
         coalesce(cast(segment_totals.customer_count as double) / nullif(scheme_totals.customer_count, 0), 0)
             as customer_share_rate,
@@ -97,13 +96,13 @@ final as (
         segment_totals.mean_days_since_last_order,
         segment_totals.mean_frequency_orders,
         segment_totals.mean_monetary_amount
-    from segment_rules
+    from segments
     cross join run_dates
     left join segment_totals
-        on segment_rules.scheme = segment_totals.scheme
-        and segment_rules.segment_code = segment_totals.segment_code
+        on segments.scheme = segment_totals.scheme
+        and segments.segment_code = segment_totals.segment_code
     left join scheme_totals
-        on segment_rules.scheme = scheme_totals.scheme
+        on segments.scheme = scheme_totals.scheme
 )
 
 select * from final
