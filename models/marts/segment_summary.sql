@@ -15,15 +15,7 @@ run_dates as (
 ),
 
 segments as (
-    select
-        scheme,
-        segment_code,
-        priority,
-        segment_name_en,
-        segment_name_zh,
-        action_en,
-        action_zh
-    from {{ ref('int_segments') }}
+    select * from {{ ref('int_segments') }}
     where scheme in ('{{ segment_schemes() | join("', '") }}')
 ),
 
