@@ -1,5 +1,6 @@
-"""The README must not drift from the code: its contract tables, quarantine reasons, commands
-and make targets are checked against the contract, the staging SQL, the CLI and the Makefile."""
+"""The README must not drift from the code: its contract tables, quarantine reasons, commands,
+make targets and settings are checked against the contract, the staging SQL, the CLI, the
+Makefile and dbt_project.yml."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import click
 import pytest
 
 from cli import cli
+from retail_tiers.build import RESERVED_VARS, project_vars
 from retail_tiers.contract import RAW_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,3 +109,11 @@ def test_readme_opens_with_the_two_commands() -> None:
     first_block = code_blocks()[0]
     commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
     assert commands == ["make demo", "make test"]
+
+
+def test_readme_documents_every_var() -> None:
+    """Every dbt var an analyst can set (all but the ones `--input` sets) has a row in one of
+    the README's settings tables: `| `name` | default | meaning |`."""
+    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", README, flags=re.MULTILINE))
+    settable = set(project_vars(ROOT)) - RESERVED_VARS
+    assert settable <= documented, f"vars missing from the README: {sorted(settable - documented)}"
