@@ -27,3 +27,20 @@
     ) as varchar)
 {%- endmacro %}
 
+
+
+{#
+    numbered_raw_rows(file_name, columns): the body of a staging model's `numbered` CTE: the
+    rows of raw file `file_name` (raw_relation) numbered in file order, `source_row_number`
+    1, 2, ..., with the contract's `columns` renamed `raw_<column>`.
+    row_number() over () follows file order (preserve_insertion_order) and keeps its pipeline
+    on one thread; a large file's model writes the CTE `as materialized`, so the numbered
+    rows are stored right away and the parsing, the duplicate check and the table write after
+    it use every core.
+#}
+{% macro numbered_raw_rows(file_name, columns) -%}
+    select
+        row_number() over () as source_row_number,
+        {{ raw_columns(columns) }}
+    from {{ raw_relation(file_name) }}
+{%- endmacro %}

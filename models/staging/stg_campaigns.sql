@@ -12,18 +12,9 @@
 
 with
 
-raw_campaigns as (
-    select * from {{ raw_relation('campaigns') }}
-),
-
-{#- Materialized: row_number() over () numbers the rows in file order, which keeps its
-    pipeline on one thread (preserve_insertion_order); storing the numbered rows right
-    away lets the parsing, the duplicate check and the table write below use every core. #}
+{#- materialized: see numbered_raw_rows (macros/staging_helpers.sql) #}
 numbered as materialized (
-    select
-        row_number() over () as source_row_number,
-        {{ raw_columns(columns) }}
-    from raw_campaigns
+    {{ numbered_raw_rows('campaigns', columns) }}
 ),
 
 parsed as (

@@ -13,15 +13,8 @@
 
 with
 
-raw_feedback as (
-    select * from {{ raw_relation('feedback') }}
-),
-
 numbered as (
-    select
-        row_number() over () as source_row_number,
-        {{ raw_columns(columns) }}
-    from raw_feedback
+    {{ numbered_raw_rows('feedback', columns) }}
 ),
 
 parsed as (
