@@ -48,7 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
 
 def run_stage(
     name: str, command: Sequence[str], env: dict[str, str], cwd: Path
-) -> dict[str, object]:
+) -> dict[str, float]:
     """Run one stage as a child process: its wall seconds, CPU seconds (user + system, every
     thread of the child and its own children) and peak RSS."""
     print(f"bench: {name}: {' '.join(command)}", flush=True)
@@ -71,10 +71,10 @@ def repeated_stage(name: str, command: Sequence[str], env: dict[str, str], cwd: 
     a fifth from run to run), every run's time, and the highest peak memory."""
     results = [run_stage(f"{name} ({run} of {runs})", command, env, cwd)
                for run in range(1, runs + 1)]
-    walls = [float(str(result["wall_seconds"])) for result in results]
+    walls = [result["wall_seconds"] for result in results]
     return {"wall_seconds": round(statistics.median(walls), 2),
             "runs_wall_seconds": walls,
-            "peak_memory_mib": max(float(str(result["peak_memory_mib"])) for result in results)}
+            "peak_memory_mib": max(result["peak_memory_mib"] for result in results)}
 
 
 def calibration_seconds(loops: int = CALIBRATION_LOOPS) -> float:
@@ -148,9 +148,8 @@ def predictions_alone(project: Path, work: Path, env: dict[str, str]) -> dict[st
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
     nodes = {result["unique_id"].split(".")[-1]: round(float(result["execution_time"]), 2)
              for result in results}
-    stage["node_seconds"] = nodes
-    stage["fit_and_scoring_seconds"] = round(sum(nodes.values()), 2)
-    return stage
+    return {**stage, "node_seconds": nodes,
+            "fit_and_scoring_seconds": round(sum(nodes.values()), 2)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -187,11 +186,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     for stale in (work / "bench.duckdb", work / "bench.duckdb.wal"):
         stale.unlink(missing_ok=True)
-    stages["build"] = run_stage("build", [cli, "build", "--input", str(data_dir)], env, project)
+    build = run_stage("build", [cli, "build", "--input", str(data_dir)], env, project)
     # the build is CPU-bound: its CPU seconds spread over every core is the least wall time it
     # could take on this machine, however well dbt's threads overlapped
-    stages["build"]["all_cores_busy_seconds"] = round(
-        float(str(stages["build"]["cpu_seconds"])) / (os.cpu_count() or 1), 1)
+    stages["build"] = {**build, "all_cores_busy_seconds": round(
+        build["cpu_seconds"] / (os.cpu_count() or 1), 1)}
     warehouse = work / "bench.duckdb"
     if warehouse.is_file():
         seconds = node_seconds(warehouse)

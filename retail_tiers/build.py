@@ -374,6 +374,8 @@ class _Progress:
               seconds: float | None, failures: int | None) -> None:
         with self.lock:
             self.done += 1
+            if resource_type in QUIET_WHEN_PASSING and status in ("pass", "success"):
+                return
             total = max(self.total, self.done)
             width = len(str(total))
             label = f"{RESOURCE_LABELS.get(resource_type, resource_type)} {node_name} "
@@ -382,8 +384,6 @@ class _Progress:
             state = STATUS_LABELS.get(status, status)
             if failures and status in ("fail", "warn"):
                 state += f" ({failures:,} rows)"
-            if resource_type in QUIET_WHEN_PASSING and status in ("pass", "success"):
-                return
             timing = f" {seconds:.1f}s" if seconds is not None else ""
             self.echo(f"  [{self.done:>{width}}/{total}] {label:.<{PROGRESS_WIDTH}} "
                       f"{state}{timing}")
