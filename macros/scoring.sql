@@ -95,14 +95,16 @@
 
 
 {#
-    rfm8_threshold(var_name, population_mean): the fixed threshold of var `var_name` when set,
-    else the population mean (an expression) of the scored customers as of the month end.
+    rfm8_threshold(var_name, population_default): the fixed threshold of var `var_name` when
+    set, else `population_default`, an expression over the month end's population (for R the
+    mean days capped at churn_days, for F the window buyers' mean but at least 2, for M the mean
+    window revenue of the buyers with positive revenue: int_month_ends_cut_points).
 #}
-{% macro rfm8_threshold(var_name, population_mean) -%}
+{% macro rfm8_threshold(var_name, population_default) -%}
     {%- if var(var_name) is not none -%}
         cast({{ var(var_name) }} as double)
     {%- else -%}
-        {{ population_mean }}
+        {{ population_default }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -139,15 +141,23 @@
     columns of relation alias `cut_points`, thresholds against the pivoted rfm_thresholds
     columns of threshold_bounds_columns()) and the rfm8 flags <prefix>is_recency_high,
     is_frequency_high, is_monetary_high (R high = RECENT: days <= the R threshold).
+    Scores by rule, whatever the method: no purchase in the window scores F 1 and M 1, and no
+    positive net revenue in the window scores M 1 (the quantiles are cut over the others only,
+    int_month_ends_cut_points).
 #}
 {% macro score_columns(days, frequency, monetary, cut_points, prefix='') -%}
     {%- set values = {'r': days, 'f': frequency, 'm': monetary} -%}
+    {%- set scored_by_rule = {
+        'r': none,
+        'f': frequency ~ ' = 0',
+        'm': '(' ~ frequency ~ ' = 0 or ' ~ monetary ~ ' <= 0)'} -%}
     {%- for dimension in ['r', 'f', 'm'] %}
+        {% if scored_by_rule[dimension] %}case when {{ scored_by_rule[dimension] }} then 1 else {% endif -%}
         {% if score_method(dimension) == 'quantile' -%}
         {{ score_by_cut_points(values[dimension], cut_points ~ '.' ~ dimension ~ '_cut_point', higher_is_better=(dimension != 'r')) }}
         {%- else -%}
         {{ score_by_thresholds(values[dimension], dimension) }}
-        {%- endif %} as {{ prefix }}{{ dimension }}_score,
+        {%- endif %}{% if scored_by_rule[dimension] %} end{% endif %} as {{ prefix }}{{ dimension }}_score,
     {%- endfor %}
         {{ days }} <= {{ cut_points }}.rfm8_recency_days_threshold as {{ prefix }}is_recency_high,
         {{ frequency }} >= {{ cut_points }}.rfm8_frequency_threshold as {{ prefix }}is_frequency_high,

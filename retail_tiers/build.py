@@ -57,6 +57,7 @@ class NodeResult:
     failures: int | None
     execution_seconds: float
     message: str
+    relation_name: str | None = None  # where a test that stores its failures keeps them
 
 
 @dataclass
@@ -73,6 +74,8 @@ class BuildSummary:
     error: str | None = None  # dbt could not run at all (parse/compile error, ...)
     row_accounting: list[tuple[str, int, int, int]] = field(default_factory=list)
     quarantine: list[tuple[str, str, int]] = field(default_factory=list)
+    # the `problem` sentences of failed tests that store their failures (segment invariants)
+    problems: dict[str, list[str]] = field(default_factory=dict)
 
     def count(self, resource_type: str, statuses: set[str] | None = None) -> int:
         return sum(1 for node in self.nodes if node.resource_type == resource_type
@@ -108,6 +111,8 @@ class BuildSummary:
         message = node_message_line(first.message)
         if first.resource_type == "test" and first.failures:
             message = f"{first.failures:,} failing row{'s' if first.failures != 1 else ''}"
+        if self.problems.get(first.unique_id):
+            message = self.problems[first.unique_id][0]
         more = f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""
         return f"{kind} {first.name} failed: {message}{more}"
 
@@ -309,6 +314,7 @@ def _node_result(item: Any) -> NodeResult:
         failures=int(failures) if failures is not None else None,
         execution_seconds=round(float(item.execution_time or 0.0), 3),
         message=str(item.message or ""),
+        relation_name=getattr(node, "relation_name", None),
     )
 
 
@@ -369,6 +375,8 @@ class _Progress:
                        float(run.execution_time or 0.0), int(run.num_failures or 0))
         elif name in ("MainEncounteredError", "RunResultError") and event.info.level == "error":
             self.last_error = _first_line(event.info.msg)
+        elif name == "JinjaLogInfo":  # the project's own notes, e.g. invariant tests switched off
+            self.echo(f"  {event.info.msg}")
 
     def _line(self, resource_type: str, node_name: str, status: str,
               seconds: float | None, failures: int | None) -> None:
@@ -455,9 +463,31 @@ def record_run(warehouse: Path, summary: BuildSummary) -> None:
                     "group by all order by source_file, count(*) desc, quarantine_reason"
                 ).fetchall()
             ]
+        summary.problems = stored_problems(con, summary.failed_nodes())
         _write_tables(con, summary)
     finally:
         con.close()
+
+
+PROBLEMS_SHOWN = 5
+
+
+def stored_problems(con: duckdb.DuckDBPyConnection,
+                    failed: list[NodeResult]) -> dict[str, list[str]]:
+    """The first `problem` sentences of each failed test that stores its failing rows in a
+    table with a `problem` column (the segment invariant tests), by the test's unique id."""
+    problems: dict[str, list[str]] = {}
+    for node in failed:
+        if node.resource_type != "test" or not node.relation_name:
+            continue
+        try:
+            # latest month first: the problems start with the month end
+            found = con.execute(f"select problem from {node.relation_name} "
+                                f"order by problem desc limit {PROBLEMS_SHOWN}").fetchall()
+        except duckdb.Error:  # no such table or no problem column: dbt's message is all there is
+            continue
+        problems[node.unique_id] = [str(row[0]) for row in found]
+    return problems
 
 
 def _write_tables(con: duckdb.DuckDBPyConnection, summary: BuildSummary) -> None:
@@ -497,6 +527,9 @@ def format_summary(summary: BuildSummary) -> list[str]:
                  f"{counts['unit_tests_failed']} failed"]
     if counts["nodes_errored"] or counts["nodes_skipped"]:
         lines.append(f"  {counts['nodes_errored']} errored, {counts['nodes_skipped']} skipped")
+    for node in summary.failed_nodes():
+        for problem in summary.problems.get(node.unique_id, []):
+            lines.append(f"  {node.name}: {problem}")
     if summary.row_accounting:
         lines.append("rows in (clean + quarantined):")
         width = max(len(row[0]) for row in summary.row_accounting)

@@ -38,6 +38,7 @@ COMPARED_COLUMNS = [
     "days_since_last_order", "lifetime_orders", "lifetime_net_revenue", "frequency_orders",
     "monetary_amount", "r_score", "f_score", "m_score", "fm_score", "rfm8_code",
     "segment_code", "rfm_grid_segment_code", "rfm8_segment_code", "lifecycle_stage",
+    "is_new_customer",
 ]
 
 
@@ -73,6 +74,7 @@ class Settings:
     history_months: int
     rfm_window_days: int
     churn_days: int
+    new_customer_days: int
     methods: Mapping[str, str]  # dimension r/f/m -> quantile | thresholds
     segment_scheme: str
     rfm8_thresholds: Mapping[str, float | None]  # r/f/m -> fixed threshold or None (mean)
@@ -85,6 +87,7 @@ class Settings:
             history_months=int(values["history_months"]),
             rfm_window_days=int(values["rfm_window_days"]),
             churn_days=int(values["churn_days"]),
+            new_customer_days=int(values["new_customer_days"]),
             methods={d: values[f"{d}_score_method"] for d in "rfm"},
             segment_scheme=values["segment_scheme"],
             rfm8_thresholds={
@@ -105,6 +108,8 @@ def read_rules(path: Path) -> list[dict[str, Any]]:
         rule["priority"] = int(rule["priority"])
         for bound in ("r_score_min", "r_score_max", "fm_score_min", "fm_score_max"):
             rule[bound] = int(rule[bound]) if rule[bound] is not None else None
+        if rule["is_new_customer"] is not None:
+            rule["is_new_customer"] = rule["is_new_customer"].lower() == "true"
         rules.append(rule)
     return rules
 
@@ -168,9 +173,11 @@ def threshold_score(value: int, bands: list[tuple[int, int | None, int | None]])
 
 
 def first_matching_segment(rules: list[dict[str, Any]], scheme: str, r_score: int,
-                           fm_score: int, rfm8_code: str) -> str:
+                           fm_score: int, rfm8_code: str, is_new: bool) -> str:
     """The segment of the first rule (by priority) of the scheme that matches."""
     def matches(rule: dict[str, Any]) -> bool:
+        if rule["is_new_customer"] is not None and rule["is_new_customer"] != is_new:
+            return False
         if rule["rfm8_code"] is not None:
             return rule["rfm8_code"] == rfm8_code
         return ((rule["r_score_min"] or 1) <= r_score <= (rule["r_score_max"] or 5)
@@ -178,7 +185,8 @@ def first_matching_segment(rules: list[dict[str, Any]], scheme: str, r_score: in
 
     candidates = sorted((rule for rule in rules if rule["scheme"] == scheme and matches(rule)),
                         key=lambda rule: rule["priority"])
-    assert candidates, f"no {scheme} rule for R {r_score}, FM {fm_score}, rfm8 {rfm8_code}"
+    assert candidates, (f"no {scheme} rule for R {r_score}, FM {fm_score}, rfm8 {rfm8_code}, "
+                        f"new {is_new}")
     return candidates[0]["segment_code"]
 
 
@@ -242,29 +250,49 @@ def reference_state(orders: pd.DataFrame, month_end: dt.date, settings: Settings
     scored_values = {"r": state["days_since_last_order"] * SCALE,
                      "f": state["frequency_orders"] * SCALE,
                      "m": state["monetary_amount"]}
+    # quantiles rank the customers they score: R all, F the window's buyers, M the window's
+    # buyers with positive revenue; the others score F 1 / M 1 by rule
+    window_buyer = state["frequency_orders"] > 0
+    window_revenue = window_buyer & (state["monetary_amount"] > 0)
+    quantile_population = {"r": state.index == state.index, "f": window_buyer, "m": window_revenue}
     for dimension, values in scored_values.items():
         if settings.methods[dimension] == "quantile":
-            state[f"{dimension}_score"] = quantile_scores(
-                values, higher_is_better=dimension != "r")
+            ranked = quantile_population[dimension]
+            scores = pd.Series(1, index=state.index)
+            if ranked.any():
+                scores[ranked] = quantile_scores(values[ranked], higher_is_better=dimension != "r")
         else:
-            state[f"{dimension}_score"] = values.map(
-                lambda value, d=dimension: threshold_score(value, bands[d]))
+            scores = values.map(lambda value, d=dimension: threshold_score(value, bands[d]))
+        if dimension == "f":
+            scores = scores.where(window_buyer, 1)
+        if dimension == "m":
+            scores = scores.where(window_revenue, 1)
+        state[f"{dimension}_score"] = scores
     state["fm_score"] = (state["f_score"] + state["m_score"] + 1) // 2
 
-    n = len(state)
     fixed = settings.rfm8_thresholds
-    # exact comparisons with the mean: value >= sum / n  <=>  value * n >= sum
-    r_high = (state["days_since_last_order"] <= fixed["r"] if fixed["r"] is not None
-              else state["days_since_last_order"] * n <= state["days_since_last_order"].sum())
-    f_high = (state["frequency_orders"] >= fixed["f"] if fixed["f"] is not None
-              else state["frequency_orders"] * n >= state["frequency_orders"].sum())
-    m_high = (state["monetary_amount"] >= fixed["m"] * SCALE if fixed["m"] is not None
-              else state["monetary_amount"] * n >= state["monetary_amount"].sum())
+    days, orders, spend = (state["days_since_last_order"], state["frequency_orders"],
+                           state["monetary_amount"])
+    # exact comparisons with means: value >= sum / n  <=>  value * n >= sum
+    # R: days <= min(mean days of everyone, churn_days)
+    r_high = (days <= fixed["r"] if fixed["r"] is not None
+              else (days * len(state) <= days.sum()) & (days <= settings.churn_days))
+    # F: orders >= max(mean orders of the window's buyers, 2)
+    buyers = orders[window_buyer]
+    f_high = (orders >= fixed["f"] if fixed["f"] is not None
+              else (orders * len(buyers) >= buyers.sum()) & (orders >= 2))
+    # M: spend >= mean spend of the buyers with positive window revenue (none: never high)
+    earners = spend[window_revenue]
+    m_high = (spend >= fixed["m"] * SCALE if fixed["m"] is not None
+              else (spend * len(earners) >= earners.sum()) & (len(earners) > 0))
     state["rfm8_code"] = (r_high.astype(int).astype(str) + f_high.astype(int).astype(str)
                           + m_high.astype(int).astype(str))
+    state["is_new_customer"] = (state["lifetime_orders"] == 1) & (
+        days <= settings.new_customer_days)
 
     def segment(row: pd.Series, scheme: str) -> str:
-        return first_matching_segment(rules, scheme, row.r_score, row.fm_score, row.rfm8_code)
+        return first_matching_segment(rules, scheme, row.r_score, row.fm_score, row.rfm8_code,
+                                      row.is_new_customer)
 
     state["rfm_grid_segment_code"] = state.apply(segment, axis=1, scheme="rfm_grid")
     state["rfm8_segment_code"] = state.apply(segment, axis=1, scheme="rfm8")
@@ -283,7 +311,8 @@ def model_rows(workspace: Workspace, table: str, month_end: dt.date) -> pd.DataF
             f"cast(lifetime_net_revenue * {SCALE} as bigint) as lifetime_net_revenue, "
             f"frequency_orders, cast(monetary_amount * {SCALE} as bigint) as monetary_amount, "
             "r_score, f_score, m_score, fm_score, rfm8_code, "
-            "segment_code, rfm_grid_segment_code, rfm8_segment_code, lifecycle_stage "
+            "segment_code, rfm_grid_segment_code, rfm8_segment_code, lifecycle_stage, "
+            "is_new_customer "
             f"from main.{table} where {date_column} = ?", [month_end],
         ).df()
     finally:

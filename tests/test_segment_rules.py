@@ -68,10 +68,10 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def as_of_segments(workspace: Workspace) -> dict[str, tuple[int, int, int, str, str]]:
+def as_of_segments(workspace: Workspace) -> dict[str, tuple[int, int, int, str, str, bool]]:
     rows = workspace.query(
-        "select customer_id, r_score, f_score, m_score, rfm_grid_segment_code, segment_code "
-        "from main.customers")
+        "select customer_id, r_score, f_score, m_score, rfm_grid_segment_code, segment_code, "
+        "is_new_customer from main.customers")
     return {row[0]: row[1:] for row in rows}
 
 
@@ -97,10 +97,10 @@ def test_editing_one_rule_row_moves_customers(built: Workspace, tmp_path: Path) 
     moved = {customer for customer in before if before[customer][3] != after[customer][3]}
     assert moved, "no customer moved"
     rules = read_rules(project / RULES_CSV)
-    for customer, (r_score, f_score, m_score, _, active) in after.items():
+    for customer, (r_score, f_score, m_score, _, active, is_new) in after.items():
         assert (r_score, f_score, m_score) == before[customer][:3], "scores changed"
         fm_score = (f_score + m_score + 1) // 2
-        expected = first_matching_segment(rules, "rfm_grid", r_score, fm_score, "000")
+        expected = first_matching_segment(rules, "rfm_grid", r_score, fm_score, "000", is_new)
         assert after[customer][3] == expected
         assert active == after[customer][3]  # rfm_grid is the active scheme
     for customer in moved:
@@ -120,7 +120,8 @@ def test_editing_one_rule_row_moves_customers(built: Workspace, tmp_path: Path) 
 
 def test_rule_tables_with_holes_fail_the_build(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    drop_row(project / RULES_CSV, "rfm_grid,40,new,")  # (R 5, FM 1) has no segment left
+    drop_row(project / RULES_CSV, "rfm_grid,50,promising,")  # (R 4-5, FM 1) of customers
+    # who are not new has no segment left (New holds only the new ones)
     edit_row(project / THRESHOLDS_CSV, "f,4,", "4,6", "4,5")  # F = 5 has no band
     workspace = Workspace(tmp_path / "workspace")
     workspace.warehouse.parent.mkdir(parents=True)

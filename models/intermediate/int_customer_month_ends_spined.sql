@@ -73,6 +73,12 @@ final as (
         end as previous_last_order_on,
         cast(case
             when month_ends.month_end_index = 0 then null
+            when not spread.is_change_month then spread.lifetime_orders
+            when spread.lifetime_orders - spread.order_change >= 1
+                then spread.lifetime_orders - spread.order_change
+        end as integer) as previous_lifetime_orders,
+        cast(case
+            when month_ends.month_end_index = 0 then null
             when not spread.is_change_month then spread.frequency_orders
             when spread.lifetime_orders - spread.order_change >= 1
                 then spread.frequency_orders - spread.window_order_change

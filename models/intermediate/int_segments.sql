@@ -1,6 +1,7 @@
 {#
     One row per segment of the rule table (seed segment_rules): its scheme and code with the
-    priority, names and recommended actions of its first rule by priority (a segment may span
+    priority, names, recommended actions, tier rank and activity promise of its first rule by
+    priority (a segment may span
     several rules, e.g. several cells of the grid). Every mart that names, orders or describes
     segments reads them here, so they all agree.
 #}
@@ -15,7 +16,9 @@ rules as (
         segment_name_en,
         segment_name_zh,
         action_en,
-        action_zh
+        action_zh,
+        tier_rank,
+        promises_activity
     from {{ ref('segment_rules') }}
 ),
 
@@ -27,7 +30,9 @@ final as (
         segment_name_en,
         segment_name_zh,
         action_en,
-        action_zh
+        action_zh,
+        tier_rank,
+        promises_activity
     from rules
     qualify row_number() over (partition by scheme, segment_code order by priority) = 1
 )

@@ -5,8 +5,11 @@
     date. Scores use the month end's own cut points (int_month_ends_cut_points); the scoring
     method of each dimension is a var (quantile | thresholds); segments come from the rule
     table (int_segment_rules_resolved): the active scheme (var segment_scheme), rfm_grid and
-    rfm8. The segments at the previous month end (active scheme and rfm8) are scored the same
-    way from the carried previous state (previous_*), for segment_migration.
+    rfm8, for new customers (first and only purchase at most var new_customer_days before the
+    month end) and for the others. The segments at the previous month end (active scheme and
+    rfm8) are scored the same way from the carried previous state (previous_*), for
+    segment_migration, which also reads why a customer's cell may have changed
+    (segment_change_reason).
 #}
 
 with
@@ -44,44 +47,58 @@ score_cells as (
     select
         cast(r_scores.r_score as integer) as r_score,
         cast(fm_scores.fm_score as integer) as fm_score,
-        codes.rfm8_code
+        codes.rfm8_code,
+        new_customer_flags.is_new_customer
     from (select unnest(range(1, 6)) as r_score) as r_scores
     cross join (select unnest(range(1, 6)) as fm_score) as fm_scores
     cross join (
         select unnest(['111', '011', '101', '001', '110', '010', '100', '000']) as rfm8_code
     ) as codes
+    cross join (select unnest([true, false]) as is_new_customer) as new_customer_flags
 ),
 
 segment_lookup as (
-    -- every (R, FM, rfm8 code) combination with its segment under the active scheme, rfm8 and
-    -- rfm_grid (a score scheme matches on R and FM, a code scheme on the rfm8 code)
+    -- every (R, FM, rfm8 code, new customer) combination with its segment under the active
+    -- scheme, rfm8 and rfm_grid (a score scheme matches on R and FM, a code scheme on the rfm8
+    -- code, both on whether the customer is new)
     select
         score_cells.r_score,
         score_cells.fm_score,
         score_cells.rfm8_code,
+        score_cells.is_new_customer,
         rfm_grid_cells.segment_code as rfm_grid_segment_code,
         rfm8_cells.segment_code as rfm8_segment_code,
         coalesce(active_score_cells.segment_code, active_code_cells.segment_code) as segment_code
     from score_cells
     left join segment_cells as rfm_grid_cells
         on rfm_grid_cells.scheme = 'rfm_grid'
+        and score_cells.is_new_customer = rfm_grid_cells.is_new_customer
         and score_cells.r_score = rfm_grid_cells.r_score
         and score_cells.fm_score = rfm_grid_cells.fm_score
     left join segment_cells as rfm8_cells
         on rfm8_cells.scheme = 'rfm8'
+        and score_cells.is_new_customer = rfm8_cells.is_new_customer
         and score_cells.rfm8_code = rfm8_cells.rfm8_code
     left join segment_cells as active_score_cells
         on active_score_cells.scheme = '{{ var("segment_scheme") }}'
+        and score_cells.is_new_customer = active_score_cells.is_new_customer
         and score_cells.r_score = active_score_cells.r_score
         and score_cells.fm_score = active_score_cells.fm_score
     left join segment_cells as active_code_cells
         on active_code_cells.scheme = '{{ var("segment_scheme") }}'
+        and score_cells.is_new_customer = active_code_cells.is_new_customer
         and score_cells.rfm8_code = active_code_cells.rfm8_code
 ),
 
 scored as (
     select
         customer_month_ends.*,
+        coalesce(customer_month_ends.lifetime_orders = 1
+            and customer_month_ends.days_since_last_order <= {{ var('new_customer_days') | int }}, false)
+            as is_new_customer,
+        coalesce(customer_month_ends.previous_lifetime_orders = 1
+            and customer_month_ends.previous_month_end_on - customer_month_ends.previous_last_order_on
+                <= {{ var('new_customer_days') | int }}, false) as previous_is_new_customer,
         {{ score_columns(
             'customer_month_ends.days_since_last_order',
             'customer_month_ends.frequency_orders',
@@ -127,7 +144,21 @@ staged as (
             when trailing_year_orders >= 4 then 'loyal'
             when lifetime_orders >= 2 then 'repeat'
             else 'one_time'
-        end as lifecycle_stage
+        end as lifecycle_stage,
+        -- why the customer's cell may differ from the previous month end's: bought in the month,
+        -- aged past a day boundary without buying (an R band or the rfm8 R threshold, an order
+        -- leaving the window, the end of the new-customer period), or neither (rescored: the
+        -- quantile cut points moved, or a return changed the window revenue)
+        case
+            when previous_last_order_on is null then 'first_purchase'
+            when month_orders > 0 then 'bought'
+            when r_score <> previous_r_score
+                or is_recency_high is distinct from previous_is_recency_high
+                or frequency_orders <> previous_frequency_orders
+                or is_new_customer <> previous_is_new_customer
+                then 'aged'
+            else 'rescored'
+        end as segment_change_reason
     from combined
 ),
 
@@ -144,10 +175,12 @@ segmented as (
         on staged.r_score = segment_lookup.r_score
         and staged.fm_score = segment_lookup.fm_score
         and staged.rfm8_code = segment_lookup.rfm8_code
+        and staged.is_new_customer = segment_lookup.is_new_customer
     left join segment_lookup as previous_lookup
         on staged.previous_r_score = previous_lookup.r_score
         and staged.previous_fm_score = previous_lookup.fm_score
         and staged.previous_rfm8_code = previous_lookup.rfm8_code
+        and staged.previous_is_new_customer = previous_lookup.is_new_customer
 ),
 
 final as (
@@ -161,6 +194,7 @@ final as (
         monetary_amount,
         month_orders,
         month_net_revenue,
+        is_new_customer,
         r_score,
         f_score,
         m_score,
@@ -170,8 +204,10 @@ final as (
         rfm_grid_segment_code,
         rfm8_segment_code,
         lifecycle_stage,
+        previous_r_score,
         previous_segment_code,
-        previous_rfm8_segment_code
+        previous_rfm8_segment_code,
+        segment_change_reason
     from segmented
 )
 

@@ -102,6 +102,7 @@ final as (
         customer_month_ends.frequency_orders,
         customer_month_ends.monetary_amount,
         customer_month_ends.trailing_year_orders,
+        customer_month_ends.is_new_customer,
         customer_month_ends.r_score,
         customer_month_ends.f_score,
         customer_month_ends.m_score,

@@ -1,6 +1,6 @@
 {#
     Every (R score, FM score) cell 1..5 x 1..5 of a score scheme and every one of the 8 rfm8
-    codes of a code scheme gets exactly one segment, for rfm_grid, rfm8 and the active scheme
+    codes of a code scheme, each for new customers and for the others, gets exactly one segment, for rfm_grid, rfm8 and the active scheme
     (var segment_scheme). With priorities unique within a scheme (tested on the seed) the first
     match is unique, so a cell has exactly one segment when it has at least one matching rule.
     Also fails when a required scheme is missing, when a scheme mixes score and rfm8 rules, or
@@ -47,22 +47,30 @@ scores as (
     select cast(unnest(range(1, 6)) as integer) as score
 ),
 
+new_customer_flags as (
+    select unnest([true, false]) as is_new_customer
+),
+
 score_cells as (
     select
         required_scheme_kinds.scheme,
         r_scores.score as r_score,
-        fm_scores.score as fm_score
+        fm_scores.score as fm_score,
+        new_customer_flags.is_new_customer
     from required_scheme_kinds
     cross join scores as r_scores
     cross join scores as fm_scores
+    cross join new_customer_flags
     where required_scheme_kinds.has_score_rules
 ),
 
 code_cells as (
     select
         required_scheme_kinds.scheme,
-        codes.rfm8_code
+        codes.rfm8_code,
+        new_customer_flags.is_new_customer
     from required_scheme_kinds
+    cross join new_customer_flags
     cross join (
         select unnest(['111', '011', '101', '001', '110', '010', '100', '000']) as rfm8_code
     ) as codes
@@ -72,25 +80,29 @@ code_cells as (
 uncovered_score_cells as (
     select
         score_cells.scheme,
-        'no segment for R ' || score_cells.r_score || ', FM ' || score_cells.fm_score as problem
+        'no segment for R ' || score_cells.r_score || ', FM ' || score_cells.fm_score
+            || case when score_cells.is_new_customer then ' (new customers)' else '' end as problem
     from score_cells
     left join resolved
         on score_cells.scheme = resolved.scheme
         and score_cells.r_score = resolved.r_score
         and score_cells.fm_score = resolved.fm_score
-    group by score_cells.scheme, score_cells.r_score, score_cells.fm_score
+        and score_cells.is_new_customer = resolved.is_new_customer
+    group by score_cells.scheme, score_cells.r_score, score_cells.fm_score, score_cells.is_new_customer
     having count(resolved.segment_code) <> 1
 ),
 
 uncovered_code_cells as (
     select
         code_cells.scheme,
-        'no segment for rfm8 code ' || code_cells.rfm8_code as problem
+        'no segment for rfm8 code ' || code_cells.rfm8_code
+            || case when code_cells.is_new_customer then ' (new customers)' else '' end as problem
     from code_cells
     left join resolved
         on code_cells.scheme = resolved.scheme
         and code_cells.rfm8_code = resolved.rfm8_code
-    group by code_cells.scheme, code_cells.rfm8_code
+        and code_cells.is_new_customer = resolved.is_new_customer
+    group by code_cells.scheme, code_cells.rfm8_code, code_cells.is_new_customer
     having count(resolved.segment_code) <> 1
 ),
 

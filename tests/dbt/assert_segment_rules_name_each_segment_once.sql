@@ -1,6 +1,6 @@
 {#
-    Rules that share a segment_code within a scheme must agree on the segment's names and
-    actions (the marts show one name and one action per segment). Returns the disagreeing segments.
+    Rules that share a segment_code within a scheme must agree on the segment's names, actions,
+    tier rank and activity promise (the marts show one of each per segment). Returns the disagreeing segments.
 #}
 
 with
@@ -13,7 +13,10 @@ segment_texts as (
     select
         scheme,
         segment_code,
-        count(distinct [segment_name_en, segment_name_zh, action_en, action_zh]) as text_variants
+        count(distinct [
+            segment_name_en, segment_name_zh, action_en, action_zh,
+            coalesce(cast(tier_rank as varchar), ''), cast(promises_activity as varchar)
+        ]) as text_variants
     from rules
     group by scheme, segment_code
 )
