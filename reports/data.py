@@ -30,6 +30,7 @@ REQUIRED_TABLES = [
 ]
 
 WATCHLIST_ROWS = 18
+MIGRATION_MOVES = 8  # the migration page's table of the largest moves
 CAMPAIGN_MONTHS = 12
 COHORT_MONTHS = 12
 # The category mix shows every category when there are at most this many in its window, else
@@ -80,6 +81,8 @@ class ReportData:
     segments: list[Row]
     migration: list[Row]
     largest_move: Row | None
+    migration_moves: list[Row]
+    migration_totals: Row | None
     rf_grid: list[Row]
     largest_rf_cell: Row | None
     cohorts: list[Row]
@@ -96,6 +99,8 @@ class ReportData:
     feedback_segments: list[Row] = field(default_factory=list)
     feedback_trend: list[Row] = field(default_factory=list)
     category_mix: list[Row] = field(default_factory=list)
+    segment_rules: list[Row] = field(default_factory=list)
+    score_bands: list[Row] = field(default_factory=list)
 
 
 # ---- months ---------------------------------------------------------------------------------
@@ -230,6 +235,67 @@ def largest_move(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str
         limit 1
     """, [month.month_end_on, scheme])
     return found[0] if found else None
+
+
+MOVED = "move_direction in ('upgrade', 'downgrade', 'lateral')"
+MOVE_COLUMNS = f"""
+    sum(customer_count) filter (where move_direction = 'upgrade') as upgraded_customers,
+    sum(customer_count) filter (where move_direction = 'downgrade') as downgraded_customers,
+    sum(customer_count) filter (where move_direction = 'lateral') as lateral_customers,
+    sum(customer_count) filter (where move_direction = 'entered') as entered_customers,
+    sum(customer_count) filter (where move_direction = 'stayed') as stayed_customers,
+    sum(bought_customer_count) filter (where {MOVED}) as moved_bought_customers,
+    sum(aged_customer_count) filter (where {MOVED}) as moved_aged_customers,
+    sum(rescored_customer_count) filter (where {MOVED}) as moved_rescored_customers
+"""
+
+
+def migration_totals(con: duckdb.DuckDBPyConnection, month: ReportMonth,
+                     scheme: str) -> Row | None:
+    """The month's upgrades, downgrades, entries and stays, and why the movers moved."""
+    found = rows(con, f"""
+        select {MOVE_COLUMNS}
+        from main.segment_migration
+        where month_end_on = ? and scheme = ?
+    """, [month.month_end_on, scheme])
+    return found[0] if found and found[0]["stayed_customers"] is not None else None
+
+
+def migration_moves(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str,
+                    limit: int) -> list[Row]:
+    """The largest moves between two different segments (first purchases excluded), each with
+    its customers by reason (bought, aged past a day boundary, rescored)."""
+    return rows(con, """
+        select from_segment_code, from_segment_name_en, from_segment_name_zh,
+               to_segment_code, to_segment_name_en, to_segment_name_zh, move_direction,
+               customer_count, bought_customer_count, aged_customer_count,
+               rescored_customer_count
+        from main.segment_migration
+        where month_end_on = ? and scheme = ? and from_segment_code <> 'none'
+            and from_segment_code <> to_segment_code and customer_count > 0
+        order by customer_count desc, from_segment_priority, to_segment_priority
+        limit ?
+    """, [month.month_end_on, scheme, limit])
+
+
+def segment_rules(con: duckdb.DuckDBPyConnection, scheme: str) -> list[Row]:
+    """The rules of the active scheme, to say in words who a segment holds."""
+    return rows(con, """
+        select segment_code, priority, r_score_min, r_score_max, fm_score_min, fm_score_max,
+               rfm8_code, is_new_customer
+        from main.segment_rules
+        where scheme = ?
+        order by priority
+    """, [scheme])
+
+
+def score_bands(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """The fixed score bands (seed rfm_thresholds) of the dimensions scored by thresholds."""
+    return rows(con, """
+        select dimension, score, min_value, max_value
+        from main.rfm_thresholds
+        order by dimension, min_value nulls first
+    """)
 
 
 def rf_grid(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> list[Row]:
@@ -526,6 +592,8 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
         segments=segments(con, month),
         migration=migration(con, month, run.segment_scheme),
         largest_move=largest_move(con, month, run.segment_scheme),
+        migration_moves=migration_moves(con, month, run.segment_scheme, MIGRATION_MOVES),
+        migration_totals=migration_totals(con, month, run.segment_scheme),
         rf_grid=rf_grid(con, month),
         largest_rf_cell=largest_rf_cell(con, month),
         cohorts=cohorts(con, month, COHORT_MONTHS),
@@ -541,6 +609,8 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
     data.feedback_trend = feedback_trend(con, month, history)
     # as of the as-of date whatever the month: an earlier month shows a note instead
     data.category_mix = category_mix(con, run.as_of_date, run.segment_scheme)
+    data.segment_rules = segment_rules(con, run.segment_scheme)
+    data.score_bands = score_bands(con)
     (data.row_accounting, data.quarantine, data.build,
      data.failed_checks) = data_quality(con)
     return data

@@ -71,6 +71,10 @@ class Formatter:
     def integer(self, value: float | Decimal | None) -> str:
         return MISSING if _is_missing(value) else grouped(value, 0)
 
+    def signed_integer(self, value: float | Decimal | None) -> str:
+        """A whole number with its sign: '+12', '−3', '0'."""
+        return MISSING if _is_missing(value) else grouped(value, 0, signed=True)
+
     def number(self, value: float | Decimal | None, decimals: int = 1) -> str:
         return MISSING if _is_missing(value) else grouped(value, decimals)
 

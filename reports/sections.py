@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from reports import theme
+from reports import rules_text, theme
 from reports.chartjobs import ChartJob, ChartSlot
 from reports.data import ReportData, Row
 from reports.formats import MISSING, Formatter
@@ -237,6 +237,9 @@ class Sections:
     # ---- segments ---------------------------------------------------------------------------
     def segment_rows(self) -> list[dict[str, Any]]:
         fmt = self.fmt
+        rules = rules_text.segment_rule_texts(self.data.segment_rules, self.data.score_bands,
+                                              self.data.run.vars, self.t)
+        month_end = fmt.date(self.data.month.month_end_on)
         return [{
             "code": row["segment_code"],
             "name": localized(row, "segment_name", self.lang),
@@ -248,7 +251,16 @@ class Sections:
             "clv": fmt.money(row["mean_historical_clv_amount"], 2),
             "recency": fmt.number(row["mean_days_since_last_order"], 0),
             "is_empty": row["customer_count"] == 0,
+            # an empty segment says why instead of a row of zeros: who its rule would hold
+            "empty_note": (self.t("segments.empty", date=month_end,
+                                  rule=rules.get(row["segment_code"], row["segment_code"]))
+                           if row["customer_count"] == 0 else None),
         } for row in self.data.segments]
+
+    def scoring_text(self) -> str:
+        """Which method scored R, F and M in this build (definitions page)."""
+        return rules_text.scoring_text(self.data.run.vars, self.data.score_bands, self.t,
+                                       lambda value: self.fmt.money(value, 0))
 
     def segments_headline(self) -> str:
         rows = [row for row in self.data.segments if row["revenue_share_rate"] is not None]
@@ -510,12 +522,31 @@ class Sections:
                          [targets[k] for k in target_keys], outline=outline)
 
     def migration_headline(self) -> str:
-        move = self.data.largest_move
-        if move is None:
+        """Net upgrades against downgrades, and why the movers moved (bought or aged)."""
+        totals = self.data.migration_totals
+        moved = sum(int((totals or {}).get(key) or 0) for key in (
+            "upgraded_customers", "downgraded_customers", "lateral_customers"))
+        if totals is None or moved == 0:
             return self.t("headline.migration_none")
-        return self.t("headline.migration", count=self.fmt.integer(move["customer_count"]),
-                      source=localized(move, "from_segment_name", self.lang),
-                      target=localized(move, "to_segment_name", self.lang))
+        fmt = self.fmt
+        up, down = int(totals["upgraded_customers"] or 0), int(totals["downgraded_customers"] or 0)
+        return self.t("headline.migration", up=fmt.integer(up), down=fmt.integer(down),
+                      net=fmt.signed_integer(up - down),
+                      bought=fmt.integer(totals["moved_bought_customers"]),
+                      aged=fmt.integer(totals["moved_aged_customers"]))
+
+    def migration_moves(self) -> list[dict[str, Any]]:
+        """The largest moves between segments, each split by why its customers moved."""
+        fmt = self.fmt
+        return [{
+            "source": localized(row, "from_segment_name", self.lang),
+            "target": localized(row, "to_segment_name", self.lang),
+            "direction": self.t(f"migration.direction_{row['move_direction']}"),
+            "customers": fmt.integer(row["customer_count"]),
+            "bought": fmt.integer(row["bought_customer_count"]),
+            "aged": fmt.integer(row["aged_customer_count"]),
+            "rescored": fmt.integer(row["rescored_customer_count"]),
+        } for row in self.data.migration_moves]
 
     # ---- R x F ------------------------------------------------------------------------------
     def rf_grid(self) -> dict[str, Any]:
@@ -774,8 +805,10 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
                      "chart": s.segment_chart()},
         "mix": mix,
         "voice": voice,
-        "migration": ({"headline": s.migration_headline(), "grid": s.migration_grid()}
+        "migration": ({"headline": s.migration_headline(), "grid": s.migration_grid(),
+                       "moves": s.migration_moves()}
                       if data.migration else None),
+        "scoring_text": s.scoring_text(),
         "rf": {"headline": s.rf_headline(), "grid": s.rf_grid()},
         "cohorts": {"headline": s.cohorts_headline(), "grid": s.cohort_grid()},
         "clv": s.clv() if month.is_as_of_month else None,

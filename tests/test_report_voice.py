@@ -47,7 +47,8 @@ def report_data(feedback_segments: list[dict[str, Any]] | None = None,
               "is_complete_month": True, **dict.fromkeys(kpi_columns)}]
     return marts.ReportData(
         month=month, months=[month], run=run, kpis={}, trend=trend, segments=[], migration=[],
-        largest_move=None, rf_grid=[], largest_rf_cell=None, cohorts=[],
+        largest_move=None, migration_moves=[], migration_totals=None, rf_grid=[],
+        largest_rf_cell=None, cohorts=[],
         feedback_segments=feedback_segments or [], feedback_trend=feedback_trend or [],
         category_mix=category_mix or [])
 
