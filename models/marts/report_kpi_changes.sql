@@ -3,7 +3,15 @@
     tiles: one row per month and KPI. Whether a rise is good is a property of the KPI (churn
     down is good, revenue down is bad); is_improvement combines it with the direction of the
     change so the report colours a tile without judging anything itself.
+    A change is notable when it lies outside the KPI's usual variation: more than
+    {{ notable_factor }} x the median absolute month-to-month change of the
+    {{ trailing_months }} months before (typical_change_amount), with at least
+    {{ min_prior_changes }} earlier changes to judge by. trailing_extreme says when the value is
+    the lowest or highest of 13 months (this month and the 12 before).
 #}
+{%- set notable_factor = 2 %}
+{%- set trailing_months = 12 %}
+{%- set min_prior_changes = 6 %}
 
 {%- set kpis = [
     {"code": "net_revenue_amount", "kind": "money", "higher_is_better": "true"},
@@ -99,6 +107,42 @@ kpi_changes as (
         on kpi_values_compared.kpi_code = kpi_definitions.kpi_code
 ),
 
+kpi_changes_in_context as (
+    -- the usual variation: the changes and values of the 12 months before this one
+    select
+        *,
+        median(abs(change_amount)) over trailing_months as typical_change_amount,
+        count(change_amount) over trailing_months as prior_change_count,
+        min(value) over trailing_months as trailing_min_value,
+        max(value) over trailing_months as trailing_max_value,
+        count(value) over trailing_months as prior_value_count
+    from kpi_changes
+    window trailing_months as (
+        partition by kpi_code
+        order by month_start_on
+        rows between {{ trailing_months }} preceding and 1 preceding
+    )
+),
+
+kpi_changes_judged as (
+    select
+        *,
+        case
+            when change_amount is null or prior_change_count < {{ min_prior_changes }} then null
+            when typical_change_amount = 0 then change_amount <> 0
+            else abs(change_amount) > {{ notable_factor }} * typical_change_amount
+        end as is_notable,
+        case
+            when typical_change_amount > 0 then abs(change_amount) / typical_change_amount
+        end as change_to_typical_ratio,
+        case
+            when value is null or prior_value_count < {{ trailing_months }} then null
+            when value < trailing_min_value then 'low'
+            when value > trailing_max_value then 'high'
+        end as trailing_extreme
+    from kpi_changes_in_context
+),
+
 final as (
     select
         month_start_on,
@@ -111,13 +155,19 @@ final as (
         change_amount,
         change_rate,
         year_ago_value,
+        value - year_ago_value as year_over_year_change_amount,
         year_over_year_change_rate,
         direction,
         higher_is_better,
         case
             when direction in ('up', 'down') then (direction = 'up') = higher_is_better
-        end as is_improvement
-    from kpi_changes
+        end as is_improvement,
+        typical_change_amount,
+        prior_change_count,
+        is_notable,
+        change_to_typical_ratio,
+        trailing_extreme
+    from kpi_changes_judged
 )
 
 select * from final
