@@ -94,6 +94,21 @@ def kpis(month: str | None) -> None:
     click.echo(show_kpis(warehouse_path(), month))
 
 
+@cli.command(epilog="Exit codes: 0 nothing to act on; 3 a notable change for the worse; "
+                     "4 the last build's data checks failed; 1 the alerts could not be read.")
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="Month to check (default: the as-of month of the last build).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+def alerts(month: str | None, as_json: bool) -> None:
+    """The month's notable KPI changes, churn watchlist and failed data checks (预警)."""
+    from retail_tiers.alerts import alerts_json, format_alerts, read_alerts
+    from retail_tiers.project import warehouse_path
+
+    found = read_alerts(warehouse_path(), month)
+    click.echo(alerts_json(found) if as_json else "\n".join(format_alerts(found)))
+    sys.exit(found.exit_code)
+
+
 @cli.command()
 @click.option("--month", default=None, metavar="YYYY-MM",
               help="Report month (default: the as-of month of the last build).")

@@ -177,8 +177,9 @@ def run_info(con: duckdb.DuckDBPyConnection, project: Path) -> RunInfo:
 def kpi_changes(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> dict[str, Row]:
     return {row["kpi_code"]: row for row in rows(con, """
         select kpi_code, kpi_order, value_kind, value, previous_value, change_amount,
-               change_rate, year_ago_value, year_over_year_change_rate, direction,
-               higher_is_better, is_improvement
+               change_rate, year_ago_value, year_over_year_change_amount,
+               year_over_year_change_rate, direction, higher_is_better, is_improvement,
+               typical_change_amount, change_to_typical_ratio, is_notable, trailing_extreme
         from main.report_kpi_changes
         where month_start_on = ?
         order by kpi_order

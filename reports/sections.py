@@ -13,6 +13,7 @@ from reports.data import ReportData, Row
 from reports.formats import MISSING, Formatter
 from reports.i18n import Messages
 from reports.theme import Fonts
+from retail_tiers.alerts import notable_changes
 
 TILE_KPIS = (
     "net_revenue_amount", "order_count", "aov_amount", "revenue_per_active_customer_amount",
@@ -116,13 +117,20 @@ class Sections:
             return fmt.change_points(row["change_amount"], sentence=sentence)
         if row["value_kind"] == "days":
             return fmt.change_days(row["change_amount"])
-        if row["change_rate"] is not None:
+        if row.get("change_rate") is not None:
             return fmt.change_rate(row["change_rate"])
         if row["value_kind"] == "money":
             text = fmt.money(abs(row["change_amount"]), 2)
         else:
             text = fmt.integer(abs(row["change_amount"]))
         return ("+" if row["change_amount"] >= 0 else "\u2212") + text
+
+    def kpi_year_change(self, row: Row) -> str:
+        """同比: the change against the same month a year earlier, as the tile shows changes."""
+        if row.get("year_ago_value") is None or row.get("year_over_year_change_amount") is None:
+            return ""
+        return self.kpi_change({**row, "change_amount": row["year_over_year_change_amount"],
+                                "change_rate": row["year_over_year_change_rate"]})
 
     def chart(self, function: str, alt: str = "", **arguments: Any) -> ChartSlot:
         """A slot for a chart of reports.charts, drawn later with all the others."""
@@ -157,24 +165,48 @@ class Sections:
                 "word": word,
                 "versus": (self.t("tile.vs_previous", month=previous)
                            if row["previous_value"] is not None else self.t("tile.no_previous")),
+                "year": (self.t("tile.yoy", change=self.kpi_year_change(row))
+                         if self.kpi_year_change(row) else self.t("tile.no_year_ago")),
+                "notable": bool(row.get("is_notable")),
             })
         return tiles
 
+    def notable_sentences(self, limit: int = 2) -> list[str]:
+        """The month's most unusual KPI changes in plain words (the same list as `retail-tiers
+        alerts`), e.g. 'Repeat rate fell 1.6 pp to 65.4%, a 13-month low (usually ±0.7 pp)'."""
+        sentences = []
+        for row in notable_changes(self.data.kpis.values())[:limit]:
+            kpi = row["kpi_code"]
+            typical = row["typical_change_amount"]
+            usual = (self.t("headline.notable_usual", change=self.kpi_change(
+                {**row, "change_amount": typical, "change_rate": None}).lstrip("+\u2212"))
+                if typical else self.t("headline.notable_never"))
+            extreme = (self.t(f"headline.notable_{row['trailing_extreme']}")
+                       if row["trailing_extreme"] else "")
+            sentences.append(self.t(
+                f"headline.notable_{row['direction']}", kpi=self.t(f"kpi.{kpi}"),
+                # in the unit of the usual variation: by how much, not by what percent
+                change=self.kpi_change({**row, "change_rate": None},
+                                       sentence=True).lstrip("+\u2212"),
+                value=self.kpi_value(kpi, row["value_kind"], row["value"]),
+                extreme=extreme, usual=usual))
+        return sentences
+
     def summary_headline(self) -> str:
+        """The notable changes first (outside the usual variation, most unusual first), then
+        revenue; a change within the usual variation (a −0.1 pp churn move) is not news."""
         t, kpis = self.t, self.data.kpis
-        parts = []
+        parts = self.notable_sentences()
+        leading = {row["kpi_code"] for row in notable_changes(kpis.values())[:len(parts)]}
         revenue = kpis.get("net_revenue_amount")
-        if revenue and revenue["value"] is not None:
+        if revenue and revenue["value"] is not None and "net_revenue_amount" not in leading:
             value = self.fmt.short_money(revenue["value"])
             change = self.kpi_change(revenue).lstrip("+\u2212")
             key = {"up": "revenue_up", "down": "revenue_down", "flat": "revenue_flat"}.get(
                 revenue["direction"] or "", "revenue_only")
             parts.append(t(f"headline.{key}", change=change, value=value))
-        churn = kpis.get("churn_rate")
-        if churn and churn["value"] is not None and churn["direction"]:
-            change = self.kpi_change(churn, sentence=True).lstrip("+\u2212")
-            parts.append(t(f"headline.churn_{churn['direction']}", change=change,
-                           value=self.fmt.percent(churn["value"])))
+        if parts and not leading:
+            parts.append(t("headline.nothing_notable"))
         return t("headline.join").join(parts)
 
     # ---- trends -----------------------------------------------------------------------------

@@ -145,8 +145,15 @@ def chinese_pdf(demo_workspace: Workspace, tmp_path_factory: pytest.TempPathFact
 def test_kpi_tiles_match_monthly_kpis(english_pdf: Path, demo_workspace: Workspace) -> None:
     summary = pdf_pages(english_pdf)[1]
     current, previous = expected_kpis(demo_workspace)
+    notable = {kpi for (kpi,) in demo_workspace.query(
+        "select kpi_code from main.report_kpi_changes where is_notable and month_start_on = "
+        "(select max(month_start_on) from main.report_kpi_changes)")}
+    marked = set()
     for column, (label, _, kind, fall_is_good) in TILES.items():
         value_text, change_text = tile_texts(summary, label)
+        if change_text.endswith("●"):  # the notable mark: a change beyond the usual variation
+            marked.add(column)
+            change_text = change_text.removesuffix("●").strip()
         if current[column] is None:
             assert value_text == "\u2014", column
             continue
@@ -169,6 +176,7 @@ def test_kpi_tiles_match_monthly_kpis(english_pdf: Path, demo_workspace: Workspa
         if now != before:
             good = (now < before) == fall_is_good
             assert change_text.endswith("better" if good else "worse"), (column, change_text)
+    assert marked == notable & set(TILES), (marked, notable)
 
 
 def test_kpi_table_prints_revenue_to_the_cent(english_pdf: Path,
