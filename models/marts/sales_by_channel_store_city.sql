@@ -1,0 +1,130 @@
+{#
+    Sales per month by channel, by store and by customer city (DESIGN section 8's KPIs, cut by
+    where the sale happened and where the customer lives), and the month's totals as dimension
+    'all'. One row per month of the KPI history (int_months_spined), dimension and value, for
+    every value with an order in the month. Orders are the netted orders (guests included);
+    customers are known customers with a purchase in the month there. A customer is new in a
+    month when their first purchase anywhere falls in it, returning otherwise, so a customer
+    who first bought online and now buys in a store is a returning customer of that store.
+    City is the customer's city from the customers file (guests: 'guest'); an empty channel,
+    store or city is 'unknown'.
+#}
+
+with
+
+months as (
+    select month_start_on from {{ ref('int_months_spined') }}
+),
+
+orders as (
+    select
+        order_id,
+        customer_id,
+        is_guest,
+        order_month,
+        is_purchase,
+        net_revenue,
+        channel,
+        store_id
+    from {{ ref('int_orders_netted') }}
+),
+
+customer_cities as (
+    select
+        customer_id,
+        city
+    from {{ ref('stg_customers') }}
+    where quarantine_reason is null
+),
+
+first_purchases as (
+    select
+        customer_id,
+        order_month as first_purchase_month
+    from {{ ref('int_customer_orders') }}
+    where purchase_number = 1
+),
+
+orders_described as (
+    select
+        orders.order_month as month_start_on,
+        orders.customer_id,
+        orders.is_guest,
+        orders.is_purchase,
+        orders.net_revenue,
+        coalesce(nullif(trim(orders.channel), ''), 'unknown') as channel,
+        coalesce(nullif(trim(orders.store_id), ''), 'unknown') as store_id,
+        case
+            when orders.is_guest then 'guest'
+            else coalesce(nullif(trim(customer_cities.city), ''), 'unknown')
+        end as city,
+        orders.is_purchase and not orders.is_guest
+            and first_purchases.first_purchase_month = orders.order_month as is_new_customer_purchase
+    from orders
+    inner join months
+        on orders.order_month = months.month_start_on
+    left join customer_cities
+        on orders.customer_id = customer_cities.customer_id
+    left join first_purchases
+        on orders.customer_id = first_purchases.customer_id
+),
+
+orders_by_dimension as (
+    {%- for dimension, value in [('all', "'all'"), ('channel', 'channel'), ('store', 'store_id'), ('city', 'city')] %}
+    select
+        month_start_on,
+        '{{ dimension }}' as dimension,
+        {{ value }} as dimension_value,
+        customer_id,
+        is_guest,
+        is_purchase,
+        net_revenue,
+        is_new_customer_purchase
+    from orders_described
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+aggregated as (
+    select
+        month_start_on,
+        dimension,
+        dimension_value,
+        cast(sum(net_revenue) as decimal(18, 4)) as net_revenue_amount,
+        cast(sum(case when not is_guest then net_revenue else 0 end) as decimal(18, 4))
+            as member_net_revenue_amount,
+        count(*) filter (where is_purchase) as order_count,
+        count(distinct customer_id) filter (where is_purchase and not is_guest) as customer_count,
+        count(distinct customer_id) filter (where is_new_customer_purchase) as new_customer_count
+    from orders_by_dimension
+    group by month_start_on, dimension, dimension_value
+),
+
+final as (
+    select
+        month_start_on,
+        dimension,
+        dimension_value,
+        net_revenue_amount,
+        member_net_revenue_amount,
+        case
+            when net_revenue_amount > 0
+                then cast(member_net_revenue_amount as double) / cast(net_revenue_amount as double)
+        end as member_revenue_share,
+        order_count,
+        case
+            when order_count > 0 then cast(net_revenue_amount as double) / order_count
+        end as aov_amount,
+        customer_count,
+        new_customer_count,
+        customer_count - new_customer_count as returning_customer_count,
+        case
+            when customer_count > 0
+                then cast(customer_count - new_customer_count as double) / customer_count
+        end as returning_customer_rate
+    from aggregated
+)
+
+select * from final
