@@ -26,7 +26,8 @@ REQUIRED_TABLES = [
     "segment_migration", "report_rf_grid_months", "cohort_retention", "report_clv_distribution",
     "report_clv_deciles", "churn_watchlist", "customers", "campaign_performance", "row_accounting",
     "quarantined_rows", "build_runs", "build_results", "segment_feedback_monthly",
-    "feedback_monthly", "segment_category_mix",
+    "feedback_monthly", "segment_category_mix", "sales_by_channel_store_city",
+    "acquisition_channel_value", "display_names",
 ]
 
 WATCHLIST_ROWS = 18
@@ -101,6 +102,10 @@ class ReportData:
     category_mix: list[Row] = field(default_factory=list)
     segment_rules: list[Row] = field(default_factory=list)
     score_bands: list[Row] = field(default_factory=list)
+    sales_cuts: list[Row] = field(default_factory=list)
+    channel_trend: list[Row] = field(default_factory=list)
+    acquisition: list[Row] = field(default_factory=list)
+    display_names: dict[tuple[str, str], Row] = field(default_factory=dict)
 
 
 # ---- months ---------------------------------------------------------------------------------
@@ -297,6 +302,51 @@ def score_bands(con: duckdb.DuckDBPyConnection) -> list[Row]:
         from main.rfm_thresholds
         order by dimension, min_value nulls first
     """)
+
+
+def sales_cuts(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> list[Row]:
+    """The month's sales by channel, store and city (and 'all'), with last month's revenue."""
+    return rows(con, """
+        select cuts.dimension, cuts.dimension_value, cuts.net_revenue_amount,
+               cuts.member_revenue_share, cuts.order_count, cuts.aov_amount,
+               cuts.customer_count, cuts.new_customer_count, cuts.returning_customer_rate,
+               previous.net_revenue_amount as previous_net_revenue_amount
+        from main.sales_by_channel_store_city as cuts
+        left join main.sales_by_channel_store_city as previous
+            on previous.month_start_on = cast(cuts.month_start_on - interval 1 month as date)
+            and previous.dimension = cuts.dimension
+            and previous.dimension_value = cuts.dimension_value
+        where cuts.month_start_on = ?
+        order by cuts.dimension, cuts.net_revenue_amount desc, cuts.dimension_value
+    """, [month.month_start_on])
+
+
+def channel_trend(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -> list[Row]:
+    """Each sales channel's monthly revenue over the `months` months up to the report month."""
+    return rows(con, """
+        select month_start_on, dimension_value as channel, net_revenue_amount
+        from main.sales_by_channel_store_city
+        where dimension = 'channel' and month_start_on <= ?
+            and month_start_on > cast(? - to_months(?) as date)
+        order by channel, month_start_on
+    """, [month.month_start_on, month.month_start_on, months])
+
+
+def acquisition(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    return rows(con, """
+        select acquisition_channel, registered_customer_count, buyer_count, buyer_rate,
+               new_buyer_count, mean_cac_amount, first_year_customer_count,
+               mean_first_year_gross_margin_amount, first_year_value_to_cac_ratio
+        from main.acquisition_channel_value
+        order by buyer_count desc, acquisition_channel
+    """)
+
+
+def display_names(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Row]:
+    """(kind, code) -> the seed display_names row: names for the codes of the user's data."""
+    return {(row["kind"], row["code"]): row for row in rows(con, """
+        select kind, code, name_en, name_zh from main.display_names
+    """)}
 
 
 def rf_grid(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> list[Row]:
@@ -612,6 +662,11 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
     data.category_mix = category_mix(con, run.as_of_date, run.segment_scheme)
     data.segment_rules = segment_rules(con, run.segment_scheme)
     data.score_bands = score_bands(con)
+    data.sales_cuts = sales_cuts(con, month)
+    data.channel_trend = channel_trend(con, month, history)
+    data.display_names = display_names(con)
+    if month.is_as_of_month:
+        data.acquisition = acquisition(con)
     (data.row_accounting, data.quarantine, data.build,
      data.failed_checks) = data_quality(con)
     return data

@@ -32,9 +32,10 @@ TREND_KPIS = (
 ARROWS = {"up": "▲", "down": "▼", "flat": "="}
 SOURCE_MAX_CHARS = 70
 SECTION_ORDER = ("summary", "trends", "segments", "voice", "mix", "migration", "rf", "cohorts",
-                 "clv", "watchlist", "campaigns", "quality")
+                 "clv", "watchlist", "campaigns", "channels", "quality")
 # Sections left out (with their contents entry, bookmark and highlight) when they have no data.
-OPTIONAL_SECTIONS = ("mix", "voice", "watchlist")
+OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels")
+TOP_PLACES = 8  # stores and cities listed on the channels page
 # An NPS from fewer scored responses than this is flagged (†, an outlined bar, a hollow trend
 # point) rather than shown as if precise: with 30 responses its 95% margin of error is still
 # about ±25 points for a typical mix of answers, and it only grows below that.
@@ -737,6 +738,85 @@ class Sections:
                               or row["conversion_uplift_upper"] < 0) for row in rows],
             x_title=self.t("campaigns.chart_x"), chart_id="campaigns", width_mm=178)
 
+    # ---- stores, channels and cities ---------------------------------------------------------
+    def display(self, kind: str, code: str | None) -> str:
+        """A code of the user's data by its display name (seed display_names), else as it is."""
+        if code in ("unknown", "guest", None):
+            return self.t(f"channels.{code or 'unknown'}")
+        row = self.data.display_names.get((kind, code))
+        return localized(row, "name", self.lang) if row else code
+
+    def place_rows(self, dimension: str, kind: str) -> list[dict[str, Any]]:
+        fmt = self.fmt
+        cuts = [row for row in self.data.sales_cuts if row["dimension"] == dimension]
+        total = next((row["net_revenue_amount"] for row in self.data.sales_cuts
+                      if row["dimension"] == "all"), None)
+        if dimension != "channel":
+            cuts = [row for row in cuts if row["dimension_value"] not in ("unknown", "guest")]
+            cuts = cuts[:TOP_PLACES]
+        return [{
+            "name": self.display(kind, row["dimension_value"]),
+            "revenue": fmt.money(row["net_revenue_amount"], 0),
+            "share": fmt.percent(float(row["net_revenue_amount"]) / float(total)
+                                 if total else None),
+            "change": (fmt.change_rate((float(row["net_revenue_amount"])
+                                        - float(row["previous_net_revenue_amount"]))
+                                       / abs(float(row["previous_net_revenue_amount"])))
+                       if row["previous_net_revenue_amount"] else MISSING),
+            "orders": fmt.integer(row["order_count"]),
+            "aov": fmt.money(row["aov_amount"], 2),
+            "customers": fmt.integer(row["customer_count"]),
+            "returning": fmt.percent(row["returning_customer_rate"]),
+            "member_share": fmt.percent(row["member_revenue_share"]),
+        } for row in cuts]
+
+    def channel_charts(self) -> list[dict[str, Any]]:
+        by_channel: dict[str, list[Row]] = {}
+        for row in self.data.channel_trend:
+            by_channel.setdefault(row["channel"], []).append(row)
+        months = sorted({row["month_start_on"] for row in self.data.channel_trend})
+        charts = []
+        for channel, trend in sorted(by_channel.items(),
+                                     key=lambda item: -float(item[1][-1]["net_revenue_amount"])):
+            values = {row["month_start_on"]: float(row["net_revenue_amount"]) for row in trend}
+            name = self.display("sales_channel", channel)
+            charts.append({"label": name, "svg": self.chart(
+                "trend_chart", alt=name, months=months,
+                values=[values.get(month) for month in months], kind="money",
+                chart_id=f"channel-{len(charts)}")})
+        return charts
+
+    def acquisition_rows(self) -> list[dict[str, Any]]:
+        fmt = self.fmt
+        return [{
+            "name": self.display("acquisition_channel", row["acquisition_channel"]),
+            "registered": fmt.integer(row["registered_customer_count"]),
+            "buyers": fmt.integer(row["buyer_count"]),
+            "new": fmt.integer(row["new_buyer_count"]),
+            "cac": fmt.money(row["mean_cac_amount"], 2),
+            "value": fmt.money(row["mean_first_year_gross_margin_amount"], 2),
+            "ratio": (fmt.number(row["first_year_value_to_cac_ratio"], 1) + "×"
+                      if row["first_year_value_to_cac_ratio"] is not None else MISSING),
+        } for row in self.data.acquisition]
+
+    def channels(self) -> dict[str, Any] | None:
+        """Where the month's sales happened: channels with their trend, top stores and cities,
+        member share, and what each acquisition channel brings (as-of month). None: no sales."""
+        total = next((row for row in self.data.sales_cuts if row["dimension"] == "all"), None)
+        channels = self.place_rows("channel", "sales_channel")
+        if total is None or not channels:
+            return None
+        top = channels[0]
+        return {
+            "headline": self.t("headline.channels", channel=top["name"], share=top["share"],
+                               member_share=self.fmt.percent(total["member_revenue_share"])),
+            "channels": channels,
+            "charts": self.channel_charts(),
+            "stores": self.place_rows("store", "store"),
+            "cities": self.place_rows("city", "city"),
+            "acquisition": self.acquisition_rows(),
+        }
+
     def campaigns_headline(self) -> str:
         best = self.data.best_campaign
         if not self.data.campaigns:
@@ -810,7 +890,8 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     watchlist = s.watchlist(forecast_note)
     mix = s.mix(as_of_note(data, fmt, t, "mix.as_of_note", period=s.window_period()))
     voice = s.voice()
-    optional = {"mix": mix, "voice": voice, "watchlist": watchlist}
+    channels = s.channels()
+    optional = {"mix": mix, "voice": voice, "watchlist": watchlist, "channels": channels}
     contents = [key for key in SECTION_ORDER
                 if key not in OPTIONAL_SECTIONS or optional[key] is not None]
     context = {
@@ -846,6 +927,7 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
         "clv": s.clv() if month.is_as_of_month else None,
         "campaigns": {"headline": s.campaigns_headline(), "rows": s.campaign_rows(),
                       "chart": s.campaign_chart()},
+        "channels": channels,
         "quality": s.quality(),
         "kpi_definitions": [(t(f"kpi.{kpi}"), t(f"def.{kpi}",
                                                 window=s.window,
@@ -863,6 +945,7 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
             ("clv", (context["clv"] or {}).get("headline")),
             ("watchlist", (watchlist or {}).get("headline")),
             ("campaigns", context["campaigns"]["headline"]),
+            ("channels", (channels or {}).get("headline")),
             ("quality", context["quality"]["headline"]),
         ) if headline
     ]
