@@ -56,7 +56,7 @@ thumbnails: setup
 	$(BIN)/retail-tiers build >/dev/null; \
 	for lang in en zh; do \
 		pdf="$$($(BIN)/retail-tiers report --lang $$lang --out "$$scratch" | tail -n 1 | sed 's/^wrote //')"; \
-		$(BIN)/python -m reports.thumbnails "$$pdf" --page 2=summary --page 4=segments \
+		$(BIN)/python -m reports.thumbnails "$$pdf" --page 2=summary --page 5=segments \
 			--out docs/img --prefix report-$$lang; \
 	done
 

@@ -135,18 +135,24 @@ def report(month: str | None, lang: str, file_format: str, out_dir: Path | None,
 
 
 @cli.command()
-@click.option("--segment", required=True, metavar="NAME",
+@click.option("--segment", default=None, metavar="NAME",
               help="Segment code or English name (e.g. champions, \"At Risk\"), or watchlist.")
+@click.option("--left", "left_segment", default=None, metavar="NAME",
+              help="Instead of --segment: the customers who left this segment this month.")
 @click.option("--scheme", type=click.Choice(["rfm_grid", "rfm8"]), default=None,
               help="Segment scheme (default: the scheme of the build, var segment_scheme).")
 @click.option("--out", "out_file", type=click.Path(path_type=Path), required=True,
               help="CSV file to write.")
-def export(segment: str, scheme: str | None, out_file: Path) -> None:
+def export(segment: str | None, left_segment: str | None, scheme: str | None,
+           out_file: Path) -> None:
     """Write a segment's customers (or the churn watchlist) to CSV for a campaign tool."""
     from retail_tiers.export import export_segment
     from retail_tiers.project import warehouse_path
 
-    result = export_segment(warehouse_path(), segment, out_file, scheme)
+    if (segment is None) == (left_segment is None):
+        raise RetailTiersError("export: give either --segment NAME or --left NAME")
+    result = export_segment(warehouse_path(), segment or str(left_segment), out_file, scheme,
+                            left=left_segment is not None)
     click.echo(f"wrote {result.rows:,} customers of {result.description} as of "
                f"{result.as_of} to {result.path}")
 

@@ -27,7 +27,7 @@ REQUIRED_TABLES = [
     "report_clv_deciles", "churn_watchlist", "customers", "campaign_performance", "row_accounting",
     "quarantined_rows", "build_runs", "build_results", "segment_feedback_monthly",
     "feedback_monthly", "segment_category_mix", "sales_by_channel_store_city",
-    "acquisition_channel_value", "display_names",
+    "acquisition_channel_value", "display_names", "report_actions",
 ]
 
 WATCHLIST_ROWS = 18
@@ -105,6 +105,7 @@ class ReportData:
     sales_cuts: list[Row] = field(default_factory=list)
     channel_trend: list[Row] = field(default_factory=list)
     acquisition: list[Row] = field(default_factory=list)
+    actions: list[Row] = field(default_factory=list)
     display_names: dict[tuple[str, str], Row] = field(default_factory=dict)
 
 
@@ -339,6 +340,16 @@ def acquisition(con: duckdb.DuckDBPyConnection) -> list[Row]:
                mean_first_year_gross_margin_amount, first_year_value_to_cac_ratio
         from main.acquisition_channel_value
         order by buyer_count desc, acquisition_channel
+    """)
+
+
+def actions(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """This month's actions, the most money at stake first (as of the as-of date)."""
+    return rows(con, """
+        select action_rank, action_code, segment_code, segment_name_en, segment_name_zh,
+               campaign_id, campaign_name, customer_count, value_amount, export_arguments
+        from main.report_actions
+        order by action_rank
     """)
 
 
@@ -667,6 +678,7 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
     data.display_names = display_names(con)
     if month.is_as_of_month:
         data.acquisition = acquisition(con)
+        data.actions = actions(con)
     (data.row_accounting, data.quarantine, data.build,
      data.failed_checks) = data_quality(con)
     return data

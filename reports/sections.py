@@ -31,10 +31,10 @@ TREND_KPIS = (
 )
 ARROWS = {"up": "▲", "down": "▼", "flat": "="}
 SOURCE_MAX_CHARS = 70
-SECTION_ORDER = ("summary", "trends", "segments", "voice", "mix", "migration", "rf", "cohorts",
-                 "clv", "watchlist", "campaigns", "channels", "quality")
+SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "migration", "rf",
+                 "cohorts", "clv", "watchlist", "campaigns", "channels", "quality")
 # Sections left out (with their contents entry, bookmark and highlight) when they have no data.
-OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels")
+OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels", "actions")
 TOP_PLACES = 8  # stores and cities listed on the channels page
 # An NPS from fewer scored responses than this is flagged (†, an outlined bar, a hollow trend
 # point) rather than shown as if precise: with 30 responses its 95% margin of error is still
@@ -738,6 +738,58 @@ class Sections:
                               or row["conversion_uplift_upper"] < 0) for row in rows],
             x_title=self.t("campaigns.chart_x"), chart_id="campaigns", width_mm=178)
 
+    # ---- this month's actions ----------------------------------------------------------------
+    def change_rows(self) -> list[dict[str, Any]]:
+        """Every KPI with its change against last month (环比) and a year earlier (同比), its
+        usual monthly change and whether this one is notable (the rule of `retail-tiers alerts`)."""
+        result = []
+        for row in sorted(self.data.kpis.values(), key=lambda row: row["kpi_order"] or 0):
+            kpi = row["kpi_code"]
+            typical = row.get("typical_change_amount")
+            result.append({
+                "label": self.t(f"kpi.{kpi}"),
+                "value": self.kpi_value(kpi, row["value_kind"], row["value"], tile=False),
+                "month": self.kpi_change(row) or MISSING,
+                "year": self.kpi_year_change(row) or MISSING,
+                "usual": ("±" + self.kpi_change({**row, "change_amount": typical,
+                                                  "change_rate": None}).lstrip("+\u2212")
+                          if typical else MISSING),
+                "notable": bool(row.get("is_notable")),
+                "extreme": (self.t(f"changes.extreme_{row['trailing_extreme']}")
+                            if row.get("trailing_extreme") else ""),
+                "tone": ("good" if row["is_improvement"] is True
+                         else "bad" if row["is_improvement"] is False else "neutral"),
+            })
+        return result
+
+
+    def actions(self, as_of_note_text: str | None) -> dict[str, Any] | None:
+        """3-4 actions ranked by the money at stake, each with its customers and the export
+        command of its list (report_actions). An earlier month's report says in one line that
+        they are computed as of the as-of date; None without anything to act on."""
+        if as_of_note_text is not None:
+            return {"rows": [], "note_text": as_of_note_text, "headline": ""}
+        if not self.data.actions:
+            return None
+        fmt = self.fmt
+        rows = []
+        for row in self.data.actions:
+            rows.append({
+                "rank": row["action_rank"],
+                "text": self.t(f"actions.{row['action_code']}",
+                               segment=localized(row, "segment_name", self.lang)
+                               or row["segment_code"] or "",
+                               campaign=row["campaign_name"] or row["campaign_id"] or ""),
+                "customers": fmt.integer(row["customer_count"]),
+                "value": fmt.money(row["value_amount"], 0),
+                "command": (f"retail-tiers export {row['export_arguments']}"
+                            if row["export_arguments"] else self.t("actions.no_command")),
+            })
+        total = sum(float(row["value_amount"] or 0) for row in self.data.actions)
+        return {"rows": rows, "note_text": None, "changes": self.change_rows(),
+                "headline": self.t("headline.actions", count=len(rows),
+                                   value=fmt.short_money(total), first=rows[0]["text"])}
+
     # ---- stores, channels and cities ---------------------------------------------------------
     def display(self, kind: str, code: str | None) -> str:
         """A code of the user's data by its display name (seed display_names), else as it is."""
@@ -891,7 +943,9 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     mix = s.mix(as_of_note(data, fmt, t, "mix.as_of_note", period=s.window_period()))
     voice = s.voice()
     channels = s.channels()
-    optional = {"mix": mix, "voice": voice, "watchlist": watchlist, "channels": channels}
+    actions = s.actions(as_of_note(data, fmt, t, "actions.as_of_note"))
+    optional = {"mix": mix, "voice": voice, "watchlist": watchlist, "channels": channels,
+                "actions": actions}
     contents = [key for key in SECTION_ORDER
                 if key not in OPTIONAL_SECTIONS or optional[key] is not None]
     context = {
@@ -928,6 +982,7 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
         "campaigns": {"headline": s.campaigns_headline(), "rows": s.campaign_rows(),
                       "chart": s.campaign_chart()},
         "channels": channels,
+        "actions": actions,
         "quality": s.quality(),
         "kpi_definitions": [(t(f"kpi.{kpi}"), t(f"def.{kpi}",
                                                 window=s.window,
@@ -937,6 +992,7 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     # The summary page repeats each section's headline as a linked highlight.
     context["highlights"] = [
         (key, headline) for key, headline in (
+            ("actions", (actions or {}).get("headline")),
             ("segments", context["segments"]["headline"]),
             ("voice", (voice or {}).get("headline")),
             ("mix", (mix or {}).get("headline")),

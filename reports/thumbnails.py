@@ -1,7 +1,7 @@
 """`make thumbnails`: PNG pictures of report pages for the README, rendered from a real PDF
 with pypdfium2 (in the test extra).
 
-    python -m reports.thumbnails REPORT.pdf --page 2=summary --page 4=segments \\
+    python -m reports.thumbnails REPORT.pdf --page 2=summary --page 5=segments \\
         --out docs/img --prefix report-en
 """
 

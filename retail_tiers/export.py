@@ -107,6 +107,23 @@ WATCHLIST_QUERY = f"""
 """
 
 
+LEFT_QUERY = f"""
+    select {CUSTOMER_COLUMNS}
+    from main.customers as customers
+    inner join main.customer_monthly_history as history
+        on customers.customer_id = history.customer_id
+        and customers.as_of_date = history.month_end_on
+    inner join main.segment_summary as rules
+        on rules.scheme = customers.segment_scheme
+        and customers.segment_code = rules.segment_code
+    left join main.customer_predictions as predictions
+        on customers.customer_id = predictions.customer_id
+    where history.previous_segment_code = $segment
+        and history.segment_code <> $segment
+    order by predictions.predicted_clv desc nulls last, customers.customer_id
+"""
+
+
 def copy_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str, str],
                 target: Path) -> int:
     """COPY the query's rows to a temp CSV beside `target`, then rename it; returns rows."""
@@ -125,8 +142,10 @@ def copy_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str
 
 
 def export_segment(warehouse: Path, segment: str, out: Path,
-                   scheme: str | None = None) -> ExportResult:
-    """Write the customers of `segment` (code, English name or 'watchlist') to `out`."""
+                   scheme: str | None = None, left: bool = False) -> ExportResult:
+    """Write the customers of `segment` (code, English name or 'watchlist') to `out`; with
+    `left`, the customers who were in `segment` (of the build's scheme) at the end of the month
+    before the as-of month and are no longer (the report's win-back action)."""
     if scheme is not None and scheme not in SCHEMES:
         raise RetailTiersError(f"--scheme {scheme}: expected one of {', '.join(SCHEMES)}")
     if out.exists() and out.is_dir():
@@ -139,6 +158,13 @@ def export_segment(warehouse: Path, segment: str, out: Path,
             require_tables(con, warehouse, ["churn_watchlist"])
             rows = copy_atomic(con, WATCHLIST_QUERY, {}, out)
             return ExportResult(out, rows, "the churn watchlist", as_of)
+        if left:
+            require_tables(con, warehouse, ["customer_monthly_history"])
+            scheme = active_scheme(con)
+            code, english = resolve_segment(con, scheme, segment)
+            rows = copy_atomic(con, LEFT_QUERY, {"segment": code}, out)
+            return ExportResult(out, rows, f"those who left {english} ({scheme})",
+                                as_of)
         scheme = scheme or active_scheme(con)
         code, english = resolve_segment(con, scheme, segment)
         rows = copy_atomic(con, segment_query(scheme), {"segment": code}, out)

@@ -9,6 +9,7 @@ changes.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import shutil
@@ -121,3 +122,53 @@ def test_the_report_headline_leads_with_the_same_changes(demo_workspace: Workspa
              "aov_amount": "Average order value", "order_count": "Orders"}
     first = payload["notable"][0]["kpi_code"]
     assert headline.startswith(names[first]), headline
+
+
+# ---- this month's actions ----------------------------------------------------------------
+
+def test_export_left_writes_exactly_the_customers_who_left(demo_workspace: Workspace,
+                                                           tmp_path: Path) -> None:
+    segment = demo_workspace.scalar(
+        "select segment_code from main.report_actions where action_code = 'win_back_leavers'")
+    assert segment, "the demo has a segment with a net outflow"
+    expected = {customer for (customer,) in demo_workspace.query(
+        "select customer_id from main.customer_monthly_history where month_end_on = "
+        "(select max(month_end_on) from main.customer_monthly_history) "
+        "and previous_segment_code = ? and segment_code <> ?", [segment, segment])}
+    out = tmp_path / "left.csv"
+    result = run_cli(["export", "--left", segment, "--out", str(out)], demo_workspace)
+    assert result.exit_code == 0, result.stderr
+    with out.open(encoding="utf-8-sig") as handle:
+        written = {row["customer_id"] for row in csv.DictReader(handle)}
+    assert written == expected
+    count = demo_workspace.scalar(
+        "select customer_count from main.report_actions where action_code = 'win_back_leavers'")
+    assert count == len(expected)
+    both = run_cli(["export", "--left", segment, "--segment", "new", "--out", str(out)],
+                   demo_workspace)
+    assert both.exit_code == 1 and "either --segment NAME or --left NAME" in both.stderr
+
+
+def test_actions_page_lists_the_marts_actions_with_their_commands(
+        demo_workspace: Workspace, tmp_path: Path) -> None:
+    result = run_cli(["report", "--format", "html", "--out", str(tmp_path)], demo_workspace)
+    assert result.exit_code == 0, result.stderr
+    html = next(tmp_path.glob("*.html")).read_text(encoding="utf-8")
+    section = html[html.index('id="actions"'):]
+    section = section[:section.index("</section>")]
+    actions = demo_workspace.query(
+        "select action_code, customer_count, value_amount, export_arguments "
+        "from main.report_actions order by action_rank")
+    assert {code for code, *_ in actions} >= {"contact_watchlist", "onboard_new_buyers"}
+    position = 0
+    for _, customers, value, arguments in actions:
+        found = section.index(f"¥{round(value):,}", position)  # ranked by money, in order
+        assert f"{customers:,}" in section
+        if arguments:
+            assert f"retail-tiers export {arguments}" in section
+        position = found
+    watchlist = demo_workspace.query(
+        "select count(*), sum(value_at_risk_amount) from main.churn_watchlist")[0]
+    assert (watchlist[0], round(watchlist[1], 6)) == next(
+        (customers, round(value, 6)) for code, customers, value, _ in actions
+        if code == "contact_watchlist")
