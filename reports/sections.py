@@ -36,6 +36,7 @@ SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "mi
 # Sections left out (with their contents entry, bookmark and highlight) when they have no data.
 OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels", "actions")
 TOP_PLACES = 8  # stores and cities listed on the channels page
+DEMO_SOURCE = "demo data (seeds/demo)"  # build_runs.input_description of the demo build
 # An NPS from fewer scored responses than this is flagged (†, an outlined bar, a hollow trend
 # point) rather than shown as if precise: with 30 responses its 95% margin of error is still
 # about ±25 points for a typical mix of answers, and it only grows below that.
@@ -327,7 +328,7 @@ class Sections:
             return self.t("mix.other")
         if row["category"] is None or row["category"] == UNCATEGORISED:
             return self.t("mix.none")
-        return str(row["category"])
+        return self.display("category", str(row["category"]))
 
     def mix(self, as_of_note: str | None = None) -> dict[str, Any] | None:
         """100% bars of each segment's net revenue over the RFM window up to the as-of date, by
@@ -709,7 +710,8 @@ class Sections:
             has_ci = row["conversion_uplift_lower"] is not None
             result.append({
                 "name": row["campaign_name"] or row["campaign_id"],
-                "channel": row["channel"] or MISSING,
+                "channel": self.display("campaign_channel", row["channel"]) if row["channel"]
+                else MISSING,
                 "dates": fmt.date_range(row["starts_on"], row["ends_on"]),
                 "open": not row["is_attribution_complete"],
                 "contacted": fmt.integer(row["contacted_customer_count"]),
@@ -938,6 +940,8 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     if month.is_as_of_month and month.month_end_on.day != _last_day(month.month_end_on).day:
         warnings.append(t("warning.partial_month", date=fmt.date(month.month_end_on)))
     scheme_key = f"scheme.{run.segment_scheme}"
+    # the demo's source in the report's language; a user's folder path is shown as it is
+    source = (t("source.demo") if run.data_source == DEMO_SOURCE else run.data_source)
     forecast_note = as_of_note(data, fmt, t, "forecast.note")
     watchlist = s.watchlist(forecast_note)
     mix = s.mix(as_of_note(data, fmt, t, "mix.as_of_note", period=s.window_period()))
@@ -957,8 +961,8 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
         "month_end": fmt.date(month.month_end_on),
         "previous_month_end": fmt.date(month.previous_month_end_on),
         "as_of": fmt.date(run.as_of_date),
-        "source": run.data_source,
-        "source_short": shorten(run.data_source),
+        "source": source,
+        "source_short": shorten(source),
         "built_at": fmt.timestamp(run.built_at),
         "scheme": t(scheme_key) if t.has(scheme_key) else run.segment_scheme,
         "warnings": warnings,
