@@ -467,21 +467,24 @@ def campaigns(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -
                contacted_customer_count, converted_customer_count, conversion_rate,
                has_control_group, control_customer_count, control_conversion_rate,
                conversion_uplift, conversion_uplift_lower, conversion_uplift_upper,
-               attributed_net_revenue_amount, cost_amount, roi, incremental_roi
+               attributed_net_revenue_amount, cost_amount, roi, incremental_roi,
+               incremental_gross_margin_amount
         from main.campaign_performance
         where starts_on <= ? and starts_on > cast(? - to_months(?) as date)
-        order by starts_on desc, campaign_id
+        order by incremental_gross_margin_amount desc nulls last, starts_on desc, campaign_id
     """, [month.month_end_on, month.month_end_on, months])
 
 
 def best_campaign(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -> Row | None:
-    """Of those campaigns, the one with the highest measured uplift (control group needed)."""
+    """Of those campaigns, the one with the most incremental gross margin over its control
+    group (a control group needed): the one worth repeating."""
     found = rows(con, """
-        select campaign_name, conversion_uplift, conversion_uplift_lower, conversion_uplift_upper
+        select campaign_name, conversion_uplift, conversion_uplift_lower, conversion_uplift_upper,
+               incremental_gross_margin_amount, incremental_roi
         from main.campaign_performance
         where starts_on <= ? and starts_on > cast(? - to_months(?) as date)
-            and conversion_uplift is not null
-        order by conversion_uplift desc, starts_on desc, campaign_id
+            and incremental_gross_margin_amount is not null
+        order by incremental_gross_margin_amount desc, starts_on desc, campaign_id
         limit 1
     """, [month.month_end_on, month.month_end_on, months])
     return found[0] if found else None

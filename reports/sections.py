@@ -715,12 +715,17 @@ class Sections:
                 "dates": fmt.date_range(row["starts_on"], row["ends_on"]),
                 "open": not row["is_attribution_complete"],
                 "contacted": fmt.integer(row["contacted_customer_count"]),
+                "control_size": fmt.integer(row["control_customer_count"])
+                if row["has_control_group"] else MISSING,
                 "conversion": fmt.percent(row["conversion_rate"]),
                 "control": fmt.percent(row["control_conversion_rate"]),
                 "uplift": fmt.change_points(row["conversion_uplift"]),
                 "ci": (f"{fmt.change_points(row['conversion_uplift_lower'])} … "
                        f"{fmt.change_points(row['conversion_uplift_upper'])}"
                        if has_ci else MISSING),
+                "cost": fmt.money(row["cost_amount"], 0),
+                "incremental_margin": fmt.money(row["incremental_gross_margin_amount"], 0),
+                "incremental_roi": fmt.percent(row["incremental_roi"], 0),
                 "roi": fmt.percent(row["roi"], 0),
             })
         return result
@@ -879,6 +884,8 @@ class Sections:
             return self.t("headline.campaigns_none")
         points = self.fmt.change_points
         return self.t("headline.campaigns", name=best["campaign_name"],
+                      margin=self.fmt.money(best["incremental_gross_margin_amount"], 0),
+                      roi=self.fmt.percent(best["incremental_roi"], 0),
                       uplift=points(best["conversion_uplift"], sentence=True),
                       low=points(best["conversion_uplift_lower"]),
                       high=points(best["conversion_uplift_upper"]))
