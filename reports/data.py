@@ -209,14 +209,21 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, month: ReportMonth, months: int) -
 
 def segments(con: duckdb.DuckDBPyConnection, month: ReportMonth) -> list[Row]:
     return rows(con, """
-        select segment_code, segment_priority, segment_name_en, segment_name_zh, action_en,
-               action_zh, customer_count, customer_share_rate, monetary_amount,
-               revenue_share_rate, month_net_revenue, average_order_value_amount,
-               mean_historical_clv_amount, mean_days_since_last_order, mean_frequency_orders
-        from main.report_segment_months
-        where month_end_on = ? and is_active_scheme
-        order by segment_priority, segment_code
-    """, [month.month_end_on])
+        select segments.segment_code, segments.segment_priority, segments.segment_name_en,
+               segments.segment_name_zh, segments.action_en, segments.action_zh,
+               segments.customer_count, segments.customer_share_rate, segments.monetary_amount,
+               segments.revenue_share_rate, segments.month_net_revenue,
+               segments.average_order_value_amount, segments.mean_historical_clv_amount,
+               segments.mean_days_since_last_order, segments.mean_frequency_orders,
+               previous.customer_count as previous_customer_count,
+               previous.month_net_revenue as previous_month_net_revenue
+        from main.report_segment_months as segments
+        left join main.report_segment_months as previous
+            on previous.month_end_on = ? and previous.scheme = segments.scheme
+            and previous.segment_code = segments.segment_code
+        where segments.month_end_on = ? and segments.is_active_scheme
+        order by segments.segment_priority, segments.segment_code
+    """, [month.previous_month_end_on, month.month_end_on])
 
 
 def migration(con: duckdb.DuckDBPyConnection, month: ReportMonth, scheme: str) -> list[Row]:

@@ -52,6 +52,12 @@ def shorten(text: str, limit: int = SOURCE_MAX_CHARS) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1):]
 
 
+def signed_money(fmt: Formatter, amount: float) -> str:
+    """A change of money with its sign: '+¥1,234', '−¥56', '¥0'."""
+    text = fmt.money(abs(amount), 0)
+    return text if round(amount) == 0 else ("+" if amount > 0 else "\u2212") + text
+
+
 def localized(row: Row, column: str, lang: str) -> str:
     """row['<column>_<lang>'], falling back to English, then to the code."""
     return str(row.get(f"{column}_{lang}") or row.get(f"{column}_en") or "")
@@ -284,6 +290,13 @@ class Sections:
             "aov": fmt.money(row["average_order_value_amount"], 2),
             "clv": fmt.money(row["mean_historical_clv_amount"], 2),
             "recency": fmt.number(row["mean_days_since_last_order"], 0),
+            # the change since last month's end: customers, and the month's net revenue
+            "customer_change": (fmt.signed_integer(row["customer_count"]
+                                                   - row["previous_customer_count"])
+                                if row.get("previous_customer_count") is not None else MISSING),
+            "revenue_change": (signed_money(fmt, float(row["month_net_revenue"] or 0)
+                                            - float(row["previous_month_net_revenue"] or 0))
+                               if row.get("previous_customer_count") is not None else MISSING),
             "is_empty": row["customer_count"] == 0,
             # an empty segment says why instead of a row of zeros: who its rule would hold
             "empty_note": (self.t("segments.empty", date=month_end,
