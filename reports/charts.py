@@ -179,7 +179,12 @@ def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
             axes.set_ylim(bottom, high + pad * 1.6)
         axes.set_xlim(-0.5, len(months) - 0.5)
         axes.yaxis.set_major_locator(MaxNLocator(nbins=3, min_n_ticks=2))
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: tick_text(value)))
+        if kind == "money":  # one unit per axis: the one of its largest value
+            reference = max(abs(limit) for limit in axes.get_ylim())
+            axes.yaxis.set_major_formatter(FuncFormatter(
+                lambda value, _pos: fmt.axis_money(value, reference)))
+        else:
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: tick_text(value)))
         axes.grid(axis="y")
         axes.set_axisbelow(True)
         ticks = [i for i in positions if (len(months) - 1 - i) % 3 == 0]

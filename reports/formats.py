@@ -95,6 +95,9 @@ class Formatter:
         sign = MINUS if number < 0 else ""
         return f"{sign}{self.currency}{abs(number):,.{2 if unit else 0}f}{unit}"
 
+    def unit_divisor(self, unit: str) -> float:
+        return {"亿": 1e8, "万": 1e4, "B": 1e9, "M": 1e6, "K": 1e3}.get(unit, 1.0)
+
     def abbreviate(self, value: float) -> tuple[float, str]:
         """Scale a value to the language's unit: (12.35, 'M') or (1234.57, '万'), rounded."""
         magnitude = abs(value)
@@ -109,9 +112,15 @@ class Formatter:
                 return float(_round(value / divisors[unit], 2)), unit
         return float(_round(value, 0)), ""
 
-    def axis_money(self, value: float) -> str:
-        """Tick label on a money axis (no decimals unless needed)."""
+    def axis_money(self, value: float, reference: float | None = None) -> str:
+        """Tick label on a money axis (no decimals unless needed). With `reference` (the axis's
+        largest value) every tick takes that value's unit, so one axis never mixes ¥10万 and
+        ¥80,000."""
         number, unit = self.abbreviate(value)
+        if reference is not None:
+            _, unit = self.abbreviate(reference)
+            divisor = self.unit_divisor(unit)
+            number = float(_round(value / divisor, 2)) if unit else float(_round(value, 0))
         text = f"{abs(number):,.2f}".rstrip("0").rstrip(".") if unit else f"{abs(number):,.0f}"
         sign = MINUS if number < 0 else ""
         return f"{sign}{self.currency}{text}{unit}"

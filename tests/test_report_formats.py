@@ -244,3 +244,13 @@ def test_chart_results_arrive_one_by_one_and_a_dead_worker_is_replaced_in_proces
         assert pending.get(1) == run_jobs([jobs[1]])[0]
     finally:
         pending.close()
+
+
+def test_one_money_axis_uses_one_unit() -> None:
+    """Ticks of one axis take the unit of its largest value: never ¥10万 beside ¥80,000."""
+    zh, en = Formatter("zh"), Formatter("en")
+    assert [zh.axis_money(v, 120_000) for v in (80_000, 100_000, 120_000)] == [
+        "¥8万", "¥10万", "¥12万"]
+    assert [en.axis_money(v, 12_000) for v in (8_000, 10_000, 12_000)] == ["¥8K", "¥10K", "¥12K"]
+    assert [en.axis_money(v, 9_000) for v in (8_000, 9_000)] == ["¥8,000", "¥9,000"]
+    assert zh.axis_money(80_000) == "¥80,000"  # without a reference: the value's own unit
