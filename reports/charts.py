@@ -222,7 +222,7 @@ def share_bars(labels: Sequence[str], first: Sequence[float], second: Sequence[f
         for bars, values in ((first_bars, first), (second_bars, second)):
             for rect, value in zip(bars, values, strict=True):
                 axes.text(rect.get_width() + top * 0.015, rect.get_y() + rect.get_height() / 2,
-                          fmt.percent(value, 0 if value >= 0.095 else 1), va="center",
+                          fmt.percent(value, 1), va="center",
                           ha="left", fontsize=theme.CHART_SIZE_PT - 0.5, color=theme.INK)
         axes.set_yticks(ys)
         axes.set_yticklabels(labels)

@@ -187,7 +187,8 @@ class Sections:
             kpi = row["kpi_code"]
             typical = row["typical_change_amount"]
             usual = (self.t("headline.notable_usual", change=self.kpi_change(
-                {**row, "change_amount": typical, "change_rate": None}).lstrip("+\u2212"))
+                {**row, "change_amount": typical, "change_rate": None},
+                sentence=True).lstrip("+\u2212"))
                 if typical else self.t("headline.notable_never"))
             extreme = (self.t(f"headline.notable_{row['trailing_extreme']}")
                        if row["trailing_extreme"] else "")
