@@ -152,7 +152,7 @@ def value_formatter(kind: str, fmt: Formatter) -> Callable[[float], str]:
 def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
                 fmt: Formatter, fonts: Fonts, chart_id: str,
                 width_mm: float = 56, height_mm: float = 30,
-                weak: Sequence[bool] | None = None) -> str:
+                weak: Sequence[bool] | None = None, tick_every: int = 3) -> str:
     """One KPI over the months: a line with markers, the last month marked and labelled.
     Months flagged `weak` (e.g. too few survey responses) get a hollow marker."""
     tick_text = value_formatter(kind, fmt)
@@ -187,7 +187,7 @@ def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
             axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: tick_text(value)))
         axes.grid(axis="y")
         axes.set_axisbelow(True)
-        ticks = [i for i in positions if (len(months) - 1 - i) % 3 == 0]
+        ticks = [i for i in positions if (len(months) - 1 - i) % tick_every == 0]
         axes.set_xticks(ticks)
         axes.set_xticklabels([fmt.month_tick(months[i], i == ticks[0] or months[i].month == 1)
                               for i in ticks])

@@ -35,7 +35,7 @@ SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "mi
                  "cohorts", "clv", "watchlist", "campaigns", "channels", "quality")
 # Sections left out (with their contents entry, bookmark and highlight) when they have no data.
 OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels", "actions")
-TOP_PLACES = 8  # stores and cities listed on the channels page
+TOP_PLACES = 6  # stores and cities listed on the channels page
 DEMO_SOURCE = "demo data (seeds/demo)"  # build_runs.input_description of the demo build
 # An NPS from fewer scored responses than this is flagged (†, an outlined bar, a hollow trend
 # point) rather than shown as if precise: with 30 responses its 95% margin of error is still
@@ -856,7 +856,7 @@ class Sections:
             charts.append({"label": name, "svg": self.chart(
                 "trend_chart", alt=name, months=months,
                 values=[values.get(month) for month in months], kind="money",
-                chart_id=f"channel-{len(charts)}")})
+                chart_id=f"channel-{len(charts)}", width_mm=42, height_mm=24, tick_every=6)})
         return charts
 
     def acquisition_rows(self) -> list[dict[str, Any]]:

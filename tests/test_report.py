@@ -114,12 +114,24 @@ def expected_segments(workspace: Workspace) -> dict[str, dict[str, float]]:
         left join history on history.segment_code = rules.segment_code
         group by all
     """)
+    previous = dict(workspace.query("""
+        select rules.segment_name_en, count(history.customer_id)
+        from (select distinct segment_code, segment_name_en
+              from main.segment_rules where scheme = 'rfm_grid') as rules
+        left join main.customer_monthly_history as history
+            on history.segment_code = rules.segment_code
+            and history.month_end_on = (select max(month_end_on) from main.customer_monthly_history
+                                        where month_end_on < (select max(month_end_on)
+                                                              from main.customer_monthly_history))
+        group by all
+    """))
     customers = sum(row[2] for row in rows)
     monetary = sum(float(row[3] or 0) for row in rows)
     table = {}
     for name_en, name_zh, count, m, revenue, orders, clv, recency in rows:
         table[name_en] = {
             "name_zh": name_zh, "customers": count, "share": count / customers,
+            "customer_change": count - previous[name_en],
             "revenue_share": float(m or 0) / monetary if monetary else None,
             "aov": float(revenue) / orders if orders else None,
             "clv": float(clv) if clv is not None else None,
@@ -200,11 +212,13 @@ def test_segment_table_matches_customer_history(english_pdf: Path,
     expected = expected_segments(demo_workspace)
     assert expected, "no segments in the seed"
     for name, figures in expected.items():
-        pattern = re.compile(rf"^{re.escape(name)} (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)$", re.M)
+        cells = " ".join([r"(\S+)"] * 8)
+        pattern = re.compile(rf"^{re.escape(name)} {cells}$", re.M)
         found = pattern.search(page)
         assert found, f"segment row {name!r} not found"
-        customers, share, revenue_share, aov, clv, recency = found.groups()
+        customers, change, _, share, revenue_share, aov, clv, recency = found.groups()
         assert int(customers.replace(",", "")) == figures["customers"], name
+        assert int(change.replace(MINUS, "-").replace(",", "")) == figures["customer_change"], name
         for text, key in ((share, "share"), (revenue_share, "revenue_share"), (aov, "aov"),
                           (clv, "clv"), (recency, "recency")):
             if figures[key] is None:
@@ -230,7 +244,8 @@ def test_every_page_carries_month_source_and_page_number(english_pdf: Path,
 def test_bookmarks_and_contents_point_at_the_sections(english_pdf: Path) -> None:
     reader = pypdf.PdfReader(str(english_pdf))
     titles = [item["/Title"] for item in reader.outline if isinstance(item, dict)]
-    assert titles[:3] == ["1 Summary", "2 KPI trends", "3 Customer segments"]
+    assert titles[:4] == ["1 Summary", "2 This month's actions", "3 KPI trends",
+                          "4 Customer segments"]
     assert titles[-1].endswith("Data quality")
     contents = reader.pages[0].extract_text()
     for title in titles:
@@ -397,9 +412,11 @@ def test_category_mix_shows_the_segments_that_bought(english_pdf: Path,
         select distinct category from main.segment_category_mix
         where as_of_date = ? and scheme = ? and net_revenue_share is not null
     """, [as_of, scheme])
-    if len(categories) <= 8:              # every category is in the legend
+    names = dict(demo_workspace.query(
+        "select code, name_en from main.display_names where kind = 'category'"))
+    if len(categories) <= 8:              # every category is in the legend, by its name
         for (category,) in categories:
-            assert category in page, category
+            assert names.get(category, category) in page, category
 
 
 # ---- batch and forecasts ------------------------------------------------------------------
