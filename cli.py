@@ -132,6 +132,8 @@ def export(segment: str, scheme: str | None, out_file: Path) -> None:
     from retail_tiers.project import warehouse_path
 
     result = export_segment(warehouse_path(), segment, out_file, scheme)
+    if result.notice:
+        click.echo(f"note: {result.notice}")
     click.echo(f"wrote {result.rows:,} customers of {result.description} as of "
                f"{result.as_of} to {result.path}")
 

@@ -4,9 +4,14 @@ With `--input DIR` the structural part of `check` runs first (files, encoding, h
 counts), GB18030/GBK files get a UTF-8 copy in a cache folder beside the warehouse, and dbt
 gets the var `raw_files`; the demo seeds and the unit tests are excluded (unit tests belong
 to the demo build). Progress is one short line per finished node; the end is a summary read
-from the marts `row_accounting` and `quarantined_rows`, and two tables for the report's
-data-quality appendix: `main.build_runs` (one row per run) and `main.build_results` (one row
-per node of the last run).
+from the marts `row_accounting` and `quarantined_rows`.
+
+dbt builds a new file beside the warehouse, which replaces the warehouse only when the build
+passed (retail_tiers/build_state.py); a failed or killed build leaves the warehouse as it
+was and its failure in a sidecar that `report`, `kpis` and `export` read. The tables for the
+report's data-quality appendix, `main.build_runs` and `main.build_results`, are written by
+the dbt project's `on-run-end` hook (macros/build_runs.sql), so a plain `dbt build` records
+its run the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +30,17 @@ from typing import Any
 import duckdb
 import yaml
 
+from retail_tiers.build_state import (
+    build_lock,
+    clear_state,
+    fault_point,
+    latest_run_id,
+    read_state,
+    remove_stale_temp_files,
+    started_state,
+    temp_warehouse,
+    write_state,
+)
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.project import project_dir, warehouse_path
 from retail_tiers.warehouse import lock_message
@@ -187,16 +203,86 @@ def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
         dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     else:
         description = "demo data (seeds/demo)"
-    ensure_unlocked(warehouse)
     summary = BuildSummary(success=False, input_description=description, as_of=as_of,
                            dbt_vars=dbt_vars, started_at=started_at)
-    echo(f"building {warehouse} from {description}")
-    run_dbt(project, warehouse, dbt_args, dbt_vars, summary, echo)
-    summary.finished_at = dt.datetime.now()
-    record_run(warehouse, summary)
+    with build_lock(warehouse):
+        remove_stale_temp_files(warehouse)
+        base_run_id = current_run_id(warehouse)
+        write_state(warehouse, started_state(warehouse, description, base_run_id))
+        echo(f"building {warehouse} from {description}")
+        build_and_replace(project, warehouse, dbt_args, summary, echo)
     for line in format_summary(summary):
         echo(line)
     return summary
+
+
+def build_and_replace(project: Path, warehouse: Path, dbt_args: list[str],
+                      summary: BuildSummary, echo: Echo) -> None:
+    """dbt builds a new file beside the warehouse; only a passing build replaces it.
+
+    Whatever happens before the rename (a failing test, an exception, a full disk), the
+    warehouse stays as it was and the failure goes to the sidecar readers consult; a kill
+    leaves the sidecar saying `running` with no lock held, which readers report the same way.
+    """
+    temp = temp_warehouse(warehouse)
+    try:
+        fault_point("before-dbt")
+        run_dbt(project, temp, dbt_args, summary.dbt_vars, summary, echo)
+        summary.finished_at = dt.datetime.now()
+        if temp.exists():
+            read_accounting(temp, summary)
+        fault_point("before-replace")
+        if summary.success:
+            publish(temp, warehouse)
+            clear_state(warehouse)
+            return
+    except BaseException as error:
+        summary.success = False
+        summary.error = summary.error or _exception_line(error)
+        raise
+    finally:
+        if not summary.success:
+            remove_stale_temp_files(warehouse)
+            state = read_state(warehouse) or {}
+            write_state(warehouse, {**state, "state": "failed",
+                                    "failure": summary.failure_line()})
+
+
+def _exception_line(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "the build was interrupted"
+    return f"{type(error).__name__}: {_first_line(str(error))}"
+
+
+def current_run_id(warehouse: Path) -> str | None:
+    """The run that built the current warehouse; a one-line error if another process holds
+    it for writing (a plain `dbt build`, say)."""
+    if not warehouse.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as error:
+        message = lock_message(warehouse, error)
+        raise RetailTiersError(message or f"cannot open warehouse {warehouse}: "
+                               f"{_first_line(str(error))}") from None
+    try:
+        return latest_run_id(con)
+    finally:
+        con.close()
+
+
+def publish(temp: Path, warehouse: Path) -> None:
+    """Flush the new file to disk and rename it over the warehouse (atomic on one file
+    system). A write-ahead log the old file left behind belongs to the old file: removed."""
+    with temp.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    Path(f"{warehouse}.wal").unlink(missing_ok=True)
+    os.replace(temp, warehouse)
+    directory = os.open(warehouse.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _import_dbt() -> None:
@@ -219,21 +305,9 @@ def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
     description = str(report.input_dir)
     if report.encoding != "utf-8":
         description += f" ({report.encoding})"
+    # build_runs.input_description, written by the dbt hook (macros/build_runs.sql)
+    raw_files["transactions"]["input_description"] = description
     return raw_files, description
-
-
-def ensure_unlocked(warehouse: Path) -> None:
-    """Fail with one line when another process holds the warehouse (a build or a reader)."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(warehouse), read_only=False)
-    except duckdb.Error as error:
-        message = lock_message(warehouse, error)
-        if message:
-            raise RetailTiersError(message) from None
-        raise RetailTiersError(f"cannot open warehouse {warehouse}: {_first_line(str(error))}") \
-            from None
-    con.close()
 
 
 @contextlib.contextmanager
@@ -367,6 +441,7 @@ class _Progress:
             info, run = event.data.node_info, event.data.run_result
             self._line(info.resource_type, info.node_name, run.status,
                        float(run.execution_time or 0.0), int(run.num_failures or 0))
+            fault_point(f"node:{info.node_name}")
         elif name in ("MainEncounteredError", "RunResultError") and event.info.level == "error":
             self.last_error = _first_line(event.info.msg)
 
@@ -391,51 +466,12 @@ class _Progress:
 
 # ---- after the run ----------------------------------------------------------------------
 
-BUILD_RUNS_DDL = """
-create table if not exists main.build_runs (
-    run_id varchar,
-    started_at timestamp,
-    finished_at timestamp,
-    success boolean,
-    input_description varchar,
-    as_of_date date,
-    vars_json varchar,
-    models_built integer,
-    seeds_loaded integer,
-    tests_passed integer,
-    tests_failed integer,
-    tests_warned integer,
-    unit_tests_passed integer,
-    unit_tests_failed integer,
-    rows_in bigint,
-    rows_quarantined bigint,
-    failure varchar
-)
-"""
-
-BUILD_RESULTS_DDL = """
-create table if not exists main.build_results (
-    run_id varchar,
-    unique_id varchar,
-    resource_type varchar,
-    name varchar,
-    status varchar,
-    failures integer,
-    execution_seconds double,
-    message varchar
-)
-"""
-
-
-def record_run(warehouse: Path, summary: BuildSummary) -> None:
-    """Read the row accounting, then append to build_runs and replace build_results."""
+def read_accounting(built: Path, summary: BuildSummary) -> None:
+    """Row accounting and quarantine counts of the new file, for the printed summary; checks
+    the file opens and leaves no write-ahead log beside it (checkpoint)."""
+    con = duckdb.connect(str(built), read_only=False)
     try:
-        con = duckdb.connect(str(warehouse), read_only=False)
-    except duckdb.Error as error:
-        message = lock_message(warehouse, error)
-        raise RetailTiersError(message or f"cannot open warehouse {warehouse}: "
-                               f"{_first_line(str(error))}") from None
-    try:
+        con.execute("checkpoint")
         tables = {row[0] for row in con.execute(
             "select table_name from information_schema.tables where table_schema = 'main'"
         ).fetchall()}
@@ -455,35 +491,8 @@ def record_run(warehouse: Path, summary: BuildSummary) -> None:
                     "group by all order by source_file, count(*) desc, quarantine_reason"
                 ).fetchall()
             ]
-        _write_tables(con, summary)
     finally:
         con.close()
-
-
-def _write_tables(con: duckdb.DuckDBPyConnection, summary: BuildSummary) -> None:
-    run_id = summary.started_at.strftime("%Y%m%dT%H%M%S%f")
-    counts = summary.counts()
-    con.execute("begin")
-    con.execute(BUILD_RUNS_DDL)
-    con.execute(BUILD_RESULTS_DDL)
-    con.execute(
-        "insert into main.build_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, summary.started_at, summary.finished_at, summary.success,
-         summary.input_description, summary.as_of,
-         json.dumps(summary.dbt_vars, ensure_ascii=False, sort_keys=True, default=str),
-         counts["models_built"], counts["seeds_loaded"], counts["tests_passed"],
-         counts["tests_failed"], counts["tests_warned"], counts["unit_tests_passed"],
-         counts["unit_tests_failed"], counts["rows_in"], counts["rows_quarantined"],
-         None if summary.success else summary.failure_line()],
-    )
-    con.execute("delete from main.build_results")
-    if summary.nodes:
-        con.executemany(
-            "insert into main.build_results values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[run_id, node.unique_id, node.resource_type, node.name, node.status,
-              node.failures, node.execution_seconds, node.message] for node in summary.nodes],
-        )
-    con.execute("commit")
 
 
 def format_summary(summary: BuildSummary) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from retail_tiers.errors import RetailTiersError
-from retail_tiers.warehouse import connect, require_tables
+from retail_tiers.warehouse import build_notice, connect, require_tables
 
 SCHEMES = ("rfm_grid", "rfm8")
 WATCHLIST = "watchlist"
@@ -50,6 +50,7 @@ class ExportResult:
     rows: int
     description: str
     as_of: str
+    notice: str | None = None  # a later build failed; this export is from the previous one
 
 
 def active_scheme(con: duckdb.DuckDBPyConnection) -> str:
@@ -135,13 +136,14 @@ def export_segment(warehouse: Path, segment: str, out: Path,
     try:
         require_tables(con, warehouse, ["customers", "segment_summary", "customer_predictions"])
         as_of = str(con.execute("select max(as_of_date) from main.customers").fetchall()[0][0])
+        notice = build_notice(con, warehouse)
         if segment.strip().casefold() == WATCHLIST:
             require_tables(con, warehouse, ["churn_watchlist"])
             rows = copy_atomic(con, WATCHLIST_QUERY, {}, out)
-            return ExportResult(out, rows, "the churn watchlist", as_of)
+            return ExportResult(out, rows, "the churn watchlist", as_of, notice)
         scheme = scheme or active_scheme(con)
         code, english = resolve_segment(con, scheme, segment)
         rows = copy_atomic(con, segment_query(scheme), {"segment": code}, out)
-        return ExportResult(out, rows, f"segment {english} ({scheme})", as_of)
+        return ExportResult(out, rows, f"segment {english} ({scheme})", as_of, notice)
     finally:
         con.close()
