@@ -43,6 +43,7 @@ from retail_tiers.build_state import (
 )
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.project import project_dir, warehouse_path
+from retail_tiers.settings import check_defaults, setting
 from retail_tiers.warehouse import lock_message
 
 Echo = Callable[[str], Any]
@@ -144,7 +145,8 @@ def parse_as_of(value: str | None) -> str | None:
 
 
 def parse_extra_vars(items: tuple[str, ...], known: set[str]) -> dict[str, Any]:
-    """`NAME=VALUE` pairs; values are YAML scalars (`120`, `0.4`, `rfm8`, `null`, `true`)."""
+    """`NAME=VALUE` pairs, each value checked against its type, range or choices
+    (retail_tiers/settings.py) and passed on typed: `120`, `0.4`, `rfm8`, `null`, `true`."""
     parsed: dict[str, Any] = {}
     for item in items:
         name, equals, text = item.partition("=")
@@ -153,20 +155,20 @@ def parse_extra_vars(items: tuple[str, ...], known: set[str]) -> dict[str, Any]:
             raise RetailTiersError(f"--var {item}: expected NAME=VALUE")
         if name in RESERVED_VARS:
             raise RetailTiersError(f"--var {name}: set by --input, not by --var")
-        if name not in known:
+        found = setting(name)
+        if name not in known or found is None:
             raise RetailTiersError(
                 f"--var {name}: unknown var (known: {', '.join(sorted(known - RESERVED_VARS))})"
             )
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            raise RetailTiersError(f"--var {item}: the value is not valid YAML") from None
-        if isinstance(value, (dict, list)):
-            raise RetailTiersError(f"--var {item}: expected a single value, not a list or map")
-        if isinstance(value, (dt.date, dt.datetime)):
-            value = value.isoformat()
-        parsed[name] = value
+        parsed[name] = found.parse(_unquoted(text.strip()))
     return parsed
+
+
+def _unquoted(text: str) -> str:
+    """`'rfm8'` or `"rfm8"` (quoted as in YAML) -> `rfm8`; anything else as it is."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def project_vars(project: Path) -> dict[str, Any]:
@@ -184,7 +186,9 @@ def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
     as_of = parse_as_of(options.as_of)
     project = project_dir()
     warehouse = warehouse_path(project)
-    dbt_vars = parse_extra_vars(options.extra_vars, set(project_vars(project)))
+    defaults = project_vars(project)
+    check_defaults(defaults)
+    dbt_vars = parse_extra_vars(options.extra_vars, set(defaults))
     if as_of:
         dbt_vars["as_of_date"] = as_of
     dbt_args = ["build"]
@@ -192,27 +196,35 @@ def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
     # file reads leave the interpreter free), not after.
     warm_up = threading.Thread(target=_import_dbt, daemon=True)
     warm_up.start()
+    try:
+        with build_lock(warehouse):
+            remove_stale_temp_files(warehouse)
+            summary = _locked_build(options, project, warehouse, dbt_args, dbt_vars, as_of,
+                                    started_at, echo)
+    finally:
+        warm_up.join()
+    for line in format_summary(summary):
+        echo(line)
+    return summary
+
+
+def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_args: list[str],
+                  dbt_vars: dict[str, Any], as_of: str | None, started_at: dt.datetime,
+                  echo: Echo) -> BuildSummary:
+    """The input check and the build, holding the build lock."""
     if options.input_dir is not None:
-        try:
-            raw_files, description = prepare_input(options.input_dir, options.encoding,
-                                                   warehouse, echo)
-        except RetailTiersError:
-            warm_up.join()
-            raise
+        raw_files, description = prepare_input(options.input_dir, options.encoding,
+                                               warehouse, echo)
         dbt_vars["raw_files"] = raw_files
         dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     else:
         description = "demo data (seeds/demo)"
     summary = BuildSummary(success=False, input_description=description, as_of=as_of,
                            dbt_vars=dbt_vars, started_at=started_at)
-    with build_lock(warehouse):
-        remove_stale_temp_files(warehouse)
-        base_run_id = current_run_id(warehouse)
-        write_state(warehouse, started_state(warehouse, description, base_run_id))
-        echo(f"building {warehouse} from {description}")
-        build_and_replace(project, warehouse, dbt_args, summary, echo)
-    for line in format_summary(summary):
-        echo(line)
+    base_run_id = current_run_id(warehouse)
+    write_state(warehouse, started_state(warehouse, description, base_run_id))
+    echo(f"building {warehouse} from {description}")
+    build_and_replace(project, warehouse, dbt_args, summary, echo)
     return summary
 
 

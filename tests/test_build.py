@@ -115,7 +115,7 @@ def test_var_values_are_yaml_scalars() -> None:
 @pytest.mark.parametrize(("argument", "message"), [
     ("chrun_days=120", "--var chrun_days: unknown var"),
     ("churn_days", "--var churn_days: expected NAME=VALUE"),
-    ("churn_days=[1, 2]", "expected a single value"),
+    ("churn_days=[1, 2]", "var churn_days: must be an integer from 1 to 3650, not '[1, 2]'"),
     ("raw_files=x", "--var raw_files: set by --input"),
 ])
 def test_bad_vars_are_one_line_errors(workspace: Workspace, argument: str, message: str) -> None:
