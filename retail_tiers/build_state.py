@@ -23,6 +23,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,10 +51,14 @@ def state_path(warehouse: Path) -> Path:
 
 
 def remove_stale_temp_files(warehouse: Path) -> list[Path]:
-    """Delete temp files (and their .wal) of earlier builds; call only holding the lock."""
+    """Delete the temp files of builds (with DuckDB's .wal and its spill folder .tmp/); call
+    only holding the lock."""
     removed = []
     for path in warehouse.parent.glob(f".{warehouse.name}{TEMP_MARK}*"):
-        path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
         removed.append(path)
     return removed
 
