@@ -126,11 +126,40 @@ def test_semicolon_separated_file(make_raw: MakeRaw) -> None:
                                     "expected a comma-separated file")
 
 
-def test_column_name_case_hint(make_raw: MakeRaw) -> None:
-    text = csv_text([transaction(1)]).replace("order_id", "Order_ID", 1)
+def test_column_name_spacing_hint(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1)]).replace("order_id", "Order ID", 1)
     error = check_input(make_raw({"transactions.csv": text})).first_error()
     assert error.startswith("transactions.csv: missing required column order_id")
-    assert "'Order_ID'" in error
+    assert "'Order ID'" in error and "underscores" in error
+
+
+def test_column_names_match_in_any_case(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1, unit_cost="3.00")])
+    text = text.replace("order_id", "Order_ID", 1).replace("category", "CATEGORY", 1)
+    text = text.replace("unit_cost", " Unit_Cost ", 1)
+    report = check_input(make_raw({"transactions.csv": text}))
+    assert report.usable, report.all_errors
+    checked = report.file("transactions")
+    assert {"order_id", "category", "unit_cost"} <= set(checked.present)
+    assert checked.missing_optional == [] and checked.extra_columns == []
+
+
+def test_contract_column_twice_in_any_case(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1)]).replace("category", "Category", 1)
+    text = text.replace("\n", ",category\n", 1).replace("\n", ",x\n").replace(",x\n", "\n", 1)
+    report = check_input(make_raw({"transactions.csv": text}))
+    assert report.first_error() == ("transactions.csv: column category appears 2 times in the "
+                                    "header")
+
+
+def test_blank_and_repeated_extra_names_are_extra_columns(make_raw: MakeRaw) -> None:
+    rows = csv_text([transaction(1)]).splitlines()
+    text = rows[0] + ",note,,note,\n" + rows[1] + ",a,b,c,d\n"
+    report = check_input(make_raw({"transactions.csv": text}))
+    assert report.usable, report.all_errors
+    checked = report.file("transactions")
+    assert checked.extra_columns == ["note", "column14", "note_2", "column16"]
+    assert checked.raw_files_entry()["header"][-4:] == checked.extra_columns
 
 
 def test_gbk_text_that_happens_to_be_valid_utf8(make_raw: MakeRaw) -> None:
