@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +20,14 @@ from retail_tiers.errors import RetailTiersError
 INTEGER = re.compile(r"[+-]?\d{1,12}")
 NUMBER = re.compile(r"[+-]?(\d{1,15}(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+/-]{0,63}")  # as macros/parsing.sql accepts
 NULLS = {"", "null", "~", "none"}
 BOOLEANS = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One var: kind is integer | number | boolean | date | choice."""
+    """One var: kind is integer | number | boolean | date | time_zone | choice."""
 
     name: str
     kind: str
@@ -43,6 +45,8 @@ class Setting:
             text = "true or false"
         elif self.kind == "date":
             text = "a date as YYYY-MM-DD"
+        elif self.kind == "time_zone":
+            text = "a time zone name such as Asia/Shanghai"
         else:
             text = "one of " + ", ".join(self.choices)
         return text + (", or null" if self.nullable else "")
@@ -68,6 +72,9 @@ class Setting:
                 return dt.date.fromisoformat(text).isoformat()
             except ValueError:
                 raise self.refuse(text) from None
+        if self.kind == "time_zone" and TIME_ZONE.fullmatch(text) \
+                and text in zoneinfo.available_timezones():
+            return text
         if self.kind == "choice" and text in self.choices:
             return text
         raise self.refuse(text)
@@ -85,6 +92,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("load_date", "date", nullable=True),
     Setting("as_of_date", "date", nullable=True),
+    Setting("reporting_time_zone", "time_zone"),
     Setting("history_months", "integer", 1, 120),
     Setting("rfm_window_days", "integer", 1, 3650),
     Setting("repeat_window_days", "integer", 1, 3650),

@@ -46,6 +46,7 @@ KNOWN = {item.name for item in SETTINGS}
     ("check_segment_invariants=false", False),
     ("rfm8_recency_days_threshold=null", None),
     ("load_date=2024-07-01", "2024-07-01"),
+    ("reporting_time_zone=Europe/Berlin", "Europe/Berlin"),
 ])
 def test_valid_values_pass_typed(argument: str, expected: object) -> None:
     name = argument.partition("=")[0]
@@ -75,6 +76,9 @@ def test_valid_values_pass_typed(argument: str, expected: object) -> None:
     ("load_date=2024-02-30", "var load_date: must be a date as YYYY-MM-DD, or null, "
                              "not '2024-02-30'"),
     ("check_segment_invariants=yes", "var check_segment_invariants: must be true or false"),
+    ("reporting_time_zone=Mars/Olympus", "var reporting_time_zone: must be a time zone name "
+                                         "such as Asia/Shanghai, not 'Mars/Olympus'"),
+    ("reporting_time_zone=UTC'); drop table x; --", "var reporting_time_zone: must be"),
 ])
 def test_bad_values_are_refused(argument: str, message: str) -> None:
     with pytest.raises(RetailTiersError) as raised:
@@ -93,7 +97,7 @@ def test_build_refuses_before_dbt_starts(workspace: Workspace, argument: str) ->
 
 def test_every_setting_describes_itself() -> None:
     for item in SETTINGS:
-        assert item.kind in {"integer", "number", "boolean", "date", "choice"}, item
+        assert item.kind in {"integer", "number", "boolean", "date", "time_zone", "choice"}, item
         assert item.expected()
         if item.kind in ("integer", "number"):
             assert item.low is not None and item.high is not None, item

@@ -20,7 +20,7 @@ parsed as (
         *,
         {{ clean_text('raw_campaign_id') }} as campaign_id,
         {{ clean_text('raw_customer_id') }} as customer_id,
-        {{ parse_timestamp('raw_contacted_at') }} as contacted_at,
+        {{ parse_timestamp('raw_contacted_at', reporting_time_zone()) }} as contacted_at,
         {{ parse_boolean('raw_is_control') }} as parsed_is_control
     from numbered
 ),

@@ -21,7 +21,7 @@ parsed as (
     select
         *,
         {{ clean_text('raw_customer_id') }} as customer_id,
-        {{ parse_timestamp('raw_signed_up_at') }} as signed_up_at,
+        {{ parse_timestamp('raw_signed_up_at', reporting_time_zone()) }} as signed_up_at,
         {{ clean_text('raw_city') }} as city,
         lower({{ clean_text('raw_acquisition_channel') }}) as acquisition_channel,
         {{ parse_decimal('raw_acquisition_cost') }} as acquisition_cost

@@ -21,7 +21,7 @@ parsed as (
     select
         *,
         {{ clean_text('raw_customer_id') }} as customer_id,
-        {{ parse_timestamp('raw_responded_at') }} as responded_at,
+        {{ parse_timestamp('raw_responded_at', reporting_time_zone()) }} as responded_at,
         {{ parse_integer('raw_nps_score') }} as parsed_nps_score,
         {{ parse_integer('raw_satisfaction') }} as parsed_satisfaction,
         lower({{ clean_text('raw_channel') }}) as channel,
