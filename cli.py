@@ -140,6 +140,9 @@ def export(segment: str, scheme: str | None, out_file: Path) -> None:
 
 def main() -> None:
     """Console-script entry point: one line per user error, no traceback."""
+    from retail_tiers.tempfiles import exit_cleanly_on_signals
+
+    exit_cleanly_on_signals()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -3,30 +3,46 @@ campaign tool, as of the build's as-of date.
 
 DuckDB writes the file itself (COPY ... TO), so a million-customer segment never passes
 through Python; it writes to a temporary file beside the target that is then renamed over it,
-so a failed export leaves no partial file.
+so a failed export leaves no partial file. The file starts with a UTF-8 byte order mark (so
+Excel shows Chinese names), and text cells a spreadsheet would run as a formula are prefixed
+with an apostrophe.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
-import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from retail_tiers.errors import RetailTiersError
+from retail_tiers.tempfiles import remove_stale_temp_files, temp_path
 from retail_tiers.warehouse import build_notice, connect, require_tables
 
 SCHEMES = ("rfm_grid", "rfm8")
 WATCHLIST = "watchlist"
 SCHEME_COLUMNS = {"rfm_grid": "rfm_grid_segment_code", "rfm8": "rfm8_segment_code"}
 
-CUSTOMER_COLUMNS = """
-    customers.customer_id,
-    rules.segment_code,
-    rules.segment_name_en,
-    rules.segment_name_zh,
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def text_cell(column: str, alias: str) -> str:
+    """A text column made safe for spreadsheets: a value starting with = + - @ (or a tab or
+    carriage return) would be run as a formula by Excel (`=HYPERLINK(...)`, `@SUM(...)`), so
+    it gets a leading apostrophe, which Excel shows as text. Number columns are left as they
+    are (a negative amount is a number, not a formula)."""
+    return (f"case when regexp_matches({column}, '{FORMULA_START}') "
+            f"then chr(39) || {column} else {column} end as {alias}")
+
+
+CUSTOMER_COLUMNS = f"""
+    {text_cell("customers.customer_id", "customer_id")},
+    {text_cell("rules.segment_code", "segment_code")},
+    {text_cell("rules.segment_name_en", "segment_name_en")},
+    {text_cell("rules.segment_name_zh", "segment_name_zh")},
     customers.lifecycle_stage,
     customers.as_of_date,
     customers.last_order_on,
@@ -112,15 +128,21 @@ def copy_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str
                 target: Path) -> int:
     """COPY the query's rows to a temp CSV beside `target`, then rename it; returns rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh name DuckDB creates itself (usual permissions, unlike mkstemp's 0600).
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    remove_stale_temp_files(target)
+    temp = temp_path(target)
+    body = temp.with_name(temp.name[:-len(".tmp")] + ".body.tmp")
     try:
-        literal = str(temp).replace("'", "''")
+        literal = str(body).replace("'", "''")
         rows = con.execute(f"copy ({query}) to '{literal}' (format csv, header)",
                            parameters).fetchall()
+        with temp.open("wb") as out, body.open("rb") as copied:
+            out.write(codecs.BOM_UTF8)  # Excel reads the Chinese names as UTF-8 only with it
+            shutil.copyfileobj(copied, out, 1 << 20)
+        body.unlink()
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
+        body.unlink(missing_ok=True)
         raise
     return int(rows[0][0]) if rows else 0
 

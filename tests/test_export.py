@@ -3,15 +3,20 @@ the customer marts queried here; unknown names and failed writes."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import Workspace, run_cli
 
+from retail_tiers.export import copy_atomic, text_cell
+
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    assert path.read_bytes()[:3] == codecs.BOM_UTF8, "no UTF-8 byte order mark"
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -98,3 +103,26 @@ def test_failed_export_leaves_the_old_file_and_no_temp(demo_workspace: Workspace
         export.export_segment(demo_workspace.warehouse, code, out, "rfm_grid")
     assert out.read_text(encoding="utf-8") == "old list\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["segment.csv"]
+
+
+def test_formula_like_text_cells_are_guarded(tmp_path: Path) -> None:
+    """Ids and names starting with = + - @ (or a tab) open as text in Excel, not formulas;
+    numbers, negative ones too, stay numbers."""
+    values = ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1:A9)", "+86 138", "-1", "\tx",
+              "C001", "生鲜食品"]
+    con = duckdb.connect()
+    try:
+        out = tmp_path / "guarded.csv"
+        rows = copy_atomic(con, f"""
+            select {text_cell("value", "customer_id")}, amount
+            from (select unnest($values) as value, -5.5 as amount)
+        """, {"values": values}, out)
+    finally:
+        con.close()
+    assert rows == len(values)
+    read = read_csv(out)
+    assert [row["customer_id"] for row in read] == [
+        "'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(A1:A9)", "'+86 138", "'-1", "'\tx", "C001",
+        "生鲜食品"]
+    assert {row["amount"] for row in read} == {"-5.5"}
+    assert not list(tmp_path.glob(".*.tmp"))
