@@ -128,6 +128,16 @@ def pick_month(months: list[ReportMonth], wanted: str | None) -> ReportMonth:
     for month in months:
         if month.month_start_on == start:
             return month
+    first, last = months[0], months[-1]
+    span = f"the report history holds the {len(months)} months {first.label} to {last.label}"
+    if start < first.month_start_on:
+        raise RetailTiersError(
+            f"--month {wanted}: before the report history ({span}); to report it, build "
+            "again with a larger --var history_months or an earlier --as-of")
+    if start > last.month_start_on:
+        raise RetailTiersError(
+            f"--month {wanted}: after the as-of month {last.label} ({span}); to report it, "
+            "build again with a later --as-of (and data up to then)")
     listed = ", ".join(month.label for month in months)
     raise RetailTiersError(f"--month {wanted}: no data for that month; available months: {listed}")
 

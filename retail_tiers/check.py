@@ -181,7 +181,11 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
                     expected = {spec.name + suffix for suffix in SUFFIXES}
                     near = sorted(path.name for path in folder.iterdir()
                                   if path.name.lower() in expected)
-                    hint = f"; found {near[0]}: file names are lower case" if near else ""
+                    hint = ""
+                    if near and (folder / near[0]).is_dir():
+                        hint = f"; {near[0]} is a folder, not a file"
+                    elif near:
+                        hint = f"; found {near[0]}: file names are lower case"
                     report.errors.append(
                         f"{folder}: no {spec.name} file (expected "
                         f"{', '.join(sorted(expected))}{hint})"
@@ -398,9 +402,9 @@ def format_report(report: CheckReport) -> str:
         lines.append(f"{len(errors)} problem{'s' if len(errors) > 1 else ''}:")
         lines.extend(f"  - {error}" for error in errors)
     else:
+        encoding = f" --encoding {report.encoding}" if report.encoding != "utf-8" else ""
         lines.append("the input is usable: run `retail-tiers build --input "
-                     f"{report.input_dir}`" + (f" --encoding {report.encoding}"
-                                               if report.encoding != "utf-8" else ""))
+                     f"{report.input_dir}{encoding}`")
     return "\n".join(lines)
 
 

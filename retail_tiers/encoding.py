@@ -171,6 +171,11 @@ class _Scanner:
             raise RetailTiersError(
                 f"{self.display}: is UTF-16 text: save it as UTF-8 (or GB18030) CSV"
             )
+        if _looks_like_utf16(piece):
+            raise RetailTiersError(
+                f"{self.display}: is UTF-16 text without a byte order mark (every other byte "
+                "is 0): save it as UTF-8 (or GB18030) CSV"
+            )
         if piece.startswith(UTF8_BOM):
             self.has_bom = True
             if self.encoding != "utf-8":
@@ -251,3 +256,14 @@ def transcode_to_cache(path: Path, display: str, encoding: str, cache_dir: Path,
         partial.unlink(missing_ok=True)
     stamp.write_text(source_stamp)
     return target, scan
+
+
+def _looks_like_utf16(piece: bytes) -> bool:
+    """UTF-16 without a byte order mark: in its first bytes, one of the two byte positions is
+    almost always 0 (ASCII text) and the other almost never."""
+    sample = piece[:512]
+    if len(sample) < 8:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    zero_share = [part.count(0) / len(part) for part in (even, odd)]
+    return max(zero_share) > 0.9 and min(zero_share) < 0.1

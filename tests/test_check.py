@@ -228,3 +228,35 @@ def test_header_only_and_blank_lines(tmp_path: Path, tiny_chunks: None) -> None:
     source.write_bytes(b"\xef\xbb\xbfa,b\r\n\r\n\n")
     scan = encoding.scan_text(source, "in.csv")
     assert (scan.header_line, scan.has_data, scan.has_bom) == ("a,b", False, True)
+
+
+# ---- messages that name the right cause ------------------------------------------------------
+
+
+def test_utf16_without_bom_is_named(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1)]).encode("utf-16-le")
+    error = check_input(make_raw({"transactions.csv": text})).first_error()
+    assert error == ("transactions.csv: is UTF-16 text without a byte order mark (every other "
+                     "byte is 0): save it as UTF-8 (or GB18030) CSV")
+
+
+def test_binary_junk_is_still_binary(make_raw: MakeRaw) -> None:
+    data = csv_text([transaction(1)]).encode("utf-8") + b"\x00\x01\x02" * 10
+    error = check_input(make_raw({"transactions.csv": data})).first_error()
+    assert "binary data (NUL byte" in error
+
+
+def test_folder_named_like_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "input"
+    (folder / "transactions.csv").mkdir(parents=True)
+    error = check_input(folder).first_error()
+    assert error.endswith("; transactions.csv is a folder, not a file)")
+    assert "lower case" not in error
+
+
+def test_suggested_command_is_whole(make_raw: MakeRaw, workspace: Workspace) -> None:
+    folder = make_raw({"transactions.csv": [transaction(1, category="服装")]},
+                      encoding="gb18030")
+    result = run_cli(["check", "--input", str(folder), "--encoding", "gb18030"], workspace)
+    assert result.exit_code == 0, result.stderr
+    assert f"run `retail-tiers build --input {folder} --encoding gb18030`" in result.stdout
