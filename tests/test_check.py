@@ -260,3 +260,30 @@ def test_suggested_command_is_whole(make_raw: MakeRaw, workspace: Workspace) -> 
     result = run_cli(["check", "--input", str(folder), "--encoding", "gb18030"], workspace)
     assert result.exit_code == 0, result.stderr
     assert f"run `retail-tiers build --input {folder} --encoding gb18030`" in result.stdout
+
+
+# ---- strict decoding: a UTF-8 file with one GBK line is never read as GB18030 ---------------
+
+
+def utf8_file_with_one_gbk_line(make_raw: MakeRaw) -> Path:
+    lines = csv_text([transaction(number, category="生鲜食品")
+                      for number in range(1, 40)]).encode("utf-8").split(b"\n")
+    lines[20] = csv_text([transaction(99, category="服装")]).split("\n")[1].encode("gbk")
+    return make_raw({"transactions.csv": b"\n".join(lines)})
+
+
+def test_utf8_file_with_a_gbk_line_names_the_line(make_raw: MakeRaw) -> None:
+    error = check_input(utf8_file_with_one_gbk_line(make_raw)).first_error()
+    assert error.startswith("transactions.csv: not valid UTF-8 at byte ")
+    assert "(line 21), but the rest of the file is UTF-8 Chinese text: fix or remove that " \
+           "line" in error
+    assert "rerun with --encoding gb18030" not in error
+
+
+def test_utf8_file_with_a_gbk_line_is_not_read_as_gb18030(make_raw: MakeRaw) -> None:
+    report = check_input(utf8_file_with_one_gbk_line(make_raw), encoding="gb18030")
+    assert not report.usable
+    assert report.first_error() == (
+        "transactions.csv: is UTF-8 text, not GB18030, except line 21, which is not valid "
+        "UTF-8: fix or remove that line and run without --encoding (read as GB18030, every "
+        "Chinese character would change)")
