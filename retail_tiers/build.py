@@ -243,6 +243,9 @@ def build_and_replace(project: Path, warehouse: Path, dbt_args: list[str],
         summary.finished_at = dt.datetime.now()
         if temp.exists():
             read_accounting(temp, summary)
+            problem = data_problem(temp, summary)
+            if problem:  # clearer than the data tests an empty warehouse fails, or passes
+                summary.success, summary.error = False, problem
         fault_point("before-replace")
         if summary.success:
             publish(temp, warehouse)
@@ -263,6 +266,8 @@ def build_and_replace(project: Path, warehouse: Path, dbt_args: list[str],
 def _exception_line(error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt):
         return "the build was interrupted"
+    if isinstance(error, SystemExit):
+        return f"the build was stopped (exit status {error.code})"
     return f"{type(error).__name__}: {_first_line(str(error))}"
 
 
@@ -507,15 +512,50 @@ def read_accounting(built: Path, summary: BuildSummary) -> None:
         con.close()
 
 
+def data_problem(built: Path, summary: BuildSummary) -> str | None:
+    """One line when the data leaves nothing to report: no clean transaction line, or an
+    as-of date before the first clean order (given, or the default of data without a complete
+    month). Such a build is not published."""
+    clean = {name: (raw, clean) for name, raw, clean, _ in summary.row_accounting}
+    if "transactions" in clean and clean["transactions"][1] == 0:
+        raw = clean["transactions"][0]
+        reasons = ", ".join(f"{reason} {rows:,}" for name, reason, rows in summary.quarantine
+                            if name == "transactions")
+        return (f"transactions: none of the {raw:,} lines is clean ({reasons}): nothing to "
+                "build a warehouse from; fix the lines (see quarantine reasons above) and build "
+                "again")
+    con = duckdb.connect(str(built), read_only=True)
+    try:
+        found = con.execute(
+            "select first_order_on, last_order_on, as_of_date from intermediate.int_run_dates"
+        ).fetchall() if "int_run_dates" in {row[0] for row in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'intermediate'").fetchall()} else []
+    finally:
+        con.close()
+    if not found or found[0][0] is None:
+        return None
+    first, last, as_of = found[0]
+    if as_of >= first:
+        return None
+    if summary.dbt_vars.get("as_of_date"):
+        return (f"--as-of {as_of}: before the first clean order ({first}), so every customer "
+                f"figure would be empty; give a date from {first} to {last}")
+    return (f"the data ({first} to {last}) holds no complete month, so there is no default "
+            f"as-of date: give one, e.g. --as-of {last}")
+
+
 def format_summary(summary: BuildSummary) -> list[str]:
     counts = summary.counts()
     seconds = ((summary.finished_at or dt.datetime.now()) - summary.started_at).total_seconds()
     state = "done" if summary.success else "FAILED"
+    unit_tests = counts["unit_tests_passed"] + counts["unit_tests_failed"]
     lines = ["", f"{state} in {seconds:.1f}s: {counts['models_built']} models built, "
                  f"{counts['seeds_loaded']} seeds loaded, tests {counts['tests_passed']} passed"
-                 f" / {counts['tests_failed']} failed / {counts['tests_warned']} warned, "
-                 f"unit tests {counts['unit_tests_passed']} passed / "
-                 f"{counts['unit_tests_failed']} failed"]
+                 f" / {counts['tests_failed']} failed / {counts['tests_warned']} warned"
+                 + (f", unit tests {counts['unit_tests_passed']} passed / "
+                    f"{counts['unit_tests_failed']} failed" if unit_tests else
+                    " (the unit tests run with the demo build)")]
     if counts["nodes_errored"] or counts["nodes_skipped"]:
         lines.append(f"  {counts['nodes_errored']} errored, {counts['nodes_skipped']} skipped")
     if summary.row_accounting:

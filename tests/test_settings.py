@@ -3,6 +3,10 @@ checked before dbt starts; a bad value is one line and nothing is built."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+
 import pytest
 import yaml
 from conftest import PROJECT_DIR, Workspace, run_cli
@@ -104,3 +108,20 @@ def test_every_setting_describes_itself() -> None:
         if item.kind == "choice":
             assert item.choices, item
     assert setting("churn_days") is not None and setting("no_such_var") is None
+
+
+@pytest.mark.parametrize("value", ["{{ 7*7 }}", "rfm_grid' or 'a'='a",
+                                   "(select count(*) from read_text('/etc/passwd'))"])
+def test_plain_dbt_refuses_values_that_are_not_plain(workspace: Workspace, value: str) -> None:
+    """The on-run-start guard (macros/build_runs.sql) stops a plain `dbt build --vars` with a
+    template or SQL in a value before any model runs."""
+    workspace.root.mkdir(parents=True)
+    done = subprocess.run(
+        [str(PROJECT_DIR / ".venv" / "bin" / "dbt"), "build", "--select", "raw_customers",
+         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+         "--vars", json.dumps({"churn_days": value})],
+        env={**os.environ, **workspace.env}, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert done.returncode != 0
+    assert "var churn_days: not a plain value" in done.stdout
+    assert "START seed" not in done.stdout
