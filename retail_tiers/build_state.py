@@ -108,6 +108,7 @@ def _running_pid(warehouse: Path) -> int | None:
 def write_state(warehouse: Path, state: dict[str, Any]) -> None:
     """Write the sidecar atomically (temp file + rename): it is never seen half-written."""
     path = state_path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         temp.write_text(json.dumps(state, ensure_ascii=False, indent=1, default=str),
