@@ -267,7 +267,7 @@ def _exception_line(error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt):
         return "the build was interrupted"
     if isinstance(error, SystemExit):
-        return f"the build was stopped (exit status {error.code})"
+        return f"the build was stopped by a signal (exit status {error.code})"
     return f"{type(error).__name__}: {_first_line(str(error))}"
 
 
@@ -365,7 +365,9 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
     summary.success = bool(result.success) and not summary.failed_nodes()
     if result.exception is not None:
         summary.success = False
-        summary.error = _dbt_error_line(result.exception)
+        stopped = isinstance(result.exception, (SystemExit, KeyboardInterrupt))
+        summary.error = (_exception_line(result.exception) if stopped
+                         else _dbt_error_line(result.exception))
     elif not result.success and not summary.failed_nodes():
         summary.error = "dbt build failed: " + (progress.last_error or "see the dbt log")
     if summary.error and "could not set lock" in summary.error.lower():

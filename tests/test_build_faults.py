@@ -10,14 +10,16 @@ retail_tiers/build_state.py fault_point): before dbt starts, in the middle of th
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, Workspace, build_generated, run_cli
+from conftest import CLI_EXECUTABLE, CliResult, Workspace, build_generated, run_cli
 
 from retail_tiers.build_state import read_state, state_path
 from retail_tiers.generate import GeneratorConfig, write_dataset
@@ -105,6 +107,29 @@ def test_killed_build_leaves_the_previous_warehouse(
     assert workspace.warehouse.read_bytes() == original
     assert_previous_results(workspace, before, tmp_path / "out",
                             "it stopped before finishing")
+
+
+def test_sigterm_mid_build_leaves_the_previous_warehouse(
+        previous: tuple[Workspace, Readings, Path], tmp_path: Path) -> None:
+    """SIGTERM (as `kill` or a service manager sends) while dbt runs: the build stops,
+    removes its temp file and records why; the warehouse is untouched."""
+    source, before, other = previous
+    workspace = copy_workspace(source, tmp_path / "workspace")
+    original = workspace.warehouse.read_bytes()
+    build = subprocess.Popen([str(CLI_EXECUTABLE), "build", "--input", str(other)],
+                             env={**os.environ, **workspace.env}, cwd=workspace.root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert build.stdout is not None and build.stderr is not None
+    for line in build.stdout:
+        if " model " in line:  # dbt is writing models into the temp file
+            build.send_signal(signal.SIGTERM)
+            break
+    stdout, stderr = build.communicate(timeout=300)
+    assert build.returncode == 1, stdout + stderr
+    assert stderr.strip() == "error: the build was stopped by a signal (exit status 143)"
+    assert workspace.warehouse.read_bytes() == original
+    assert (read_state(workspace.warehouse) or {}).get("state") == "failed"
+    assert_previous_results(workspace, before, tmp_path / "out", "stopped by a signal")
 
 
 def can_mount_tmpfs(folder: Path) -> bool:
