@@ -141,6 +141,9 @@ def test_every_row_is_accounted_for(csv_build: tuple[Workspace, CliResult]) -> N
                                  "where transaction_id like 'T%'")
     assert raw == base_rows + len(case_rows()) == clean + quarantined
     assert "amount_out_of_range 2" in result.stdout and "implausible_timestamp 2" in result.stdout
+    # an --input build runs no unit tests, and says so instead of "0 passed / 0 failed"
+    assert "(the unit tests run with the demo build)" in result.stdout
+    assert "unit tests 0 passed" not in result.stdout
 
 
 # ---- Parquet: typed columns -------------------------------------------------------------------
