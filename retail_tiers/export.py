@@ -157,7 +157,12 @@ def export_segment(warehouse: Path, segment: str, out: Path,
     con = connect(warehouse)
     try:
         require_tables(con, warehouse, ["customers", "segment_summary", "customer_predictions"])
-        as_of = str(con.execute("select max(as_of_date) from main.customers").fetchall()[0][0])
+        latest = con.execute("select max(as_of_date) from main.customers").fetchall()[0][0]
+        if latest is None:
+            raise RetailTiersError(f"warehouse {warehouse} has no customers (no purchase up to "
+                                   "its as-of date): nothing to export; check the input and "
+                                   "--as-of of the build")
+        as_of = str(latest)
         notice = build_notice(con, warehouse)
         if segment.strip().casefold() == WATCHLIST:
             require_tables(con, warehouse, ["churn_watchlist"])

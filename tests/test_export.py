@@ -126,3 +126,22 @@ def test_formula_like_text_cells_are_guarded(tmp_path: Path) -> None:
         "生鲜食品"]
     assert {row["amount"] for row in read} == {"-5.5"}
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_no_customers_is_one_line_not_an_empty_file(workspace: Workspace,
+                                                    tmp_path: Path) -> None:
+    workspace.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(workspace.warehouse))
+    try:
+        con.execute("create table customers (customer_id varchar, as_of_date date)")
+        con.execute("create table segment_summary (scheme varchar, segment_code varchar)")
+        con.execute("create table customer_predictions (customer_id varchar)")
+    finally:
+        con.close()
+    out = tmp_path / "out.csv"
+    result = run_cli(["export", "--segment", "watchlist", "--out", str(out)], workspace)
+    assert result.exit_code == 1
+    assert result.error == (f"error: warehouse {workspace.warehouse} has no customers (no "
+                            "purchase up to its as-of date): nothing to export; check the "
+                            "input and --as-of of the build")
+    assert not out.exists()
