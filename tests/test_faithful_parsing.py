@@ -152,7 +152,8 @@ def test_every_row_is_accounted_for(csv_build: tuple[Workspace, CliResult]) -> N
 @pytest.fixture(scope="module")
 def parquet_build(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """The base dataset as Parquet: ordered_at TIMESTAMPTZ (the local times at +08:00, and
-    five lines at 17:30 UTC), unit_price and unit_cost DOUBLE (one cost 0.00001)."""
+    five lines at 17:30 UTC), unit_price and unit_cost DOUBLE (one cost 0.00001), the
+    optional column category named CATEGORY."""
     folder = tmp_path_factory.mktemp("faithful_parquet")
     generated_base(folder)
     source = str(folder / "transactions.csv").replace("'", "''")
@@ -164,7 +165,7 @@ def parquet_build(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
                 select
                     transaction_id, order_id, customer_id,
                     timezone('Asia/Shanghai', {NAIVE}) as ordered_at,
-                    product_id, category,
+                    product_id, category as "CATEGORY",
                     cast(quantity as bigint) as quantity,
                     cast(nullif(unit_price, '') as double) as unit_price,
                     cast(nullif(discount_amount, '') as double) as discount_amount,
@@ -211,6 +212,14 @@ def test_parquet_timestamps_match_the_csv_text(parquet_build: Workspace,
                                      "staging.stg_transactions where transaction_id like 'T%'"))
     assert len(found) == len(expected) > 100
     assert found == expected
+
+
+def test_parquet_upper_case_column_is_read(parquet_build: Workspace, tmp_path: Path) -> None:
+    base = generated_base(tmp_path / "expected").splitlines()[1:]
+    categories = sum(1 for line in base if line.split(",")[5])
+    assert categories > 0
+    assert parquet_build.scalar("select count(category) from staging.stg_transactions "
+                                "where transaction_id like 'T%'") == categories
 
 
 def test_parquet_double_is_read(parquet_build: Workspace) -> None:
