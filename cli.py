@@ -153,12 +153,17 @@ def export(segment: str | None, left_segment: str | None, scheme: str | None,
         raise RetailTiersError("export: give either --segment NAME or --left NAME")
     result = export_segment(warehouse_path(), segment or str(left_segment), out_file, scheme,
                             left=left_segment is not None)
+    if result.notice:
+        click.echo(f"note: {result.notice}")
     click.echo(f"wrote {result.rows:,} customers of {result.description} as of "
                f"{result.as_of} to {result.path}")
 
 
 def main() -> None:
     """Console-script entry point: one line per user error, no traceback."""
+    from retail_tiers.tempfiles import exit_cleanly_on_signals
+
+    exit_cleanly_on_signals()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -12,27 +12,63 @@
 
 
 {#
-    parse_timestamp: ISO 8601 (`2024-03-01`, `2024-03-01T09:30:00`, `2024-03-01 09:30`,
-    fractional seconds; a trailing `Z` or UTC offset is dropped and the wall-clock time kept),
-    `YYYY/MM/DD[ HH:MM[:SS]]` and `YYYYMMDD`. Impossible dates (2023-02-29) are null.
+    parse_timestamp(value, time_zone): ISO 8601 (`2024-03-01`, `2024-03-01T09:30:00`,
+    `2024-03-01 09:30`, fractional seconds), `YYYY/MM/DD[ HH:MM[:SS]]` and `YYYYMMDD`, each
+    also with a 12-hour clock (`2024-03-01 10:00 PM`, `10:00pm`). A time with a UTC offset
+    (`Z`, `+08:00`, `-0500`, `+00`; Parquet TIMESTAMPTZ arrives as such text) is converted to
+    the wall-clock time in `time_zone` (the var `reporting_time_zone`); a time without one is
+    taken as already in it. Impossible dates (2023-02-29) are null.
     A value must start with a digit: that keeps DuckDB's special values out (`epoch`,
     `infinity`, `-infinity` would otherwise cast to 1970-01-01, 9999-12-31, 0001-01-01).
     Cost: the plain cast takes most values; only the rest go to strptime, which is slow
     (microseconds per value and format tried), so a value gets only the formats that can
     match it: the slash formats when it has a slash, else `YYYYMMDD` (which has none).
 #}
-{% macro parse_timestamp(value) -%}
+{% macro parse_timestamp(value, time_zone='Asia/Shanghai') -%}
+    {%- set text = clean_text(value) -%}
     case
-        when left({{ clean_text(value) }}, 1) between '0' and '9' then coalesce(
-            try_cast({{ clean_text(value) }} as timestamp),
+        when not (left({{ text }}, 1) between '0' and '9') then null
+        when regexp_matches({{ text }}, '[0-9]\s*[AaPp]\.?[Mm]\.?$') then try_strptime(
+            regexp_replace(upper(replace({{ text }}, '.', '')), '\s*([AP]M)$', ' \1'),
+            ['%Y-%m-%d %I:%M:%S %p', '%Y-%m-%d %I:%M %p', '%Y-%m-%dT%I:%M:%S %p',
+             '%Y-%m-%dT%I:%M %p', '%Y/%m/%d %I:%M:%S %p', '%Y/%m/%d %I:%M %p']
+        )
+        when regexp_matches({{ text }}, '[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$')
+            then timezone('{{ time_zone }}', try_cast({{ text }} as timestamptz))
+        else coalesce(
+            try_cast({{ text }} as timestamp),
             case
-                when contains({{ clean_text(value) }}, '/') then try_strptime(
-                    {{ clean_text(value) }}, ['%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d']
+                when contains({{ text }}, '/') then try_strptime(
+                    {{ text }}, ['%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d']
                 )
-                else try_strptime({{ clean_text(value) }}, '%Y%m%d')
+                else try_strptime({{ text }}, '%Y%m%d')
             end
         )
     end
+{%- endmacro %}
+
+
+{#
+    reporting_time_zone(): the var `reporting_time_zone` (an IANA name such as Asia/Shanghai;
+    `retail-tiers build` checks it against the time zone database), refused here too unless
+    it is a plain name, so no var value can reach SQL as anything but a literal.
+#}
+{% macro reporting_time_zone() -%}
+    {%- set zone = var('reporting_time_zone', 'Asia/Shanghai') | string -%}
+    {%- if not modules.re.fullmatch('[A-Za-z][A-Za-z0-9_+/-]{0,63}', zone) -%}
+        {{ exceptions.raise_compiler_error("var reporting_time_zone: must be a time zone name such as Asia/Shanghai, not '" ~ zone ~ "'") }}
+    {%- endif -%}
+    {{- return(zone) -}}
+{%- endmacro %}
+
+
+{#
+    earliest_plausible_date(): the floor of a plausible business date. A timestamp before it
+    (year 1, a BC date) is a typo or a default value of the exporting system, not a sale:
+    staging quarantines it as `implausible_timestamp`.
+#}
+{% macro earliest_plausible_date() -%}
+    date '1970-01-01'
 {%- endmacro %}
 
 
@@ -45,12 +81,41 @@
 {%- endmacro %}
 
 
-{# parse_decimal: plain decimal notation (`12`, `-3.50`, `.5`); no currency signs, no commas. #}
+{#
+    parse_decimal: decimal notation (`12`, `-3.50`, `.5`) or scientific notation (`1e-05`, as
+    Parquet DOUBLE values read as text), kept to 4 decimals; no currency signs, no commas.
+    A number too large for decimal(18, 4) is null here and `is_out_of_range` says why.
+#}
 {% macro parse_decimal(value) -%}
     case
         when regexp_full_match({{ clean_text(value) }}, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)')
             then try_cast({{ clean_text(value) }} as decimal(18, 4))
+        when regexp_full_match({{ clean_text(value) }},
+                               '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]{1,3}')
+            then try_cast(try_cast({{ clean_text(value) }} as double) as decimal(18, 4))
     end
+{%- endmacro %}
+
+
+{#
+    max_line_amount(): the largest unit price, discount, unit cost or line amount (quantity x
+    price or cost) a transaction line may have: 1,000,000,000 (one billion). Larger values
+    are typos (a barcode typed into quantity) and would overflow sums in decimal(18, 4).
+#}
+{% macro max_line_amount() -%}
+    1000000000
+{%- endmacro %}
+
+
+{#
+    is_out_of_range(value, limit): the raw value is a number (plain or scientific notation)
+    whose size is above `limit`, or too large to be read at all. Staging quarantines such a
+    line as `amount_out_of_range` before its amounts could overflow a sum or a test.
+#}
+{% macro is_out_of_range(value, limit) -%}
+    (regexp_full_match({{ clean_text(value) }},
+                       '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?')
+     and coalesce(abs(try_cast({{ clean_text(value) }} as double)) > {{ limit }}, true))
 {%- endmacro %}
 
 

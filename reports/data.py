@@ -7,6 +7,7 @@ DuckDB, never pulled into Python. Rows come back as dicts keyed by the mart's co
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from retail_tiers.build_state import failed_build, latest_run_id
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.warehouse import require_tables
 
@@ -137,6 +139,16 @@ def pick_month(months: list[ReportMonth], wanted: str | None) -> ReportMonth:
     for month in months:
         if month.month_start_on == start:
             return month
+    first, last = months[0], months[-1]
+    span = f"the report history holds the {len(months)} months {first.label} to {last.label}"
+    if start < first.month_start_on:
+        raise RetailTiersError(
+            f"--month {wanted}: before the report history ({span}); to report it, build "
+            "again with a larger --var history_months or an earlier --as-of")
+    if start > last.month_start_on:
+        raise RetailTiersError(
+            f"--month {wanted}: after the as-of month {last.label} ({span}); to report it, "
+            "build again with a later --as-of (and data up to then)")
     listed = ", ".join(month.label for month in months)
     raise RetailTiersError(f"--month {wanted}: no data for that month; available months: {listed}")
 
@@ -654,6 +666,11 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
                month: ReportMonth, months: list[ReportMonth]) -> ReportData:
     require_tables(con, warehouse, REQUIRED_TABLES)
     run = run_info(con, project)
+    later = failed_build(warehouse, latest_run_id(con))
+    if later:  # the warehouse is the previous build's; the cover says a later one failed
+        run = dataclasses.replace(run, build_success=False, build_failure=(
+            f"started {later.started_at.replace('T', ' ')} from {later.input_description}: "
+            f"{later.failure}"))
     history = int(run.vars.get("history_months") or 13)
     data = ReportData(
         month=month,

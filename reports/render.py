@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from reports.sections import build_context
 from reports.theme import Fonts
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.project import project_dir, warehouse_path
+from retail_tiers.tempfiles import remove_stale_temp_files, temp_path
 from retail_tiers.warehouse import connect, require_tables
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -128,15 +128,10 @@ def render_html(data: marts.ReportData, lang: Lang, fonts: Fonts, generated_at: 
     return html
 
 
-def temp_path(target: Path) -> Path:
-    """A fresh hidden name beside `target` (created by the writer, so it gets the usual
-    permissions, unlike mkstemp's 0600)."""
-    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-
-
 def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
     """Call write(temp_path) for a temp file beside `target`, then rename it over `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(target)
     temp = temp_path(target)
     try:
         write(temp)

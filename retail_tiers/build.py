@@ -4,9 +4,14 @@ With `--input DIR` the structural part of `check` runs first (files, encoding, h
 counts), GB18030/GBK files get a UTF-8 copy in a cache folder beside the warehouse, and dbt
 gets the var `raw_files`; the demo seeds and the unit tests are excluded (unit tests belong
 to the demo build). Progress is one short line per finished node; the end is a summary read
-from the marts `row_accounting` and `quarantined_rows`, and two tables for the report's
-data-quality appendix: `main.build_runs` (one row per run) and `main.build_results` (one row
-per node of the last run).
+from the marts `row_accounting` and `quarantined_rows`.
+
+dbt builds a new file beside the warehouse, which replaces the warehouse only when the build
+passed (retail_tiers/build_state.py); a failed or killed build leaves the warehouse as it
+was and its failure in a sidecar that `report`, `kpis` and `export` read. The tables for the
+report's data-quality appendix, `main.build_runs` and `main.build_results`, are written by
+the dbt project's `on-run-end` hook (macros/build_runs.sql), so a plain `dbt build` records
+its run the same way.
 """
 
 from __future__ import annotations
@@ -25,8 +30,20 @@ from typing import Any
 import duckdb
 import yaml
 
+from retail_tiers.build_state import (
+    build_lock,
+    clear_state,
+    fault_point,
+    latest_run_id,
+    read_state,
+    remove_stale_temp_files,
+    started_state,
+    temp_warehouse,
+    write_state,
+)
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.project import project_dir, warehouse_path
+from retail_tiers.settings import check_defaults, setting
 from retail_tiers.warehouse import lock_message
 
 Echo = Callable[[str], Any]
@@ -133,7 +150,8 @@ def parse_as_of(value: str | None) -> str | None:
 
 
 def parse_extra_vars(items: tuple[str, ...], known: set[str]) -> dict[str, Any]:
-    """`NAME=VALUE` pairs; values are YAML scalars (`120`, `0.4`, `rfm8`, `null`, `true`)."""
+    """`NAME=VALUE` pairs, each value checked against its type, range or choices
+    (retail_tiers/settings.py) and passed on typed: `120`, `0.4`, `rfm8`, `null`, `true`."""
     parsed: dict[str, Any] = {}
     for item in items:
         name, equals, text = item.partition("=")
@@ -142,20 +160,20 @@ def parse_extra_vars(items: tuple[str, ...], known: set[str]) -> dict[str, Any]:
             raise RetailTiersError(f"--var {item}: expected NAME=VALUE")
         if name in RESERVED_VARS:
             raise RetailTiersError(f"--var {name}: set by --input, not by --var")
-        if name not in known:
+        found = setting(name)
+        if name not in known or found is None:
             raise RetailTiersError(
                 f"--var {name}: unknown var (known: {', '.join(sorted(known - RESERVED_VARS))})"
             )
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            raise RetailTiersError(f"--var {item}: the value is not valid YAML") from None
-        if isinstance(value, (dict, list)):
-            raise RetailTiersError(f"--var {item}: expected a single value, not a list or map")
-        if isinstance(value, (dt.date, dt.datetime)):
-            value = value.isoformat()
-        parsed[name] = value
+        parsed[name] = found.parse(_unquoted(text.strip()))
     return parsed
+
+
+def _unquoted(text: str) -> str:
+    """`'rfm8'` or `"rfm8"` (quoted as in YAML) -> `rfm8`; anything else as it is."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def project_vars(project: Path) -> dict[str, Any]:
@@ -173,7 +191,9 @@ def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
     as_of = parse_as_of(options.as_of)
     project = project_dir()
     warehouse = warehouse_path(project)
-    dbt_vars = parse_extra_vars(options.extra_vars, set(project_vars(project)))
+    defaults = project_vars(project)
+    check_defaults(defaults)
+    dbt_vars = parse_extra_vars(options.extra_vars, set(defaults))
     if as_of:
         dbt_vars["as_of_date"] = as_of
     dbt_args = ["build"]
@@ -181,27 +201,110 @@ def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
     # file reads leave the interpreter free), not after.
     warm_up = threading.Thread(target=_import_dbt, daemon=True)
     warm_up.start()
+    try:
+        with build_lock(warehouse):
+            remove_stale_temp_files(warehouse)
+            summary = _locked_build(options, project, warehouse, dbt_args, dbt_vars, as_of,
+                                    started_at, echo)
+    finally:
+        warm_up.join()
+    for line in format_summary(summary):
+        echo(line)
+    return summary
+
+
+def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_args: list[str],
+                  dbt_vars: dict[str, Any], as_of: str | None, started_at: dt.datetime,
+                  echo: Echo) -> BuildSummary:
+    """The input check and the build, holding the build lock."""
     if options.input_dir is not None:
-        try:
-            raw_files, description = prepare_input(options.input_dir, options.encoding,
-                                                   warehouse, echo)
-        except RetailTiersError:
-            warm_up.join()
-            raise
+        raw_files, description = prepare_input(options.input_dir, options.encoding,
+                                               warehouse, echo)
         dbt_vars["raw_files"] = raw_files
         dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     else:
         description = "demo data (seeds/demo)"
-    ensure_unlocked(warehouse)
     summary = BuildSummary(success=False, input_description=description, as_of=as_of,
                            dbt_vars=dbt_vars, started_at=started_at)
+    base_run_id = current_run_id(warehouse)
+    write_state(warehouse, started_state(warehouse, description, base_run_id))
     echo(f"building {warehouse} from {description}")
-    run_dbt(project, warehouse, dbt_args, dbt_vars, summary, echo)
-    summary.finished_at = dt.datetime.now()
-    record_run(warehouse, summary)
-    for line in format_summary(summary):
-        echo(line)
+    build_and_replace(project, warehouse, dbt_args, summary, echo)
     return summary
+
+
+def build_and_replace(project: Path, warehouse: Path, dbt_args: list[str],
+                      summary: BuildSummary, echo: Echo) -> None:
+    """dbt builds a new file beside the warehouse; only a passing build replaces it.
+
+    Whatever happens before the rename (a failing test, an exception, a full disk), the
+    warehouse stays as it was and the failure goes to the sidecar readers consult; a kill
+    leaves the sidecar saying `running` with no lock held, which readers report the same way.
+    """
+    temp = temp_warehouse(warehouse)
+    try:
+        fault_point("before-dbt")
+        run_dbt(project, temp, dbt_args, summary.dbt_vars, summary, echo)
+        summary.finished_at = dt.datetime.now()
+        if temp.exists():
+            read_accounting(temp, summary)
+            problem = data_problem(temp, summary)
+            if problem:  # clearer than the data tests an empty warehouse fails, or passes
+                summary.success, summary.error = False, problem
+        fault_point("before-replace")
+        if summary.success:
+            publish(temp, warehouse)
+            clear_state(warehouse)
+            return
+    except BaseException as error:
+        summary.success = False
+        summary.error = summary.error or _exception_line(error)
+        raise
+    finally:
+        if not summary.success:
+            remove_stale_temp_files(warehouse)
+            state = read_state(warehouse) or {}
+            write_state(warehouse, {**state, "state": "failed",
+                                    "failure": summary.failure_line()})
+
+
+def _exception_line(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "the build was interrupted"
+    if isinstance(error, SystemExit):
+        return f"the build was stopped by a signal (exit status {error.code})"
+    return f"{type(error).__name__}: {_first_line(str(error))}"
+
+
+def current_run_id(warehouse: Path) -> str | None:
+    """The run that built the current warehouse; a one-line error if another process holds
+    it for writing (a plain `dbt build`, say)."""
+    if not warehouse.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as error:
+        message = lock_message(warehouse, error)
+        raise RetailTiersError(message or f"cannot open warehouse {warehouse}: "
+                               f"{_first_line(str(error))}") from None
+    try:
+        return latest_run_id(con)
+    finally:
+        con.close()
+
+
+def publish(temp: Path, warehouse: Path) -> None:
+    """Flush the new file to disk and rename it over the warehouse (atomic on one file
+    system). A write-ahead log the old file left behind belongs to the old file: removed."""
+    with temp.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    Path(f"{warehouse}.wal").unlink(missing_ok=True)
+    os.replace(temp, warehouse)
+    directory = os.open(warehouse.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _import_dbt() -> None:
@@ -224,21 +327,9 @@ def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
     description = str(report.input_dir)
     if report.encoding != "utf-8":
         description += f" ({report.encoding})"
+    # build_runs.input_description, written by the dbt hook (macros/build_runs.sql)
+    raw_files["transactions"]["input_description"] = description
     return raw_files, description
-
-
-def ensure_unlocked(warehouse: Path) -> None:
-    """Fail with one line when another process holds the warehouse (a build or a reader)."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(warehouse), read_only=False)
-    except duckdb.Error as error:
-        message = lock_message(warehouse, error)
-        if message:
-            raise RetailTiersError(message) from None
-        raise RetailTiersError(f"cannot open warehouse {warehouse}: {_first_line(str(error))}") \
-            from None
-    con.close()
 
 
 @contextlib.contextmanager
@@ -279,7 +370,9 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
     summary.success = bool(result.success) and not summary.failed_nodes()
     if result.exception is not None:
         summary.success = False
-        summary.error = _dbt_error_line(result.exception)
+        stopped = isinstance(result.exception, (SystemExit, KeyboardInterrupt))
+        summary.error = (_exception_line(result.exception) if stopped
+                         else _dbt_error_line(result.exception))
     elif not result.success and not summary.failed_nodes():
         summary.error = "dbt build failed: " + (progress.last_error or "see the dbt log")
     if summary.error and "could not set lock" in summary.error.lower():
@@ -373,6 +466,7 @@ class _Progress:
             info, run = event.data.node_info, event.data.run_result
             self._line(info.resource_type, info.node_name, run.status,
                        float(run.execution_time or 0.0), int(run.num_failures or 0))
+            fault_point(f"node:{info.node_name}")
         elif name in ("MainEncounteredError", "RunResultError") and event.info.level == "error":
             self.last_error = _first_line(event.info.msg)
         elif name == "JinjaLogInfo":  # the project's own notes, e.g. invariant tests switched off
@@ -399,51 +493,12 @@ class _Progress:
 
 # ---- after the run ----------------------------------------------------------------------
 
-BUILD_RUNS_DDL = """
-create table if not exists main.build_runs (
-    run_id varchar,
-    started_at timestamp,
-    finished_at timestamp,
-    success boolean,
-    input_description varchar,
-    as_of_date date,
-    vars_json varchar,
-    models_built integer,
-    seeds_loaded integer,
-    tests_passed integer,
-    tests_failed integer,
-    tests_warned integer,
-    unit_tests_passed integer,
-    unit_tests_failed integer,
-    rows_in bigint,
-    rows_quarantined bigint,
-    failure varchar
-)
-"""
-
-BUILD_RESULTS_DDL = """
-create table if not exists main.build_results (
-    run_id varchar,
-    unique_id varchar,
-    resource_type varchar,
-    name varchar,
-    status varchar,
-    failures integer,
-    execution_seconds double,
-    message varchar
-)
-"""
-
-
-def record_run(warehouse: Path, summary: BuildSummary) -> None:
-    """Read the row accounting, then append to build_runs and replace build_results."""
+def read_accounting(built: Path, summary: BuildSummary) -> None:
+    """Row accounting and quarantine counts of the new file, for the printed summary; checks
+    the file opens and leaves no write-ahead log beside it (checkpoint)."""
+    con = duckdb.connect(str(built), read_only=False)
     try:
-        con = duckdb.connect(str(warehouse), read_only=False)
-    except duckdb.Error as error:
-        message = lock_message(warehouse, error)
-        raise RetailTiersError(message or f"cannot open warehouse {warehouse}: "
-                               f"{_first_line(str(error))}") from None
-    try:
+        con.execute("checkpoint")
         tables = {row[0] for row in con.execute(
             "select table_name from information_schema.tables where table_schema = 'main'"
         ).fetchall()}
@@ -464,7 +519,6 @@ def record_run(warehouse: Path, summary: BuildSummary) -> None:
                 ).fetchall()
             ]
         summary.problems = stored_problems(con, summary.failed_nodes())
-        _write_tables(con, summary)
     finally:
         con.close()
 
@@ -490,41 +544,50 @@ def stored_problems(con: duckdb.DuckDBPyConnection,
     return problems
 
 
-def _write_tables(con: duckdb.DuckDBPyConnection, summary: BuildSummary) -> None:
-    run_id = summary.started_at.strftime("%Y%m%dT%H%M%S%f")
-    counts = summary.counts()
-    con.execute("begin")
-    con.execute(BUILD_RUNS_DDL)
-    con.execute(BUILD_RESULTS_DDL)
-    con.execute(
-        "insert into main.build_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, summary.started_at, summary.finished_at, summary.success,
-         summary.input_description, summary.as_of,
-         json.dumps(summary.dbt_vars, ensure_ascii=False, sort_keys=True, default=str),
-         counts["models_built"], counts["seeds_loaded"], counts["tests_passed"],
-         counts["tests_failed"], counts["tests_warned"], counts["unit_tests_passed"],
-         counts["unit_tests_failed"], counts["rows_in"], counts["rows_quarantined"],
-         None if summary.success else summary.failure_line()],
-    )
-    con.execute("delete from main.build_results")
-    if summary.nodes:
-        con.executemany(
-            "insert into main.build_results values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[run_id, node.unique_id, node.resource_type, node.name, node.status,
-              node.failures, node.execution_seconds, node.message] for node in summary.nodes],
-        )
-    con.execute("commit")
+def data_problem(built: Path, summary: BuildSummary) -> str | None:
+    """One line when the data leaves nothing to report: no clean transaction line, or an
+    as-of date before the first clean order (given, or the default of data without a complete
+    month). Such a build is not published."""
+    clean = {name: (raw, clean) for name, raw, clean, _ in summary.row_accounting}
+    if "transactions" in clean and clean["transactions"][1] == 0:
+        raw = clean["transactions"][0]
+        reasons = ", ".join(f"{reason} {rows:,}" for name, reason, rows in summary.quarantine
+                            if name == "transactions")
+        return (f"transactions: none of the {raw:,} lines is clean ({reasons}): nothing to "
+                "build a warehouse from; fix the lines (see quarantine reasons above) and build "
+                "again")
+    con = duckdb.connect(str(built), read_only=True)
+    try:
+        found = con.execute(
+            "select first_order_on, last_order_on, as_of_date from intermediate.int_run_dates"
+        ).fetchall() if "int_run_dates" in {row[0] for row in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'intermediate'").fetchall()} else []
+    finally:
+        con.close()
+    if not found or found[0][0] is None:
+        return None
+    first, last, as_of = found[0]
+    if as_of >= first:
+        return None
+    if summary.dbt_vars.get("as_of_date"):
+        return (f"--as-of {as_of}: before the first clean order ({first}), so every customer "
+                f"figure would be empty; give a date from {first} to {last}")
+    return (f"the data ({first} to {last}) holds no complete month, so there is no default "
+            f"as-of date: give one, e.g. --as-of {last}")
 
 
 def format_summary(summary: BuildSummary) -> list[str]:
     counts = summary.counts()
     seconds = ((summary.finished_at or dt.datetime.now()) - summary.started_at).total_seconds()
     state = "done" if summary.success else "FAILED"
+    unit_tests = counts["unit_tests_passed"] + counts["unit_tests_failed"]
     lines = ["", f"{state} in {seconds:.1f}s: {counts['models_built']} models built, "
                  f"{counts['seeds_loaded']} seeds loaded, tests {counts['tests_passed']} passed"
-                 f" / {counts['tests_failed']} failed / {counts['tests_warned']} warned, "
-                 f"unit tests {counts['unit_tests_passed']} passed / "
-                 f"{counts['unit_tests_failed']} failed"]
+                 f" / {counts['tests_failed']} failed / {counts['tests_warned']} warned"
+                 + (f", unit tests {counts['unit_tests_passed']} passed / "
+                    f"{counts['unit_tests_failed']} failed" if unit_tests else
+                    " (the unit tests run with the demo build)")]
     if counts["nodes_errored"] or counts["nodes_skipped"]:
         lines.append(f"  {counts['nodes_errored']} errored, {counts['nodes_skipped']} skipped")
     for node in summary.failed_nodes():

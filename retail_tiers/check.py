@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,7 +181,11 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
                     expected = {spec.name + suffix for suffix in SUFFIXES}
                     near = sorted(path.name for path in folder.iterdir()
                                   if path.name.lower() in expected)
-                    hint = f"; found {near[0]}: file names are lower case" if near else ""
+                    hint = ""
+                    if near and (folder / near[0]).is_dir():
+                        hint = f"; {near[0]} is a folder, not a file"
+                    elif near:
+                        hint = f"; found {near[0]}: file names are lower case"
                     report.errors.append(
                         f"{folder}: no {spec.name} file (expected "
                         f"{', '.join(sorted(expected))}{hint})"
@@ -228,9 +231,9 @@ def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
             f"{display}: empty file (0 bytes, no header row)" if scan.byte_count == 0
             else f"{display}: the first line is empty: expected a header row"
         )
-    check.header = _parse_header(scan.header_line, check)
+    check.header = _reading_names(_parse_header(scan.header_line, check), check)
     _check_columns(check)
-    relation = csv_relation(check.read_path, _unique_names(check.header))
+    relation = csv_relation(check.read_path, check.header)
     _count(check, con, macros, relation)
 
 
@@ -248,7 +251,7 @@ def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: A
         raise RetailTiersError(
             f"{display}: not a readable Parquet file ({_first_line(error)})"
         ) from None
-    check.header = [str(row[0]) for row in described]
+    check.header = _reading_names([str(row[0]) for row in described], check)
     _check_columns(check)
     _count(check, con, macros, relation)
 
@@ -265,34 +268,42 @@ def _parse_header(line: str, check: FileCheck) -> list[str]:
     return names
 
 
-def _unique_names(header: list[str]) -> list[str]:
-    """Names DuckDB can read the file with: blanks and repeats of extra columns renamed."""
-    seen: Counter[str] = Counter()
+def _reading_names(header: list[str], check: FileCheck) -> list[str]:
+    """The names the file is read with: a contract column under its contract name whatever
+    its case or surrounding spaces (`CATEGORY`, ` Unit_Cost`); blank and repeated extra
+    names renamed (`column7`, `note_2`), as extra columns are carried but never used. A
+    contract column given twice (in any case) is a one-line error."""
+    canonical = {name.lower(): name for name in check.spec.column_names}
+    keys = [name.strip().lower() for name in header]
+    repeated = [key for key in canonical if keys.count(key) > 1]
+    if repeated:
+        raise RetailTiersError(
+            f"{check.display}: column {canonical[repeated[0]]} appears "
+            f"{keys.count(repeated[0])} times in the header"
+        )
+    used: set[str] = set()
     names = []
-    for position, name in enumerate(header, start=1):
-        name = name or f"column{position}"
-        seen[name] += 1
-        names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    for position, (name, key) in enumerate(zip(header, keys, strict=True), start=1):
+        base = canonical.get(key) or name.strip() or f"column{position}"
+        candidate, number = base, 1
+        while candidate.lower() in used:
+            number += 1
+            candidate = f"{base}_{number}"
+        used.add(candidate.lower())
+        names.append(candidate)
     return names
 
 
 def _check_columns(check: FileCheck) -> None:
-    counts = Counter(check.header)
-    repeated = [name for name in check.spec.column_names if counts[name] > 1]
-    if repeated:
-        raise RetailTiersError(
-            f"{check.display}: column {repeated[0]} appears {counts[repeated[0]]} times "
-            "in the header"
-        )
     missing = check.missing_required
     if missing:
         hints = []
         for name in missing:
             near = [found for found in check.header
-                    if found != name and found.strip().lower() == name]
+                    if re.sub(r"[\s-]+", "_", found.strip().lower()) == name]
             if near:
-                hints.append(f"{near[0]!r} is not {name!r}: column names are exact, "
-                             "lower case, without spaces")
+                hints.append(f"{near[0]!r} is not {name!r}: column names match in any "
+                             "case, but with underscores, not spaces or dashes")
         plural = "s" if len(missing) > 1 else ""
         hint = f" ({'; '.join(hints)})" if hints else ""
         raise RetailTiersError(
@@ -391,9 +402,9 @@ def format_report(report: CheckReport) -> str:
         lines.append(f"{len(errors)} problem{'s' if len(errors) > 1 else ''}:")
         lines.extend(f"  - {error}" for error in errors)
     else:
+        encoding = f" --encoding {report.encoding}" if report.encoding != "utf-8" else ""
         lines.append("the input is usable: run `retail-tiers build --input "
-                     f"{report.input_dir}`" + (f" --encoding {report.encoding}"
-                                               if report.encoding != "utf-8" else ""))
+                     f"{report.input_dir}{encoding}`")
     return "\n".join(lines)
 
 

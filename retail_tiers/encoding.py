@@ -26,6 +26,9 @@ CHUNK_BYTES = 4 << 20
 MAX_LINE_BYTES = 64 << 20
 SUGGEST_WINDOW_BYTES = 1 << 20
 UTF8_EVIDENCE_CHARS = 1000
+# UTF-8 mode: this many Chinese characters read as valid UTF-8 make a bad line a bad line,
+# not a sign that the whole file is GB18030.
+UTF8_CJK_EVIDENCE = 20
 CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\U00020000-\U0003134f]")
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -113,6 +116,10 @@ class _Scanner:
         self.weigh_utf8 = encoding != "utf-8"
         self.utf8_chars = 0
         self.utf8_cjk_chars = 0
+        self.utf8_bad_chars = 0
+        self.first_bad_utf8_line: int | None = None
+        # UTF-8 mode: Chinese characters read so far, evidence that the file is UTF-8
+        self.cjk_read = 0
 
     def feed(self, piece: bytes) -> None:
         if self.offset == 0:
@@ -148,28 +155,39 @@ class _Scanner:
             self.has_data = True
 
     def _weigh_utf8(self, piece: bytes) -> None:
-        try:
-            text = piece.decode("utf-8")
-        except UnicodeDecodeError:
-            self.weigh_utf8 = False
-            return
-        self.utf8_chars += len(text) - len(text.encode("ascii", "ignore"))
+        """Weigh the piece as UTF-8, line by line in effect: a few lines that are not UTF-8
+        (one GBK line pasted into a UTF-8 file) must not hide that the rest is UTF-8."""
+        text = piece.decode("utf-8", errors="replace")
+        bad = text.count("\ufffd")
+        if bad and self.first_bad_utf8_line is None:
+            self.first_bad_utf8_line = self.lines + text[:text.index("\ufffd")].count("\n") + 1
+        self.utf8_bad_chars += bad
+        self.utf8_chars += len(text) - len(text.encode("ascii", "ignore")) - bad
         self.utf8_cjk_chars += len(CJK.findall(text))
         if self.utf8_chars >= UTF8_EVIDENCE_CHARS:
             self._judge_utf8()
 
     def _judge_utf8(self) -> None:
         self.weigh_utf8 = False
-        if self.utf8_chars and self.utf8_cjk_chars * 2 > self.utf8_chars:
+        if self.utf8_chars and self.utf8_cjk_chars * 2 > self.utf8_chars \
+                and self.utf8_cjk_chars > self.utf8_bad_chars:
+            bad_line = (f" except line {self.first_bad_utf8_line}, which is not valid UTF-8: fix "
+                        "or remove that line and" if self.first_bad_utf8_line else ":")
             raise RetailTiersError(
-                f"{self.display}: is UTF-8 text, not {self.encoding.upper()}: "
-                "run without --encoding"
+                f"{self.display}: is UTF-8 text, not {self.encoding.upper()},{bad_line} "
+                f"run without --encoding (read as {self.encoding.upper()}, every Chinese "
+                "character would change)"
             )
 
     def _start(self, piece: bytes) -> bytes:
         if piece.startswith(UTF16_BOMS):
             raise RetailTiersError(
                 f"{self.display}: is UTF-16 text: save it as UTF-8 (or GB18030) CSV"
+            )
+        if _looks_like_utf16(piece):
+            raise RetailTiersError(
+                f"{self.display}: is UTF-16 text without a byte order mark (every other byte "
+                "is 0): save it as UTF-8 (or GB18030) CSV"
             )
         if piece.startswith(UTF8_BOM):
             self.has_bom = True
@@ -183,11 +201,18 @@ class _Scanner:
 
     def _decode(self, piece: bytes) -> str:
         try:
-            return piece.decode(self.encoding)
+            text = piece.decode(self.encoding)
         except UnicodeDecodeError as error:
             where = (f"byte {self.offset + error.start} "
                      f"(line {self._line_at(piece, error.start)})")
             if self.encoding == "utf-8":
+                self.cjk_read += len(CJK.findall(piece.decode("utf-8", errors="replace")))
+                if self.cjk_read >= UTF8_CJK_EVIDENCE:
+                    raise RetailTiersError(
+                        f"{self.display}: not valid UTF-8 at {where}, but the rest of the "
+                        "file is UTF-8 Chinese text: fix or remove that line (read as GB18030, "
+                        "all the other Chinese text would change)"
+                    ) from None
                 if _decodes_as_gb18030(piece, error.start):
                     raise RetailTiersError(
                         f"{self.display}: not valid UTF-8 at {where}; the bytes read as "
@@ -200,6 +225,9 @@ class _Scanner:
                 f"{self.display}: not valid {self.encoding.upper()} at {where}: "
                 "check --encoding or save the file as UTF-8 CSV"
             ) from None
+        if self.encoding == "utf-8" and self.cjk_read < UTF8_CJK_EVIDENCE:
+            self.cjk_read += len(CJK.findall(text))
+        return text
 
     def _line_at(self, piece: bytes, position: int) -> int:
         return self.lines + piece.count(b"\n", 0, position) + 1
@@ -251,3 +279,14 @@ def transcode_to_cache(path: Path, display: str, encoding: str, cache_dir: Path,
         partial.unlink(missing_ok=True)
     stamp.write_text(source_stamp)
     return target, scan
+
+
+def _looks_like_utf16(piece: bytes) -> bool:
+    """UTF-16 without a byte order mark: in its first bytes, one of the two byte positions is
+    almost always 0 (ASCII text) and the other almost never."""
+    sample = piece[:512]
+    if len(sample) < 8:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    zero_share = [part.count(0) / len(part) for part in (even, odd)]
+    return max(zero_share) > 0.9 and min(zero_share) < 0.1

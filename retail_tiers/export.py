@@ -3,30 +3,46 @@ campaign tool, as of the build's as-of date.
 
 DuckDB writes the file itself (COPY ... TO), so a million-customer segment never passes
 through Python; it writes to a temporary file beside the target that is then renamed over it,
-so a failed export leaves no partial file.
+so a failed export leaves no partial file. The file starts with a UTF-8 byte order mark (so
+Excel shows Chinese names), and text cells a spreadsheet would run as a formula are prefixed
+with an apostrophe.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
-import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from retail_tiers.errors import RetailTiersError
-from retail_tiers.warehouse import connect, require_tables
+from retail_tiers.tempfiles import remove_stale_temp_files, temp_path
+from retail_tiers.warehouse import build_notice, connect, require_tables
 
 SCHEMES = ("rfm_grid", "rfm8")
 WATCHLIST = "watchlist"
 SCHEME_COLUMNS = {"rfm_grid": "rfm_grid_segment_code", "rfm8": "rfm8_segment_code"}
 
-CUSTOMER_COLUMNS = """
-    customers.customer_id,
-    rules.segment_code,
-    rules.segment_name_en,
-    rules.segment_name_zh,
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def text_cell(column: str, alias: str) -> str:
+    """A text column made safe for spreadsheets: a value starting with = + - @ (or a tab or
+    carriage return) would be run as a formula by Excel (`=HYPERLINK(...)`, `@SUM(...)`), so
+    it gets a leading apostrophe, which Excel shows as text. Number columns are left as they
+    are (a negative amount is a number, not a formula)."""
+    return (f"case when regexp_matches({column}, '{FORMULA_START}') "
+            f"then chr(39) || {column} else {column} end as {alias}")
+
+
+CUSTOMER_COLUMNS = f"""
+    {text_cell("customers.customer_id", "customer_id")},
+    {text_cell("rules.segment_code", "segment_code")},
+    {text_cell("rules.segment_name_en", "segment_name_en")},
+    {text_cell("rules.segment_name_zh", "segment_name_zh")},
     customers.lifecycle_stage,
     customers.as_of_date,
     customers.last_order_on,
@@ -50,6 +66,7 @@ class ExportResult:
     rows: int
     description: str
     as_of: str
+    notice: str | None = None  # a later build failed; this export is from the previous one
 
 
 def active_scheme(con: duckdb.DuckDBPyConnection) -> str:
@@ -128,15 +145,21 @@ def copy_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str
                 target: Path) -> int:
     """COPY the query's rows to a temp CSV beside `target`, then rename it; returns rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh name DuckDB creates itself (usual permissions, unlike mkstemp's 0600).
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    remove_stale_temp_files(target)
+    temp = temp_path(target)
+    body = temp.with_name(temp.name[:-len(".tmp")] + ".body.tmp")
     try:
-        literal = str(temp).replace("'", "''")
+        literal = str(body).replace("'", "''")
         rows = con.execute(f"copy ({query}) to '{literal}' (format csv, header)",
                            parameters).fetchall()
+        with temp.open("wb") as out, body.open("rb") as copied:
+            out.write(codecs.BOM_UTF8)  # Excel reads the Chinese names as UTF-8 only with it
+            shutil.copyfileobj(copied, out, 1 << 20)
+        body.unlink()
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
+        body.unlink(missing_ok=True)
         raise
     return int(rows[0][0]) if rows else 0
 
@@ -153,21 +176,27 @@ def export_segment(warehouse: Path, segment: str, out: Path,
     con = connect(warehouse)
     try:
         require_tables(con, warehouse, ["customers", "segment_summary", "customer_predictions"])
-        as_of = str(con.execute("select max(as_of_date) from main.customers").fetchall()[0][0])
+        latest = con.execute("select max(as_of_date) from main.customers").fetchall()[0][0]
+        if latest is None:
+            raise RetailTiersError(f"warehouse {warehouse} has no customers (no purchase up to "
+                                   "its as-of date): nothing to export; check the input and "
+                                   "--as-of of the build")
+        as_of = str(latest)
+        notice = build_notice(con, warehouse)
         if segment.strip().casefold() == WATCHLIST:
             require_tables(con, warehouse, ["churn_watchlist"])
             rows = copy_atomic(con, WATCHLIST_QUERY, {}, out)
-            return ExportResult(out, rows, "the churn watchlist", as_of)
+            return ExportResult(out, rows, "the churn watchlist", as_of, notice)
         if left:
             require_tables(con, warehouse, ["customer_monthly_history"])
             scheme = active_scheme(con)
             code, english = resolve_segment(con, scheme, segment)
             rows = copy_atomic(con, LEFT_QUERY, {"segment": code}, out)
             return ExportResult(out, rows, f"those who left {english} ({scheme})",
-                                as_of)
+                                as_of, notice)
         scheme = scheme or active_scheme(con)
         code, english = resolve_segment(con, scheme, segment)
         rows = copy_atomic(con, segment_query(scheme), {"segment": code}, out)
-        return ExportResult(out, rows, f"segment {english} ({scheme})", as_of)
+        return ExportResult(out, rows, f"segment {english} ({scheme})", as_of, notice)
     finally:
         con.close()

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from retail_tiers.errors import RetailTiersError
-from retail_tiers.warehouse import connect, require_tables
+from retail_tiers.warehouse import build_notice, connect, require_tables
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 
@@ -169,6 +169,8 @@ def show_kpis(warehouse: Path, month: str | None = None) -> str:
     con = connect(warehouse, read_only=True)
     try:
         require_tables(con, warehouse, ["monthly_kpis"])
-        return format_kpis(load_month_kpis(con, month))
+        table = format_kpis(load_month_kpis(con, month))
+        notice = build_notice(con, warehouse)
+        return f"note: {notice}\n{table}" if notice else table
     finally:
         con.close()

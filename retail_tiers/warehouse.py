@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from retail_tiers.build_state import failed_build, latest_run_id, missing_warehouse_line
 from retail_tiers.errors import RetailTiersError
 
 
@@ -26,7 +27,7 @@ def lock_message(path: Path, error: Exception) -> str | None:
 def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """Connect to the warehouse; a missing file or a held lock becomes a RetailTiersError."""
     if read_only and not path.is_file():
-        raise RetailTiersError(f"no warehouse at {path}: run `retail-tiers build` first")
+        raise RetailTiersError(missing_warehouse_line(path))
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as error:
@@ -49,3 +50,10 @@ def require_tables(con: duckdb.DuckDBPyConnection, path: Path, tables: list[str]
         raise RetailTiersError(
             f"warehouse {path} has no {', '.join(missing)}: run `retail-tiers build` first"
         )
+
+
+def build_notice(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """One line when a build after the one that made this warehouse failed or was killed
+    (the warehouse is then the previous, complete one), else None."""
+    found = failed_build(path, latest_run_id(con))
+    return found.line() if found else None

@@ -15,6 +15,7 @@ import pytest
 from conftest import PROJECT_DIR, CliResult, Workspace, run_cli
 
 from retail_tiers.build import parse_as_of, parse_extra_vars
+from retail_tiers.build_state import read_state
 from retail_tiers.errors import RetailTiersError
 
 PROGRESS_LINE = re.compile(
@@ -114,7 +115,7 @@ def test_var_values_are_yaml_scalars() -> None:
 @pytest.mark.parametrize(("argument", "message"), [
     ("chrun_days=120", "--var chrun_days: unknown var"),
     ("churn_days", "--var churn_days: expected NAME=VALUE"),
-    ("churn_days=[1, 2]", "expected a single value"),
+    ("churn_days=[1, 2]", "var churn_days: must be an integer from 1 to 3650, not '[1, 2]'"),
     ("raw_files=x", "--var raw_files: set by --input"),
 ])
 def test_bad_vars_are_one_line_errors(workspace: Workspace, argument: str, message: str) -> None:
@@ -156,12 +157,17 @@ def test_failing_data_test_is_one_line(workspace: Workspace, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert result.error == "error: test no_big_numbers failed: 2 failing rows"
     assert "FAIL (2 rows)" in result.stdout
-    success, failure, tests_failed = workspace.query(
-        "select success, failure, tests_failed from main.build_runs")[0]
-    assert (success, tests_failed) == (False, 1)
-    assert failure == "test no_big_numbers failed: 2 failing rows"
-    assert workspace.query("select name, status, failures from main.build_results "
-                           "where resource_type = 'test'") == [("no_big_numbers", "fail", 2)]
+    # a failed build publishes nothing: no warehouse, no temp file; the failure is recorded
+    assert not workspace.warehouse.exists()
+    assert not list(workspace.warehouse.parent.glob(".*.tmp*"))
+    state = read_state(workspace.warehouse)
+    assert state is not None and state["state"] == "failed"
+    assert state["failure"] == "test no_big_numbers failed: 2 failing rows"
+    kpis = run_cli(["kpis"], workspace)
+    assert kpis.exit_code == 1
+    assert kpis.error == (f"error: no warehouse at {workspace.warehouse}: the build started "
+                          f"{state['started_at'].replace('T', ' ')} failed: test no_big_numbers "
+                          "failed: 2 failing rows")
 
 
 def test_failing_model_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
@@ -172,8 +178,9 @@ def test_failing_model_is_one_line(workspace: Workspace, tmp_path: Path) -> None
     line = result.error
     assert line.startswith("error: model broken failed: ")
     assert "no_such_table" in line
-    statuses = dict(workspace.query("select name, status from main.build_results"))
-    assert statuses == {"broken": "error", "downstream": "skipped"}
+    assert "1 errored, 1 skipped" in result.stdout
+    assert not workspace.warehouse.exists()
+    assert (read_state(workspace.warehouse) or {}).get("failure") == line.removeprefix("error: ")
 
 
 def test_parse_error_is_one_line(workspace: Workspace, tmp_path: Path) -> None:

@@ -126,11 +126,40 @@ def test_semicolon_separated_file(make_raw: MakeRaw) -> None:
                                     "expected a comma-separated file")
 
 
-def test_column_name_case_hint(make_raw: MakeRaw) -> None:
-    text = csv_text([transaction(1)]).replace("order_id", "Order_ID", 1)
+def test_column_name_spacing_hint(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1)]).replace("order_id", "Order ID", 1)
     error = check_input(make_raw({"transactions.csv": text})).first_error()
     assert error.startswith("transactions.csv: missing required column order_id")
-    assert "'Order_ID'" in error
+    assert "'Order ID'" in error and "underscores" in error
+
+
+def test_column_names_match_in_any_case(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1, unit_cost="3.00")])
+    text = text.replace("order_id", "Order_ID", 1).replace("category", "CATEGORY", 1)
+    text = text.replace("unit_cost", " Unit_Cost ", 1)
+    report = check_input(make_raw({"transactions.csv": text}))
+    assert report.usable, report.all_errors
+    checked = report.file("transactions")
+    assert {"order_id", "category", "unit_cost"} <= set(checked.present)
+    assert checked.missing_optional == [] and checked.extra_columns == []
+
+
+def test_contract_column_twice_in_any_case(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1)]).replace("category", "Category", 1)
+    text = text.replace("\n", ",category\n", 1).replace("\n", ",x\n").replace(",x\n", "\n", 1)
+    report = check_input(make_raw({"transactions.csv": text}))
+    assert report.first_error() == ("transactions.csv: column category appears 2 times in the "
+                                    "header")
+
+
+def test_blank_and_repeated_extra_names_are_extra_columns(make_raw: MakeRaw) -> None:
+    rows = csv_text([transaction(1)]).splitlines()
+    text = rows[0] + ",note,,note,\n" + rows[1] + ",a,b,c,d\n"
+    report = check_input(make_raw({"transactions.csv": text}))
+    assert report.usable, report.all_errors
+    checked = report.file("transactions")
+    assert checked.extra_columns == ["note", "column14", "note_2", "column16"]
+    assert checked.raw_files_entry()["header"][-4:] == checked.extra_columns
 
 
 def test_gbk_text_that_happens_to_be_valid_utf8(make_raw: MakeRaw) -> None:
@@ -199,3 +228,62 @@ def test_header_only_and_blank_lines(tmp_path: Path, tiny_chunks: None) -> None:
     source.write_bytes(b"\xef\xbb\xbfa,b\r\n\r\n\n")
     scan = encoding.scan_text(source, "in.csv")
     assert (scan.header_line, scan.has_data, scan.has_bom) == ("a,b", False, True)
+
+
+# ---- messages that name the right cause ------------------------------------------------------
+
+
+def test_utf16_without_bom_is_named(make_raw: MakeRaw) -> None:
+    text = csv_text([transaction(1)]).encode("utf-16-le")
+    error = check_input(make_raw({"transactions.csv": text})).first_error()
+    assert error == ("transactions.csv: is UTF-16 text without a byte order mark (every other "
+                     "byte is 0): save it as UTF-8 (or GB18030) CSV")
+
+
+def test_binary_junk_is_still_binary(make_raw: MakeRaw) -> None:
+    data = csv_text([transaction(1)]).encode("utf-8") + b"\x00\x01\x02" * 10
+    error = check_input(make_raw({"transactions.csv": data})).first_error()
+    assert "binary data (NUL byte" in error
+
+
+def test_folder_named_like_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "input"
+    (folder / "transactions.csv").mkdir(parents=True)
+    error = check_input(folder).first_error()
+    assert error.endswith("; transactions.csv is a folder, not a file)")
+    assert "lower case" not in error
+
+
+def test_suggested_command_is_whole(make_raw: MakeRaw, workspace: Workspace) -> None:
+    folder = make_raw({"transactions.csv": [transaction(1, category="服装")]},
+                      encoding="gb18030")
+    result = run_cli(["check", "--input", str(folder), "--encoding", "gb18030"], workspace)
+    assert result.exit_code == 0, result.stderr
+    assert f"run `retail-tiers build --input {folder} --encoding gb18030`" in result.stdout
+
+
+# ---- strict decoding: a UTF-8 file with one GBK line is never read as GB18030 ---------------
+
+
+def utf8_file_with_one_gbk_line(make_raw: MakeRaw) -> Path:
+    lines = csv_text([transaction(number, category="生鲜食品")
+                      for number in range(1, 40)]).encode("utf-8").split(b"\n")
+    lines[20] = csv_text([transaction(99, category="服装")]).split("\n")[1].encode("gbk")
+    return make_raw({"transactions.csv": b"\n".join(lines)})
+
+
+def test_utf8_file_with_a_gbk_line_names_the_line(make_raw: MakeRaw) -> None:
+    error = check_input(utf8_file_with_one_gbk_line(make_raw)).first_error()
+    assert error.startswith("transactions.csv: not valid UTF-8 at byte ")
+    assert "(line 21), but the rest of the file is UTF-8 Chinese text: fix or remove that " \
+           "line" in error
+    assert "rerun with --encoding gb18030" not in error
+
+
+def test_utf8_file_with_a_gbk_line_is_not_read_as_gb18030(make_raw: MakeRaw) -> None:
+    report = check_input(utf8_file_with_one_gbk_line(make_raw), encoding="gb18030")
+    assert not report.usable
+    assert report.first_error() == (
+        "transactions.csv: is UTF-8 text, not GB18030, except line 21, which is not valid "
+        "UTF-8: fix or remove that line and run without --encoding (read as GB18030, every "
+        "Chinese character would change)")

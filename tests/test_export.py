@@ -3,15 +3,20 @@ the customer marts queried here; unknown names and failed writes."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import Workspace, run_cli
 
+from retail_tiers.export import copy_atomic, text_cell
+
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    assert path.read_bytes()[:3] == codecs.BOM_UTF8, "no UTF-8 byte order mark"
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -98,3 +103,45 @@ def test_failed_export_leaves_the_old_file_and_no_temp(demo_workspace: Workspace
         export.export_segment(demo_workspace.warehouse, code, out, "rfm_grid")
     assert out.read_text(encoding="utf-8") == "old list\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["segment.csv"]
+
+
+def test_formula_like_text_cells_are_guarded(tmp_path: Path) -> None:
+    """Ids and names starting with = + - @ (or a tab) open as text in Excel, not formulas;
+    numbers, negative ones too, stay numbers."""
+    values = ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1:A9)", "+86 138", "-1", "\tx",
+              "C001", "生鲜食品"]
+    con = duckdb.connect()
+    try:
+        out = tmp_path / "guarded.csv"
+        rows = copy_atomic(con, f"""
+            select {text_cell("value", "customer_id")}, amount
+            from (select unnest($values) as value, -5.5 as amount)
+        """, {"values": values}, out)
+    finally:
+        con.close()
+    assert rows == len(values)
+    read = read_csv(out)
+    assert [row["customer_id"] for row in read] == [
+        "'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(A1:A9)", "'+86 138", "'-1", "'\tx", "C001",
+        "生鲜食品"]
+    assert {row["amount"] for row in read} == {"-5.5"}
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_no_customers_is_one_line_not_an_empty_file(workspace: Workspace,
+                                                    tmp_path: Path) -> None:
+    workspace.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(workspace.warehouse))
+    try:
+        con.execute("create table customers (customer_id varchar, as_of_date date)")
+        con.execute("create table segment_summary (scheme varchar, segment_code varchar)")
+        con.execute("create table customer_predictions (customer_id varchar)")
+    finally:
+        con.close()
+    out = tmp_path / "out.csv"
+    result = run_cli(["export", "--segment", "watchlist", "--out", str(out)], workspace)
+    assert result.exit_code == 1
+    assert result.error == (f"error: warehouse {workspace.warehouse} has no customers (no "
+                            "purchase up to its as-of date): nothing to export; check the "
+                            "input and --as-of of the build")
+    assert not out.exists()

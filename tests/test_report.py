@@ -449,14 +449,20 @@ def test_all_months_renders_each_history_month(demo_workspace: Workspace,
 
 
 # ---- robustness ---------------------------------------------------------------------------
-def test_month_outside_the_data_lists_the_available_months(demo_workspace: Workspace) -> None:
-    result = run_cli(["report", "--month", "1999-01"], demo_workspace)
-    assert result.exit_code == 1
-    months = demo_workspace.query("select distinct month_end_on from "
-                                  "main.customer_monthly_history order by 1")
-    listed = result.error.split("available months: ")[1].split(", ")
-    assert listed[-1] == f"{months[-1][0]:%Y-%m}"
-    assert result.error.startswith("error: --month 1999-01: no data for that month")
+def test_month_outside_the_history_says_why(demo_workspace: Workspace) -> None:
+    months = [row[0] for row in demo_workspace.query(
+        "select distinct month_end_on from main.customer_monthly_history order by 1")]
+    span = (f"the report history holds the {len(months)} months {months[0]:%Y-%m} to "
+            f"{months[-1]:%Y-%m}")
+    before = run_cli(["report", "--month", "1999-01"], demo_workspace)
+    assert before.exit_code == 1
+    assert before.error == (f"error: --month 1999-01: before the report history ({span}); to "
+                            "report it, build again with a larger --var history_months or an "
+                            "earlier --as-of")
+    after = run_cli(["report", "--month", "2099-01"], demo_workspace)
+    assert after.exit_code == 1
+    assert after.error.startswith(f"error: --month 2099-01: after the as-of month "
+                                  f"{months[-1]:%Y-%m} ({span}); ")
 
 
 def test_missing_warehouse_says_to_build(workspace: Workspace) -> None:

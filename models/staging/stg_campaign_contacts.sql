@@ -4,7 +4,8 @@
     missing_campaign_id, missing_customer_id, duplicate_contact (the same campaign and
     customer on an earlier row; the first row, i.e. the first contact, is kept),
     non_boolean_value (is_control present but not a boolean), unparseable_timestamp
-    (contacted_at empty or not a date/time), future_timestamp (contacted after the load date).
+    (contacted_at empty or not a date/time), implausible_timestamp (before 1970-01-01),
+    future_timestamp (contacted after the load date).
 -#}
 {%- set columns = ['campaign_id', 'customer_id', 'contacted_at', 'is_control'] -%}
 
@@ -20,7 +21,7 @@ parsed as (
         *,
         {{ clean_text('raw_campaign_id') }} as campaign_id,
         {{ clean_text('raw_customer_id') }} as customer_id,
-        {{ parse_timestamp('raw_contacted_at') }} as contacted_at,
+        {{ parse_timestamp('raw_contacted_at', reporting_time_zone()) }} as contacted_at,
         {{ parse_boolean('raw_is_control') }} as parsed_is_control
     from numbered
 ),
@@ -51,6 +52,8 @@ classified as (
                 then 'non_boolean_value'
             when parsed.contacted_at is null
                 then 'unparseable_timestamp'
+            when parsed.contacted_at < {{ earliest_plausible_date() }}
+                then 'implausible_timestamp'
             when cast(parsed.contacted_at as date) > {{ load_date() }}
                 then 'future_timestamp'
         end as quarantine_reason

@@ -23,8 +23,8 @@ parsed as (
         {{ clean_text('raw_campaign_id') }} as campaign_id,
         {{ clean_text('raw_campaign_name') }} as campaign_name,
         lower({{ clean_text('raw_channel') }}) as channel,
-        cast({{ parse_timestamp('raw_starts_on') }} as date) as starts_on,
-        cast({{ parse_timestamp('raw_ends_on') }} as date) as ends_on,
+        cast({{ parse_timestamp('raw_starts_on', reporting_time_zone()) }} as date) as starts_on,
+        cast({{ parse_timestamp('raw_ends_on', reporting_time_zone()) }} as date) as ends_on,
         {{ parse_decimal('raw_cost') }} as cost
     from numbered
 ),

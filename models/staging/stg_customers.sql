@@ -4,6 +4,7 @@
     missing_customer_id, duplicate_customer_id (an id seen on an earlier row; the first row
     keeps it), non_numeric_value (acquisition_cost present but not a number),
     unparseable_timestamp (signed_up_at present but not a date/time; empty is allowed),
+    implausible_timestamp (before 1970-01-01),
     future_timestamp (signed up after the load date), negative_amount (acquisition_cost < 0).
 -#}
 {%- set columns = [
@@ -21,7 +22,7 @@ parsed as (
     select
         *,
         {{ clean_text('raw_customer_id') }} as customer_id,
-        {{ parse_timestamp('raw_signed_up_at') }} as signed_up_at,
+        {{ parse_timestamp('raw_signed_up_at', reporting_time_zone()) }} as signed_up_at,
         {{ clean_text('raw_city') }} as city,
         lower({{ clean_text('raw_acquisition_channel') }}) as acquisition_channel,
         {{ parse_decimal('raw_acquisition_cost') }} as acquisition_cost
@@ -50,6 +51,8 @@ classified as (
                 then 'non_numeric_value'
             when {{ is_unparseable('parsed.raw_signed_up_at', 'parsed.signed_up_at') }}
                 then 'unparseable_timestamp'
+            when parsed.signed_up_at < {{ earliest_plausible_date() }}
+                then 'implausible_timestamp'
             when cast(parsed.signed_up_at as date) > {{ load_date() }}
                 then 'future_timestamp'
             when parsed.acquisition_cost < 0

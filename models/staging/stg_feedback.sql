@@ -3,7 +3,8 @@
     classified (quarantine_reason null = clean). Reasons, the first that applies wins:
     missing_customer_id, non_numeric_value (nps_score empty or not an integer; satisfaction
     present but not an integer), unparseable_timestamp (responded_at empty or not a date/time),
-    future_timestamp (responded after the load date), score_out_of_range (nps_score outside
+    implausible_timestamp (before 1970-01-01), future_timestamp (responded after the load
+    date), score_out_of_range (nps_score outside
     0-10 or satisfaction outside 1-5), duplicate_response (among the rows that pass every other
     check, a later row with the customer_id and responded_at of an earlier one; the first row
     is kept). A respondent needs no row in the customers file or in transactions: an unknown
@@ -21,7 +22,7 @@ parsed as (
     select
         *,
         {{ clean_text('raw_customer_id') }} as customer_id,
-        {{ parse_timestamp('raw_responded_at') }} as responded_at,
+        {{ parse_timestamp('raw_responded_at', reporting_time_zone()) }} as responded_at,
         {{ parse_integer('raw_nps_score') }} as parsed_nps_score,
         {{ parse_integer('raw_satisfaction') }} as parsed_satisfaction,
         lower({{ clean_text('raw_channel') }}) as channel,
@@ -40,6 +41,8 @@ checked as (
                 then 'non_numeric_value'
             when responded_at is null
                 then 'unparseable_timestamp'
+            when responded_at < {{ earliest_plausible_date() }}
+                then 'implausible_timestamp'
             when cast(responded_at as date) > {{ load_date() }}
                 then 'future_timestamp'
             when parsed_nps_score not between 0 and 10

@@ -1,9 +1,12 @@
 {#-
     One row per raw transaction line, numbered in file order, typed, normalised and classified
     (quarantine_reason null = clean). Reasons, the first that applies wins:
-    missing_transaction_id, duplicate_transaction_id (a non-empty id seen on an earlier line;
-    the first line keeps it), missing_order_id, non_numeric_value, unparseable_timestamp,
-    future_timestamp, zero_quantity, negative_price.
+    missing_transaction_id, missing_order_id, amount_out_of_range (a quantity above 1,000,000
+    units, or a price, discount, cost or line amount above max_line_amount(), or a number too
+    large to read), non_numeric_value, unparseable_timestamp, implausible_timestamp (before
+    earliest_plausible_date(), e.g. year 1 or a BC date), future_timestamp, zero_quantity,
+    negative_price, and last duplicate_transaction_id: an id already on an earlier line that
+    is otherwise clean (the first clean line keeps the id; a broken line never takes it).
 -#}
 {%- set columns = [
     'transaction_id', 'order_id', 'customer_id', 'ordered_at', 'product_id', 'category',
@@ -23,7 +26,7 @@ parsed as (
         {{ clean_text('raw_transaction_id') }} as transaction_id,
         {{ clean_text('raw_order_id') }} as order_id,
         {{ clean_text('raw_customer_id') }} as customer_id,
-        {{ parse_timestamp('raw_ordered_at') }} as ordered_at,
+        {{ parse_timestamp('raw_ordered_at', reporting_time_zone()) }} as ordered_at,
         {{ clean_text('raw_product_id') }} as product_id,
         {{ clean_text('raw_category') }} as category,
         {{ parse_integer('raw_quantity') }} as quantity,
@@ -35,47 +38,67 @@ parsed as (
     from numbered
 ),
 
-{#- Ids on more than one line, with the first line (which keeps the id). Only repeated ids
-    reach the join's build side, so probing it with every line stays cheap at 10M lines. #}
+line_checked as (
+    select
+        *,
+        case
+            when transaction_id is null
+                then 'missing_transaction_id'
+            when order_id is null
+                then 'missing_order_id'
+            when {{ is_out_of_range('raw_quantity', 1000000) }}
+                or {{ is_out_of_range('raw_unit_price', max_line_amount()) }}
+                or {{ is_out_of_range('raw_discount_amount', max_line_amount()) }}
+                or {{ is_out_of_range('raw_unit_cost', max_line_amount()) }}
+                or abs(quantity) * cast(unit_price as double) > {{ max_line_amount() }}
+                or abs(quantity) * cast(unit_cost as double) > {{ max_line_amount() }}
+                then 'amount_out_of_range'
+            when quantity is null
+                or unit_price is null
+                or {{ is_unparseable('raw_discount_amount', 'parsed_discount_amount') }}
+                or {{ is_unparseable('raw_unit_cost', 'unit_cost') }}
+                then 'non_numeric_value'
+            when ordered_at is null
+                then 'unparseable_timestamp'
+            when ordered_at < {{ earliest_plausible_date() }}
+                then 'implausible_timestamp'
+            when cast(ordered_at as date) > {{ load_date() }}
+                then 'future_timestamp'
+            when quantity = 0
+                then 'zero_quantity'
+            when unit_price < 0
+                or parsed_discount_amount < 0
+                or unit_cost < 0
+                then 'negative_price'
+        end as line_reason
+    from parsed
+),
+
+{#- Ids on more than one otherwise clean line, with the first of them (which keeps the id).
+    Only repeated ids reach the join's build side, so probing it with every line stays cheap
+    at 10M lines. #}
 repeated_ids as (
     select
         transaction_id,
         min(source_row_number) as first_source_row_number
-    from parsed
-    where transaction_id is not null
+    from line_checked
+    where line_reason is null
     group by transaction_id
     having count(*) > 1
 ),
 
 classified as (
     select
-        parsed.*,
+        line_checked.*,
         case
-            when parsed.transaction_id is null
-                then 'missing_transaction_id'
-            when parsed.source_row_number > repeated_ids.first_source_row_number
+            when line_checked.line_reason is not null
+                then line_checked.line_reason
+            when line_checked.source_row_number > repeated_ids.first_source_row_number
                 then 'duplicate_transaction_id'
-            when parsed.order_id is null
-                then 'missing_order_id'
-            when parsed.quantity is null
-                or parsed.unit_price is null
-                or {{ is_unparseable('parsed.raw_discount_amount', 'parsed.parsed_discount_amount') }}
-                or {{ is_unparseable('parsed.raw_unit_cost', 'parsed.unit_cost') }}
-                then 'non_numeric_value'
-            when parsed.ordered_at is null
-                then 'unparseable_timestamp'
-            when cast(parsed.ordered_at as date) > {{ load_date() }}
-                then 'future_timestamp'
-            when parsed.quantity = 0
-                then 'zero_quantity'
-            when parsed.unit_price < 0
-                or parsed.parsed_discount_amount < 0
-                or parsed.unit_cost < 0
-                then 'negative_price'
         end as quarantine_reason
-    from parsed
+    from line_checked
     left join repeated_ids
-        on parsed.transaction_id = repeated_ids.transaction_id
+        on line_checked.transaction_id = repeated_ids.transaction_id
 ),
 
 final as (
