@@ -31,9 +31,10 @@ WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict]:
-    """A pure BG/NBD + Gamma-Gamma world: no seasonality, campaigns, returns, guests or dirt."""
+    """A pure BG/NBD + Gamma-Gamma world: no seasonality, campaigns, returns, guests or dirt.
+    BG/NBD is forced, so the predictions can be checked against its formulas."""
     build = build_generated(
-        tmp_path_factory.mktemp("predictions"),
+        tmp_path_factory.mktemp("predictions"), build_args=["--var", "clv_purchase_model=bg_nbd"],
         customers=CUSTOMERS, months=24, seed=5, end_month="2025-12", dirty_rate=0,
         seasonality_strength=0, campaign_uplift=0, return_rate=0, guest_order_rate=0,
         prospect_rate=0,
