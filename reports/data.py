@@ -27,6 +27,7 @@ REQUIRED_TABLES = [
     "report_clv_deciles", "churn_watchlist", "customers", "campaign_performance", "row_accounting",
     "quarantined_rows", "build_runs", "build_results", "segment_feedback_monthly",
     "feedback_monthly", "segment_category_mix",
+    "holdout_tracking", "holdout_by_frequency", "holdout_totals", "clv_model_fit",
 ]
 
 WATCHLIST_ROWS = 18
@@ -96,6 +97,10 @@ class ReportData:
     feedback_segments: list[Row] = field(default_factory=list)
     feedback_trend: list[Row] = field(default_factory=list)
     category_mix: list[Row] = field(default_factory=list)
+    holdout_tracking: list[Row] = field(default_factory=list)
+    holdout_by_frequency: list[Row] = field(default_factory=list)
+    holdout_totals: dict[str, Row] = field(default_factory=dict)
+    purchase_model: Row | None = None
 
 
 # ---- months ---------------------------------------------------------------------------------
@@ -511,6 +516,41 @@ def category_mix(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, scheme: st
     """, [as_of_date, scheme, limit, limit, as_of_date, scheme])
 
 
+# ---- the holdout report card ---------------------------------------------------------------
+def holdout_tracking(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    return rows(con, """
+        select week_number, week_ending_on, is_holdout, actual_cumulative_orders,
+               expected_cumulative_orders
+        from holdout_tracking order by week_number
+    """)
+
+
+def holdout_by_frequency(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    return rows(con, """
+        select calibration_frequency_label, customer_count, actual_orders, expected_orders,
+               actual_orders_per_customer, expected_orders_per_customer
+        from holdout_by_frequency order by calibration_frequency
+    """)
+
+
+def holdout_totals(con: duckdb.DuckDBPyConnection) -> dict[str, Row]:
+    return {row["scope"]: row for row in rows(con, """
+        select scope, holdout_weeks, calibration_end_on, actual_orders, expected_orders,
+               error_rate
+        from holdout_totals
+    """)}
+
+
+def purchase_model(con: duckdb.DuckDBPyConnection) -> Row | None:
+    """The purchase model the predictions use, with why and its holdout error."""
+    found = rows(con, """
+        select model, selection_basis, selection_reason, holdout_error_rate
+        from clv_model_fit
+        where is_selected and model in ('bg_nbd', 'pareto_nbd') and fit_status = 'fitted'
+    """)
+    return found[0] if found else None
+
+
 # ---- everything -----------------------------------------------------------------------------
 def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
                month: ReportMonth, months: list[ReportMonth]) -> ReportData:
@@ -536,6 +576,10 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
         data.clv_deciles = clv_deciles(con)
         data.watchlist = watchlist(con, WATCHLIST_ROWS)
         data.watchlist_summary = watchlist_summary(con)
+        data.holdout_tracking = holdout_tracking(con)
+        data.holdout_by_frequency = holdout_by_frequency(con)
+        data.holdout_totals = holdout_totals(con)
+        data.purchase_model = purchase_model(con)
     data.best_campaign = best_campaign(con, month, CAMPAIGN_MONTHS)
     data.feedback_segments = feedback_segments(con, month, run.segment_scheme)
     data.feedback_trend = feedback_trend(con, month, history)

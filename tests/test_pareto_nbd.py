@@ -126,11 +126,14 @@ def test_fit_recovers_simulated_parameters_and_weights_count_customers():
 
 
 def test_selection_prefers_the_smaller_absolute_holdout_error():
-    model, why = purchase_models.select("auto", {"bg_nbd": -0.121, "pareto_nbd": 0.05}, 39)
-    assert model == "pareto_nbd"
+    model, basis, why = purchase_models.select(
+        "auto", {"bg_nbd": -0.121, "pareto_nbd": 0.05}, 39)
+    assert (model, basis) == ("pareto_nbd", "holdout_error")
     assert why == ("smaller error over the 39-week holdout: Pareto/NBD +5.0% vs BG/NBD -12.1%")
-    model, why = purchase_models.select("auto", {"bg_nbd": None, "pareto_nbd": None}, 0)
-    assert model == "bg_nbd" and "no holdout" in why
+    model, basis, why = purchase_models.select("auto", {"bg_nbd": None, "pareto_nbd": None}, 0)
+    assert (model, basis) == ("bg_nbd", "default") and "no holdout" in why
+    assert purchase_models.select("auto", {"bg_nbd": 0.3, "pareto_nbd": 0.01}, 26,
+                                  ["bg_nbd"])[:2] == ("bg_nbd", "only_fitted")
     assert purchase_models.select("pareto_nbd", {}, 0)[0] == "pareto_nbd"
     with pytest.raises(purchase_models.LifetimeFitError, match="clv_purchase_model"):
         purchase_models.select("bgnbd", {}, 0)

@@ -40,9 +40,9 @@ GRADIENT_STEP = 1e-6
 # A fit whose shape r or s passes this runs towards the model's limiting form (no spread of
 # purchase or drop-out rates across customers), where the hypergeometric function gets slow
 # and inexact; it is stopped and reported as failed (BG/NBD is used) rather than followed.
-SHAPE_LIMIT = 1e3
+SHAPE_LIMIT = 100.0
 # Wall-clock budget of one fit, in seconds: a fit that needs longer is reported as failed.
-FIT_SECONDS_LIMIT = 20.0
+FIT_SECONDS_LIMIT = 10.0
 
 
 def _arrays(x, t_x, T):

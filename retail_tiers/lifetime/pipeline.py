@@ -49,6 +49,7 @@ FIT_SCHEMA = pa.schema([
     ("as_of_date", pa.date32()),
     ("holdout_error_rate", pa.float64()),
     ("is_selected", pa.bool_()),
+    ("selection_basis", pa.string()),
     ("selection_reason", pa.string()),
 ])
 
@@ -87,6 +88,9 @@ PATTERN_SCHEMA = pa.schema([
     ("p_alive", pa.float64()),
     ("expected_orders", pa.float64()),
     ("discounted_expected_orders", pa.float64()),
+    ("p_purchase_within_30_days", pa.float64()),
+    ("p_purchase_within_90_days", pa.float64()),
+    ("median_days_to_next_purchase", pa.float64()),
 ])
 
 BGNBD_COMBINATIONS_SQL = """
@@ -174,11 +178,12 @@ def fit_models(
         rows = _fit_purchase_models(_query(summary, BGNBD_COMBINATIONS_SQL), as_of)
         errors, weeks = _holdout_errors(holdout_fit)
         fitted = [name for name, row in rows.items() if row["fit_status"] == FITTED]
-        chosen, reason = purchase_models.select(purchase_model, errors, weeks,
+        chosen, basis, reason = purchase_models.select(purchase_model, errors, weeks,
                                                 fitted or list(MODELS))
         for name, row in rows.items():
             row["holdout_error_rate"] = errors.get(name)
             row["is_selected"] = name == chosen
+            row["selection_basis"] = basis if name == chosen else None
             row["selection_reason"] = reason if name == chosen else None
         spend = _query(summary, SPEND_COMBINATIONS_SQL)
         if spend["x"].size:
@@ -189,7 +194,8 @@ def fit_models(
         else:
             spend_row = _insufficient_row(gamma_gamma.MODEL, 0, 0, as_of,
                                           "no repeat customer with positive spend")
-        spend_row.update(is_selected=True, selection_reason="the spend model")
+        spend_row.update(is_selected=True, selection_basis="only_fitted",
+                         selection_reason="the spend model")
     except LifetimeFitError as error:
         raise LifetimeFitError(f"{model_name}: {error}") from None
     return pa.Table.from_pylist([*rows.values(), spend_row], schema=FIT_SCHEMA)
@@ -294,9 +300,11 @@ def score_patterns(
     monthly_discount_rate: float,
     model_name: str = "int_clv_patterns_scored",
 ) -> pa.Table:
-    """P(alive), expected orders over the horizon and discounted expected orders over
-    `clv_months`, per distinct (x, t_x days, T days), with the purchase model clv_model_fit
-    selected. Empty when it was not fitted."""
+    """P(alive), expected orders over the horizon, discounted expected orders over
+    `clv_months`, P(at least one purchase within 30 / 90 days) and the median days to the next
+    purchase (null where P(ever buying again) <= 1/2: no finite median), per distinct
+    (x, t_x days, T days), with the purchase model clv_model_fit selected. Empty when it was
+    not fitted."""
     chosen = selected_model(fit_table)
     values = None if chosen is None else _checked_values(fit_table, chosen, model_name)
     if values is None:
@@ -317,8 +325,14 @@ def score_patterns(
             model, values, x, t_x, T, clv_months, monthly_discount_rate,
             DAYS_PER_MONTH / DAYS_PER_WEEK,
         )
+        within = {days: purchase_models.p_purchase_within(
+            model, values, days / DAYS_PER_WEEK, x, t_x, T) for days in (30, 90)}
+        median_days = purchase_models.median_time_to_next_purchase(
+            model, values, x, t_x, T) * DAYS_PER_WEEK
     _require_finite(model_name, {"p_alive": alive, "expected_orders": expected,
-                                 "discounted_expected_orders": discounted},
+                                 "discounted_expected_orders": discounted,
+                                 "p_purchase_within_30_days": within[30],
+                                 "p_purchase_within_90_days": within[90]},
                     x, t_x, T, f"{purchase_models.LABELS[chosen]} {values}")
     return pa.table({
         "repeat_purchase_day_count": combos["x"].astype(np.int64),
@@ -328,6 +342,9 @@ def score_patterns(
         "p_alive": alive,
         "expected_orders": expected,
         "discounted_expected_orders": discounted,
+        "p_purchase_within_30_days": within[30],
+        "p_purchase_within_90_days": within[90],
+        "median_days_to_next_purchase": pa.array(median_days, pa.float64(), from_pandas=True),
     }, schema=PATTERN_SCHEMA)
 
 

@@ -17,6 +17,8 @@ from retail_tiers.lifetime.optimise import LifetimeFitError
 
 MODELS: dict[str, ModuleType] = {bgnbd.MODEL: bgnbd, pareto_nbd.MODEL: pareto_nbd}
 AUTO = "auto"
+# Why a purchase model was selected: clv_model_fit.selection_basis.
+BASES = ("var", "holdout_error", "only_fitted", "default")
 CHOICES = (AUTO, *MODELS)
 LABELS = {bgnbd.MODEL: "BG/NBD", pareto_nbd.MODEL: "Pareto/NBD"}
 
@@ -112,8 +114,8 @@ def select(
     holdout_error_rates: dict[str, float | None],
     holdout_weeks: int,
     fitted: list[str] | None = None,
-) -> tuple[str, str]:
-    """(model, why) for the purchase model to score with.
+) -> tuple[str, str, str]:
+    """(model, basis, why) for the purchase model to score with; basis is one of BASES.
 
     `choice` is a model name (the analyst's pick) or 'auto': among the `fitted` models (all
     by default), the one whose expected holdout purchases are closer to the actual ones
@@ -129,15 +131,15 @@ def select(
         if choice not in candidates:
             raise LifetimeFitError(
                 f"clv_purchase_model = {choice}, but the {LABELS[choice]} fit failed")
-        return choice, f"set by var clv_purchase_model = {choice}"
+        return choice, "var", f"set by var clv_purchase_model = {choice}"
     errors = {name: holdout_error_rates.get(name) for name in candidates}
     if len(candidates) == 1:
-        return candidates[0], "the only purchase model that could be fitted"
+        return candidates[0], "only_fitted", "the only purchase model that could be fitted"
     if any(rate is None for rate in errors.values()):
-        return candidates[0], (
+        return candidates[0], "default", (
             "no holdout error to compare (history too short, or a fit before the holdout "
             f"failed); {LABELS[candidates[0]]} by default")
     best = min(errors, key=lambda name: (abs(errors[name]), name))
     shown = " vs ".join(f"{LABELS[name]} {errors[name]:+.1%}"
                         for name in sorted(errors, key=lambda name: name != best))
-    return best, f"smaller error over the {holdout_weeks}-week holdout: {shown}"
+    return best, "holdout_error", f"smaller error over the {holdout_weeks}-week holdout: {shown}"
