@@ -28,6 +28,7 @@ REQUIRED_TABLES = [
     "quarantined_rows", "build_runs", "build_results", "segment_feedback_monthly",
     "feedback_monthly", "segment_category_mix",
     "holdout_tracking", "holdout_by_frequency", "holdout_totals", "clv_model_fit",
+    "prediction_totals",
 ]
 
 WATCHLIST_ROWS = 18
@@ -101,6 +102,7 @@ class ReportData:
     holdout_by_frequency: list[Row] = field(default_factory=list)
     holdout_totals: dict[str, Row] = field(default_factory=dict)
     purchase_model: Row | None = None
+    prediction_totals: Row | None = None
 
 
 # ---- months ---------------------------------------------------------------------------------
@@ -541,6 +543,11 @@ def holdout_totals(con: duckdb.DuckDBPyConnection) -> dict[str, Row]:
     """)}
 
 
+def prediction_totals(con: duckdb.DuckDBPyConnection) -> Row | None:
+    found = rows(con, "select * from prediction_totals")
+    return found[0] if found else None
+
+
 def purchase_model(con: duckdb.DuckDBPyConnection) -> Row | None:
     """The purchase model the predictions use, with why and its holdout error."""
     found = rows(con, """
@@ -580,6 +587,7 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
         data.holdout_by_frequency = holdout_by_frequency(con)
         data.holdout_totals = holdout_totals(con)
         data.purchase_model = purchase_model(con)
+        data.prediction_totals = prediction_totals(con)
     data.best_campaign = best_campaign(con, month, CAMPAIGN_MONTHS)
     data.feedback_segments = feedback_segments(con, month, run.segment_scheme)
     data.feedback_trend = feedback_trend(con, month, history)

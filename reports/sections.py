@@ -604,7 +604,18 @@ class Sections:
             "threshold": fmt.money(threshold, 2),
             "histogram": histogram,
             "deciles": decile_chart,
+            "interval": self.clv_interval(),
         }
+
+    def clv_interval(self) -> str | None:
+        """The total predicted CLV with its 90% interval from parameter uncertainty."""
+        totals = self.data.prediction_totals
+        if not totals:
+            return None
+        fmt = self.fmt
+        return self.t("clv.interval", total=fmt.short_money(totals["predicted_clv"]),
+                      low=fmt.short_money(totals["predicted_clv_lower"]),
+                      high=fmt.short_money(totals["predicted_clv_upper"]))
 
     # ---- can you trust the forecast? (the holdout report card) -------------------------------
     def trust(self) -> dict[str, Any] | None:

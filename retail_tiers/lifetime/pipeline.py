@@ -12,6 +12,7 @@ with the selected one. The grouping into distinct combinations runs in DuckDB; o
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ FIT_SCHEMA = pa.schema([
     ("is_selected", pa.bool_()),
     ("selection_basis", pa.string()),
     ("selection_reason", pa.string()),
+    ("log_parameter_covariance", pa.list_(pa.float64())),
 ])
 
 HOLDOUT_FIT_SCHEMA = pa.schema([
@@ -91,6 +93,9 @@ PATTERN_SCHEMA = pa.schema([
     ("p_purchase_within_30_days", pa.float64()),
     ("p_purchase_within_90_days", pa.float64()),
     ("median_days_to_next_purchase", pa.float64()),
+    ("expected_orders_lower", pa.float64()),
+    ("expected_orders_upper", pa.float64()),
+    ("discounted_expected_orders_log_se", pa.float64()),
 ])
 
 BGNBD_COMBINATIONS_SQL = """
@@ -212,7 +217,9 @@ def _holdout_errors(holdout_fit: Any) -> tuple[dict[str, float | None], int]:
 
 
 def _fit_row(result: FitResult, as_of: dt.date) -> dict[str, Any]:
+    covariance = result.log_covariance
     row: dict[str, Any] = {
+        "log_parameter_covariance": None if covariance is None else covariance.ravel().tolist(),
         "model": result.model,
         "fit_status": FITTED,
         "is_converged": result.converged,
@@ -254,6 +261,16 @@ def fitted_parameters(fit_table: Any, model: str) -> dict[str, float] | None:
     if not found:
         return None
     return dict(zip(names, (float(v) for v in found[0]), strict=True))
+
+
+def _covariance(fit_table: Any, model: str) -> np.ndarray | None:
+    """The log-parameter covariance of `model` stored in the fit relation, or None."""
+    found = fit_table.query(
+        "fit", f"select log_parameter_covariance from fit where model = '{model}'").fetchall()
+    if not found or found[0][0] is None:
+        return None
+    flat = np.asarray(found[0][0], dtype=float)
+    return flat.reshape(math.isqrt(flat.size), -1)
 
 
 def selected_model(fit_table: Any) -> str | None:
@@ -329,6 +346,15 @@ def score_patterns(
             model, values, days / DAYS_PER_WEEK, x, t_x, T) for days in (30, 90)}
         median_days = purchase_models.median_time_to_next_purchase(
             model, values, x, t_x, T) * DAYS_PER_WEEK
+        covariance = _covariance(fit_table, chosen)
+        horizon_se = purchase_models.log_standard_error(purchase_models.log_gradient(
+            lambda v: model.expected_purchases(v, horizon_days / DAYS_PER_WEEK, x, t_x, T),
+            values), covariance)
+        lower, upper = purchase_models.interval_90(expected, horizon_se)
+        discounted_se = purchase_models.log_standard_error(purchase_models.log_gradient(
+            lambda v: purchase_models.discounted_expected_purchases(
+                model, v, x, t_x, T, clv_months, monthly_discount_rate,
+                DAYS_PER_MONTH / DAYS_PER_WEEK), values), covariance)
     _require_finite(model_name, {"p_alive": alive, "expected_orders": expected,
                                  "discounted_expected_orders": discounted,
                                  "p_purchase_within_30_days": within[30],
@@ -345,6 +371,9 @@ def score_patterns(
         "p_purchase_within_30_days": within[30],
         "p_purchase_within_90_days": within[90],
         "median_days_to_next_purchase": pa.array(median_days, pa.float64(), from_pandas=True),
+        "expected_orders_lower": lower,
+        "expected_orders_upper": upper,
+        "discounted_expected_orders_log_se": discounted_se,
     }, schema=PATTERN_SCHEMA)
 
 
@@ -484,3 +513,84 @@ def expected_by_week(
         "week_ending_on": [as_of - dt.timedelta(days=int(d)) for d in days_before_as_of],
         "expected_cumulative_orders": expected,
     }, schema=WEEKS_SCHEMA)
+
+
+# ---- totals with their intervals ----------------------------------------------------------------
+
+TOTALS_SCHEMA = pa.schema([
+    ("purchase_model", pa.string()),
+    ("customer_count", pa.int64()),
+    ("expected_orders", pa.float64()),
+    ("expected_orders_lower", pa.float64()),
+    ("expected_orders_upper", pa.float64()),
+    ("predicted_clv", pa.float64()),
+    ("predicted_clv_lower", pa.float64()),
+    ("predicted_clv_upper", pa.float64()),
+])
+
+CUSTOMERS_SQL = """
+select
+    repeat_purchase_day_count as x,
+    recency_weeks as t_x,
+    age_weeks as T,
+    greatest(coalesce(mean_repeat_day_spend_amount, 0), 0) as spend,
+    gross_margin_rate as margin
+from predictions
+"""
+
+
+def prediction_totals(
+    predictions: Any, fit_table: Any, horizon_days: float, clv_months: int,
+    monthly_discount_rate: float,
+) -> pa.Table:
+    """Total expected orders and total predicted CLV over the customers of
+    customer_predictions, each with its 90% interval from parameter uncertainty. The
+    customers' errors are not independent (they share the parameters), so the delta method
+    runs on the total itself: d ln(total) / d ln(parameters), with the purchase model's and
+    Gamma-Gamma's covariances (independent fits). One row; empty without predictions."""
+    chosen = selected_model(fit_table)
+    spend_params = fitted_parameters(fit_table, gamma_gamma.MODEL)
+    if chosen is None or spend_params is None:
+        return TOTALS_SCHEMA.empty_table()
+    model = MODELS[chosen]
+    values = tuple(fitted_parameters(fit_table, chosen)[n] for n in model.PARAMETER_NAMES)
+    spend_values = tuple(spend_params[n] for n in gamma_gamma.PARAMETER_NAMES)
+    c = predictions.query("predictions", CUSTOMERS_SQL).fetchnumpy()
+    if not c["x"].size:
+        return TOTALS_SCHEMA.empty_table()
+    x, t_x, T = c["x"].astype(float), c["t_x"].astype(float), c["T"].astype(float)
+    margin = c["margin"].astype(float)
+
+    def orders(v):
+        return np.array([model.expected_purchases(v, horizon_days / DAYS_PER_WEEK,
+                                                  x, t_x, T).sum()])
+
+    def discounted(v):
+        return purchase_models.discounted_expected_purchases(
+            model, v, x, t_x, T, clv_months, monthly_discount_rate,
+            DAYS_PER_MONTH / DAYS_PER_WEEK)
+
+    def spend(v):
+        return gamma_gamma.expected_spend(v, x, c["spend"].astype(float)) * margin
+
+    with np.errstate(all="ignore"):
+        base_discounted, base_spend = discounted(values), spend(spend_values)
+        total_orders = orders(values)
+        total_clv = np.array([base_discounted @ base_spend])
+        orders_se = purchase_models.log_standard_error(
+            purchase_models.log_gradient(orders, values), _covariance(fit_table, chosen))
+        clv_se = np.sqrt(
+            purchase_models.log_standard_error(purchase_models.log_gradient(
+                lambda v: np.array([discounted(v) @ base_spend]), values),
+                _covariance(fit_table, chosen)) ** 2
+            + purchase_models.log_standard_error(purchase_models.log_gradient(
+                lambda v: np.array([base_discounted @ spend(v)]), spend_values),
+                _covariance(fit_table, gamma_gamma.MODEL)) ** 2)
+    orders_low, orders_high = purchase_models.interval_90(total_orders, orders_se)
+    clv_low, clv_high = purchase_models.interval_90(total_clv, clv_se)
+    return pa.table({
+        "purchase_model": [chosen], "customer_count": [int(x.size)],
+        "expected_orders": total_orders, "expected_orders_lower": orders_low,
+        "expected_orders_upper": orders_high, "predicted_clv": total_clv,
+        "predicted_clv_lower": clv_low, "predicted_clv_upper": clv_high,
+    }, schema=TOTALS_SCHEMA)

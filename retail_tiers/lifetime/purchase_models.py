@@ -8,6 +8,7 @@ functions here work with either, given as `model`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -143,3 +144,34 @@ def select(
     shown = " vs ".join(f"{LABELS[name]} {errors[name]:+.1%}"
                         for name in sorted(errors, key=lambda name: name != best))
     return best, "holdout_error", f"smaller error over the {holdout_weeks}-week holdout: {shown}"
+
+
+# ---- intervals from parameter uncertainty (delta method) ---------------------------------------
+
+Z_90 = 1.6448536269514722  # standard normal 95th percentile: a two-sided 90% interval
+LOG_STEP = 1e-4  # central-difference step in the log-parameters
+
+
+def log_gradient(function: Callable[[tuple[float, ...]], np.ndarray],
+                 values: tuple[float, ...]) -> np.ndarray:
+    """d ln f / d ln theta_k by central differences, one column per parameter."""
+    columns = []
+    for k in range(len(values)):
+        up = tuple(v * np.exp(LOG_STEP) if i == k else v for i, v in enumerate(values))
+        down = tuple(v * np.exp(-LOG_STEP) if i == k else v for i, v in enumerate(values))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            columns.append((np.log(function(up)) - np.log(function(down))) / (2 * LOG_STEP))
+    return np.nan_to_num(np.stack(columns, axis=-1), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def log_standard_error(gradient: np.ndarray, covariance: np.ndarray | None) -> np.ndarray:
+    """sqrt(g' Sigma g) per row: the delta-method standard error of ln f; 0 without Sigma."""
+    if covariance is None:
+        return np.zeros(gradient.shape[:-1])
+    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", gradient, covariance, gradient), 0))
+
+
+def interval_90(value: np.ndarray, log_se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 90% interval value * exp(-/+ 1.645 se) of a positive quantity whose log has
+    standard error `log_se` (a log-scale interval never goes below 0)."""
+    return value * np.exp(-Z_90 * log_se), value * np.exp(Z_90 * log_se)
