@@ -44,6 +44,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 bench: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python -m retail_tiers.bench --out bench/results.json
 
 ## README pictures of report pages (summary and segments, English and Chinese), rendered from

@@ -484,6 +484,71 @@ def stacked_shares(labels: Sequence[str], shares: Sequence[Sequence[float]],
     return _render(fonts, chart_id, draw)
 
 
+# ---- the holdout report card ------------------------------------------------------------
+def tracking_chart(weeks: Sequence[int], actual: Sequence[float], expected: Sequence[float],
+                   holdout_from: int, legend: tuple[str, str, str], x_title: str, y_title: str,
+                   fmt: Formatter, fonts: Fonts, chart_id: str,
+                   width_mm: float = 104, height_mm: float = 56) -> str:
+    """Cumulative actual (solid) vs expected (dashed) purchases by week; the holdout weeks
+    (from week `holdout_from`) shaded and named."""
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height_mm)
+        axes = figure.add_axes((0.13, 0.17, 0.84, 0.7))
+        axes.axvspan(holdout_from - 0.5, weeks[-1] + 0.5, color=theme.PANEL, zorder=0,
+                     label=legend[2])
+        axes.plot(weeks, actual, color=theme.PRIMARY, linewidth=1.4, label=legend[0])
+        axes.plot(weeks, expected, color=theme.ACCENT, linewidth=1.3, linestyle=(0, (4, 2)),
+                  label=legend[1])
+        axes.set_xlim(weeks[0] - 0.5, weeks[-1] + 0.5)
+        axes.set_ylim(0, max([*actual, *expected, 1.0]) * 1.08)
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt.axis_count(value)))
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+        axes.grid(axis="y")
+        axes.set_axisbelow(True)
+        axes.set_xlabel(x_title)
+        axes.set_ylabel(y_title)
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, handlelength=1.8,
+                    columnspacing=1.2, borderaxespad=0.2)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
+def paired_columns(labels: Sequence[str], actual: Sequence[float], expected: Sequence[float],
+                   legend: tuple[str, str], x_title: str, y_title: str, fmt: Formatter,
+                   fonts: Fonts, chart_id: str, width_mm: float = 70,
+                   height_mm: float = 56) -> str:
+    """Actual (solid) and expected (light, hatched) values side by side per label."""
+
+    def draw() -> Figure:
+        figure = _figure(width_mm, height_mm)
+        axes = figure.add_axes((0.16, 0.17, 0.8, 0.7))
+        positions = list(range(len(labels)))
+        width = 0.38
+        axes.bar([x - width / 2 for x in positions], actual, width=width, color=theme.PRIMARY,
+                 linewidth=0, label=legend[0])
+        axes.bar([x + width / 2 for x in positions], expected, width=width,
+                 color=theme.PRIMARY_LIGHT, hatch=HATCH, edgecolor=theme.HATCH, linewidth=0,
+                 label=legend[1])
+        axes.set_xticks(positions)
+        axes.set_xticklabels(labels)
+        axes.set_ylim(0, max([*actual, *expected, 0.1]) * 1.1)
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
+        axes.yaxis.set_major_formatter(
+            FuncFormatter(lambda value, _pos: fmt.number(value, 0 if value >= 10 else 1)))
+        axes.grid(axis="y")
+        axes.set_axisbelow(True)
+        axes.set_xlabel(x_title)
+        axes.set_ylabel(y_title)
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, handlelength=1.4,
+                    handleheight=0.9, columnspacing=1.2, borderaxespad=0.2)
+        return figure
+
+    return _render(fonts, chart_id, draw)
+
+
 JOBS: dict[str, Callable[..., Any]] = {
     "trend_chart": trend_chart,
     "share_bars": share_bars,
@@ -493,6 +558,8 @@ JOBS: dict[str, Callable[..., Any]] = {
     "nps_bars": nps_bars,
     "stacked_shares": stacked_shares,
     "heat_palette": heat_palette,
+    "tracking_chart": tracking_chart,
+    "paired_columns": paired_columns,
 }
 
 

@@ -30,6 +30,8 @@ REQUIRED_TABLES = [
     "quarantined_rows", "build_runs", "build_results", "segment_feedback_monthly",
     "feedback_monthly", "segment_category_mix", "sales_by_channel_store_city",
     "acquisition_channel_value", "display_names", "report_actions",
+    "holdout_tracking", "holdout_by_frequency", "holdout_totals", "clv_model_fit",
+    "prediction_totals",
 ]
 
 WATCHLIST_ROWS = 18
@@ -109,6 +111,11 @@ class ReportData:
     acquisition: list[Row] = field(default_factory=list)
     actions: list[Row] = field(default_factory=list)
     display_names: dict[tuple[str, str], Row] = field(default_factory=dict)
+    holdout_tracking: list[Row] = field(default_factory=list)
+    holdout_by_frequency: list[Row] = field(default_factory=list)
+    holdout_totals: dict[str, Row] = field(default_factory=dict)
+    purchase_model: Row | None = None
+    prediction_totals: Row | None = None
 
 
 # ---- months ---------------------------------------------------------------------------------
@@ -661,6 +668,46 @@ def category_mix(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, scheme: st
     """, [as_of_date, scheme, limit, limit, as_of_date, scheme])
 
 
+# ---- the holdout report card ---------------------------------------------------------------
+def holdout_tracking(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    return rows(con, """
+        select week_number, week_ending_on, is_holdout, actual_cumulative_orders,
+               expected_cumulative_orders
+        from holdout_tracking order by week_number
+    """)
+
+
+def holdout_by_frequency(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    return rows(con, """
+        select calibration_frequency_label, customer_count, actual_orders, expected_orders,
+               actual_orders_per_customer, expected_orders_per_customer
+        from holdout_by_frequency order by calibration_frequency
+    """)
+
+
+def holdout_totals(con: duckdb.DuckDBPyConnection) -> dict[str, Row]:
+    return {row["scope"]: row for row in rows(con, """
+        select scope, holdout_weeks, calibration_end_on, actual_orders, expected_orders,
+               error_rate
+        from holdout_totals
+    """)}
+
+
+def prediction_totals(con: duckdb.DuckDBPyConnection) -> Row | None:
+    found = rows(con, "select * from prediction_totals")
+    return found[0] if found else None
+
+
+def purchase_model(con: duckdb.DuckDBPyConnection) -> Row | None:
+    """The purchase model the predictions use, with why and its holdout error."""
+    found = rows(con, """
+        select model, selection_basis, selection_reason, holdout_error_rate
+        from clv_model_fit
+        where is_selected and model in ('bg_nbd', 'pareto_nbd') and fit_status = 'fitted'
+    """)
+    return found[0] if found else None
+
+
 # ---- everything -----------------------------------------------------------------------------
 def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
                month: ReportMonth, months: list[ReportMonth]) -> ReportData:
@@ -693,6 +740,11 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
         data.clv_deciles = clv_deciles(con)
         data.watchlist = watchlist(con, WATCHLIST_ROWS)
         data.watchlist_summary = watchlist_summary(con)
+        data.holdout_tracking = holdout_tracking(con)
+        data.holdout_by_frequency = holdout_by_frequency(con)
+        data.holdout_totals = holdout_totals(con)
+        data.purchase_model = purchase_model(con)
+        data.prediction_totals = prediction_totals(con)
     data.best_campaign = best_campaign(con, month, CAMPAIGN_MONTHS)
     data.feedback_segments = feedback_segments(con, month, run.segment_scheme)
     data.feedback_trend = feedback_trend(con, month, history)

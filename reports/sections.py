@@ -32,11 +32,14 @@ TREND_KPIS = (
 ARROWS = {"up": "▲", "down": "▼", "flat": "="}
 SOURCE_MAX_CHARS = 70
 SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "migration", "rf",
-                 "cohorts", "clv", "watchlist", "campaigns", "channels", "quality")
+                 "cohorts", "clv", "trust", "watchlist", "campaigns", "channels", "quality")
 # Sections left out (with their contents entry, bookmark and highlight) when they have no data.
-OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels", "actions")
+OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels", "actions", "trust")
 TOP_PLACES = 6  # stores and cities listed on the channels page
 DEMO_SOURCE = "demo data (seeds/demo)"  # build_runs.input_description of the demo build
+# The holdout report card's verdict by the holdout-only |% error| of the purchase forecast.
+TRUST_GOOD_ERROR = 0.10
+TRUST_ROUGH_ERROR = 0.25
 # An NPS from fewer scored responses than this is flagged (†, an outlined bar, a hollow trend
 # point) rather than shown as if precise: with 30 responses its 95% margin of error is still
 # about ±25 points for a typical mix of answers, and it only grows below that.
@@ -680,6 +683,72 @@ class Sections:
             "threshold": fmt.money(threshold, 2),
             "histogram": histogram,
             "deciles": decile_chart,
+            "interval": self.clv_interval(),
+        }
+
+    def clv_interval(self) -> str | None:
+        """The total predicted CLV with its 90% interval from parameter uncertainty."""
+        totals = self.data.prediction_totals
+        if not totals:
+            return None
+        fmt = self.fmt
+        return self.t("clv.interval", total=fmt.short_money(totals["predicted_clv"]),
+                      low=fmt.short_money(totals["predicted_clv_lower"]),
+                      high=fmt.short_money(totals["predicted_clv_upper"]))
+
+    # ---- can you trust the forecast? (the holdout report card) -------------------------------
+    def trust(self) -> dict[str, Any] | None:
+        data, fmt, t = self.data, self.fmt, self.t
+        holdout = data.holdout_totals.get("holdout")
+        if not data.holdout_tracking or holdout is None or holdout["error_rate"] is None:
+            return None
+        cumulative = data.holdout_totals.get("cumulative") or {}
+        error = float(holdout["error_rate"])
+        level = ("good" if abs(error) <= TRUST_GOOD_ERROR
+                 else "rough" if abs(error) <= TRUST_ROUGH_ERROR else "poor")
+        direction = "under" if error < 0 else "over"
+        weeks = data.holdout_tracking
+        first_holdout = next(row["week_number"] for row in weeks if row["is_holdout"])
+        tracking = self.chart(
+            "tracking_chart", alt=t("trust.tracking_title"),
+            weeks=[int(row["week_number"]) for row in weeks],
+            actual=[float(row["actual_cumulative_orders"]) for row in weeks],
+            expected=[float(row["expected_cumulative_orders"]) for row in weeks],
+            holdout_from=int(first_holdout),
+            legend=(t("trust.actual"), t("trust.expected"), t("trust.holdout")),
+            x_title=t("trust.tracking_x"), y_title=t("trust.tracking_y"),
+            chart_id="trust-tracking")
+        by_frequency = data.holdout_by_frequency
+        frequency_chart = self.chart(
+            "paired_columns", alt=t("trust.frequency_title"),
+            labels=[row["calibration_frequency_label"] for row in by_frequency],
+            actual=[float(row["actual_orders_per_customer"]) for row in by_frequency],
+            expected=[float(row["expected_orders_per_customer"]) for row in by_frequency],
+            legend=(t("trust.actual"), t("trust.expected")),
+            x_title=t("trust.frequency_x"), y_title=t("trust.frequency_y"),
+            chart_id="trust-frequency")
+        model = data.purchase_model or {}
+        basis = model.get("selection_basis") or "default"
+        return {
+            "headline": t(f"trust.verdict_{level}", weeks=holdout["holdout_weeks"],
+                          error=fmt.change_rate(error), direction=t(f"trust.{direction}")),
+            "actual": fmt.integer(holdout["actual_orders"]),
+            "expected": fmt.number(holdout["expected_orders"], 0),
+            "error": fmt.change_rate(error),
+            "cumulative_error": fmt.change_rate(cumulative.get("error_rate")),
+            "tracking": tracking,
+            "frequency": frequency_chart,
+            "rows": [{
+                "label": row["calibration_frequency_label"],
+                "customers": fmt.integer(row["customer_count"]),
+                "actual": fmt.integer(row["actual_orders"]),
+                "expected": fmt.number(row["expected_orders"], 1),
+            } for row in by_frequency],
+            "note": t("trust.note", weeks=holdout["holdout_weeks"],
+                      calibration_end=fmt.date(holdout["calibration_end_on"]),
+                      model=t(f"trust.model_{model['model']}") if model else MISSING,
+                      reason=t(f"trust.basis_{basis}", error=fmt.change_rate(
+                          model.get("holdout_error_rate")))),
         }
 
     # ---- watchlist --------------------------------------------------------------------------
@@ -969,8 +1038,9 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     voice = s.voice()
     channels = s.channels()
     actions = s.actions(as_of_note(data, fmt, t, "actions.as_of_note"))
+    trust = s.trust()
     optional = {"mix": mix, "voice": voice, "watchlist": watchlist, "channels": channels,
-                "actions": actions}
+                "actions": actions, "trust": trust}
     contents = [key for key in SECTION_ORDER
                 if key not in OPTIONAL_SECTIONS or optional[key] is not None]
     context = {
@@ -1004,6 +1074,7 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
         "rf": {"headline": s.rf_headline(), "grid": s.rf_grid()},
         "cohorts": {"headline": s.cohorts_headline(), "grid": s.cohort_grid()},
         "clv": s.clv() if month.is_as_of_month else None,
+        "trust": trust,
         "campaigns": {"headline": s.campaigns_headline(), "rows": s.campaign_rows(),
                       "chart": s.campaign_chart()},
         "channels": channels,
@@ -1024,6 +1095,7 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
             ("migration", (context["migration"] or {}).get("headline")),
             ("cohorts", context["cohorts"]["headline"]),
             ("clv", (context["clv"] or {}).get("headline")),
+            ("trust", (trust or {}).get("headline")),
             ("watchlist", (watchlist or {}).get("headline")),
             ("campaigns", context["campaigns"]["headline"]),
             ("channels", (channels or {}).get("headline")),

@@ -5,6 +5,9 @@ Stages, each run as its own process so wall time and peak memory are its own:
   build     `retail-tiers build --input` on it (per-model times grouped into layers, from
             the node results the build keeps in the warehouse table main.build_results)
   predictions_alone  the fit and scoring models re-run alone on the built warehouse
+  lifetimes the same purchases through lifetimes (summary, BG/NBD + Gamma-Gamma fits,
+            scoring) in its own process, side by side with the build's SQL summary and
+            predictions_alone; skipped unless the `bench` extra is installed
   report    `retail-tiers report` for the as-of month, in English and in Chinese, 3 times
             each (the median, and every run)
 """
@@ -12,6 +15,7 @@ Stages, each run as its own process so wall time and peak memory are its own:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -42,7 +46,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "kpi_marts": ("int_month", "int_cohort", "int_campaign", "int_kpi", "monthly_kpis",
                   "cohort_retention", "campaign_performance"),
     "predictions": ("int_customer_rfm_summary", "clv_model_fit", "customer_predictions",
-                    "churn_watchlist", "int_clv"),
+                    "churn_watchlist", "int_clv", "int_holdout", "holdout_", "prediction_totals",
+                    "int_customer_purchase_days"),
 }
 
 
@@ -152,6 +157,34 @@ def predictions_alone(project: Path, work: Path, env: dict[str, str]) -> dict[st
             "fit_and_scoring_seconds": round(sum(nodes.values()), 2)}
 
 
+SUMMARY_NODES = ("int_customer_rfm_summary",)
+HOLDOUT_NODES = ("int_holdout_period", "int_holdout_summary", "holdout_model_fit",
+                 "int_holdout_patterns_scored", "int_holdout_weeks_expected", "holdout_tracking",
+                 "holdout_by_frequency", "holdout_totals")
+
+
+def lifetimes_side_by_side(work: Path, env: dict[str, str], project: Path,
+                           model_seconds: dict[str, float],
+                           predictions: dict[str, object]) -> dict[str, object]:
+    """lifetimes on the same purchases (retail_tiers.bench_lifetimes, its own process) next
+    to retail-tiers' SQL summary (in the build) plus fit and scoring (predictions_alone)."""
+    if importlib.util.find_spec("lifetimes") is None:
+        return {"skipped": "lifetimes is not installed (pip install -e '.[bench]')"}
+    print("bench: lifetimes: the same purchases through lifetimes", flush=True)
+    output = subprocess.run(
+        [sys.executable, "-m", "retail_tiers.bench_lifetimes", str(work / "bench.duckdb")],
+        env=env, cwd=project, check=True, capture_output=True, text=True).stdout
+    theirs = json.loads(output.strip().splitlines()[-1])
+    summary = round(sum(model_seconds.get(name, 0.0) for name in SUMMARY_NODES), 2)
+    fit_and_scoring = float(predictions["fit_and_scoring_seconds"])
+    ours = {"summary_seconds": summary, "fit_and_scoring_seconds": fit_and_scoring,
+            "total_seconds": round(summary + fit_and_scoring, 2),
+            "holdout_report_card_seconds_in_build": round(sum(
+                model_seconds.get(name, 0.0) for name in HOLDOUT_NODES), 2)}
+    return {"lifetimes": theirs, "retail_tiers": ours,
+            "speedup": round(theirs["total_seconds"] / max(ours["total_seconds"], 0.01), 1)}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
@@ -201,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         stages["build"]["prediction_nodes_in_build_seconds"] = round(sum(
             seconds["models"].get(name, 0.0) for name in PREDICTION_NODES), 2)
         stages["predictions_alone"] = predictions_alone(project, work, env)
+        stages["lifetimes"] = lifetimes_side_by_side(
+            work, env, project, seconds["models"], stages["predictions_alone"])
 
     for lang in ("en", "zh"):
         stages[f"report_{lang}"] = repeated_stage(f"report_{lang}", [

@@ -213,8 +213,9 @@ class GeneratedBuild:
     manifest: dict[str, Any]
 
 
-def build_generated(root: Path, **config: Any) -> GeneratedBuild:
-    """Generate a dataset with GeneratorConfig(**config) into root/data and build it."""
+def build_generated(root: Path, build_args: Sequence[str] = (), **config: Any) -> GeneratedBuild:
+    """Generate a dataset with GeneratorConfig(**config) into root/data and build it, with
+    `build_args` added to `retail-tiers build`."""
     import json
 
     from retail_tiers.generate import GeneratorConfig, write_dataset
@@ -222,7 +223,7 @@ def build_generated(root: Path, **config: Any) -> GeneratedBuild:
     data = root / "data"
     write_dataset(GeneratorConfig(**config), data)
     workspace = Workspace(root / "workspace")
-    result = run_cli(["build", "--input", str(data)], workspace)
+    result = run_cli(["build", "--input", str(data), *build_args], workspace)
     if result.exit_code != 0:
         tail = "\n".join(result.stdout.splitlines()[-15:])
         pytest.fail(f"building generated data failed: {result.stderr.strip()}\n{tail}",

@@ -21,7 +21,7 @@ import pytest
 from scipy import integrate, stats
 
 from retail_tiers.errors import RetailTiersError
-from retail_tiers.lifetime import bgnbd, gamma_gamma, optimise, pipeline
+from retail_tiers.lifetime import bgnbd, gamma_gamma, optimise, pipeline, purchase_models
 from retail_tiers.lifetime.optimise import LifetimeFitError
 from retail_tiers.lifetime.simulate import simulate_summaries
 
@@ -258,17 +258,19 @@ def test_log_hyp2f1_positive_matches_mpmath(A, B, C, z):
 def test_discounted_purchases_telescope_and_discount_by_month():
     params, month = CDNOW, 365.25 / 12 / 7
     x, t_x, T = np.array([0, 2, 7]), np.array([0.0, 30.43, 50.0]), np.array([10.0, 38.86, 52.0])
-    undiscounted = bgnbd.discounted_expected_purchases(params, x, t_x, T, 12, 0.0, month)
+
+    def discounted(months: int, rate: float) -> np.ndarray:
+        return purchase_models.discounted_expected_purchases(
+            bgnbd, params, x, t_x, T, months, rate, month)
+
+    undiscounted = discounted(12, 0.0)
     np.testing.assert_allclose(undiscounted,
                                bgnbd.expected_purchases(params, 12 * month, x, t_x, T), rtol=1e-12)
     first = bgnbd.expected_purchases(params, month, x, t_x, T)
     second = bgnbd.expected_purchases(params, 2 * month, x, t_x, T)
     by_hand = first / 1.01 + (second - first) / 1.01**2
-    np.testing.assert_allclose(
-        bgnbd.discounted_expected_purchases(params, x, t_x, T, 2, 0.01, month), by_hand,
-        rtol=1e-12)
-    assert np.all(bgnbd.discounted_expected_purchases(params, x, t_x, T, 12, 0.01, month)
-                  < undiscounted)
+    np.testing.assert_allclose(discounted(2, 0.01), by_hand, rtol=1e-12)
+    assert np.all(discounted(12, 0.01) < undiscounted)
 
 
 # ---- Gamma-Gamma ------------------------------------------------------------------------------

@@ -31,9 +31,10 @@ WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict]:
-    """A pure BG/NBD + Gamma-Gamma world: no seasonality, campaigns, returns, guests or dirt."""
+    """A pure BG/NBD + Gamma-Gamma world: no seasonality, campaigns, returns, guests or dirt.
+    BG/NBD is forced, so the predictions can be checked against its formulas."""
     build = build_generated(
-        tmp_path_factory.mktemp("predictions"),
+        tmp_path_factory.mktemp("predictions"), build_args=["--var", "clv_purchase_model=bg_nbd"],
         customers=CUSTOMERS, months=24, seed=5, end_month="2025-12", dirty_rate=0,
         seasonality_strength=0, campaign_uplift=0, return_rate=0, guest_order_rate=0,
         prospect_rate=0,
@@ -271,3 +272,52 @@ def test_a_failed_fit_stops_the_build_naming_the_model(tmp_path: Path):
     assert "gamma_gamma fit: q = " in result.error and "<= 1" in result.error
     assert "LifetimeFitError" not in result.error  # the exception class name is trimmed
     assert not workspace.warehouse.exists()  # a failed build publishes nothing
+
+
+def test_next_purchase_and_intervals_follow_the_fitted_model(generated):
+    """Per customer, recomputed here from the fitted BG/NBD parameters with the closed forms
+    (not the bisection of the code): P(purchase within t) = P(alive) (1 - ((alpha+T) /
+    (alpha+T+t))^(r+x)); the median exists iff P(alive) > 1/2 and is
+    (alpha+T) ((1 - 1/(2 P(alive)))^(-1/(r+x)) - 1). Intervals contain their value, and the
+    totals' table adds up the customers."""
+    workspace, _ = generated
+    params = fitted(workspace, "bg_nbd")
+    r, alpha = params["r"], params["alpha"]
+    rows = workspace.query("""
+        select repeat_purchase_day_count, age_weeks, p_alive, p_purchase_within_30_days,
+               p_purchase_within_90_days, next_purchase_median_on, next_purchase_status,
+               as_of_date, expected_orders_lower, expected_orders, expected_orders_upper,
+               predicted_clv_lower, predicted_clv, predicted_clv_upper
+        from customer_predictions
+    """)
+    assert rows
+    statuses = set()
+    for (x, T, alive, within_30, within_90, median_on, status, as_of, *intervals) in rows:
+        for days, found in ((30, within_30), (90, within_90)):
+            expected = alive * (1 - ((alpha + T) / (alpha + T + days / 7)) ** (r + x))
+            assert found == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        statuses.add(status)
+        if alive > 0.5:
+            weeks = (alpha + T) * ((1 - 1 / (2 * alive)) ** (-1 / (r + x)) - 1)
+            assert status == "estimated"
+            assert abs((median_on - as_of).days - math.ceil(weeks * 7)) <= 1
+        else:
+            assert (status, median_on) == ("unlikely_to_buy_again", None)
+        low_orders, orders, high_orders, low_clv, clv, high_clv = intervals
+        assert low_orders <= orders * (1 + 1e-9) and orders <= high_orders * (1 + 1e-9)
+        assert low_clv <= clv * (1 + 1e-9) and clv <= high_clv * (1 + 1e-9)
+    assert statuses == {"estimated", "unlikely_to_buy_again"}
+    total, low, high, orders = workspace.query("""
+        select predicted_clv, predicted_clv_lower, predicted_clv_upper, expected_orders
+        from prediction_totals
+    """)[0]
+    assert total == pytest.approx(workspace.scalar(
+        "select sum(predicted_clv) from customer_predictions"), rel=1e-9)
+    assert orders == pytest.approx(workspace.scalar(
+        "select sum(expected_orders) from customer_predictions"), rel=1e-9)
+    assert low < total < high
+    # Relative to its value, the total's interval is no wider than the widest customer's.
+    widest = workspace.scalar(
+        "select max(predicted_clv_upper / predicted_clv) from customer_predictions "
+        "where predicted_clv > 0")
+    assert 1 < high / total <= widest

@@ -614,3 +614,27 @@ def test_without_feedback_the_voice_section_disappears(
         # no page is left with only its header and footer
         for number, text in enumerate(pages, start=1):
             assert len([line for line in text.splitlines() if line.strip()]) > 4, (lang, number)
+
+
+def test_trust_page_shows_the_holdout_report_card(english_pdf: Path, chinese_pdf: Path,
+                                                  demo_workspace: Workspace) -> None:
+    """The "Can you trust the forecast?" page prints holdout_totals and a verdict whose band
+    follows the holdout error (within 10%: held up; within 25%: with care; else: do not rely),
+    in both languages."""
+    (actual, expected, rate), = demo_workspace.query(
+        "select actual_orders, expected_orders, error_rate from holdout_totals "
+        "where scope = 'holdout'")
+    cumulative = demo_workspace.scalar(
+        "select error_rate from holdout_totals where scope = 'cumulative'")
+    # The last page with the title is the section itself (the contents page names it too).
+    page = [page for page in pdf_pages(english_pdf) if "Can you trust the forecast?" in page][-1]
+    flat = " ".join(page.split())
+    assert f"{actual:,}" in flat and f"{round(expected):,}" in flat
+    for value in (rate, cumulative):
+        printed = f"{value * 100:+.1f}%".replace("-", MINUS)
+        assert printed in flat, printed
+    verdict = ("The forecast held up" if abs(rate) <= 0.10 else
+               "Use the forecast with care" if abs(rate) <= 0.25 else "Do not rely")
+    assert verdict in flat
+    assert ("too low" if rate < 0 else "too high") in flat
+    assert any("这个预测可信吗？" in page for page in pdf_pages(chinese_pdf))

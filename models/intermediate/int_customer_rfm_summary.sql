@@ -13,27 +13,8 @@
 -#}
 with
 
-customer_orders as (
-    select * from {{ ref('int_customer_orders') }}
-),
-
-purchases_to_date as (
-    select
-        customer_id,
-        ordered_on,
-        net_revenue
-    from customer_orders
-    where is_purchase
-        and ordered_on <= {{ as_of_date() }}
-),
-
 purchase_days as (
-    select
-        customer_id,
-        ordered_on,
-        sum(net_revenue) as day_net_revenue
-    from purchases_to_date
-    group by customer_id, ordered_on
+    select * from {{ ref('int_customer_purchase_days') }}
 ),
 
 customer_purchase_days as (

@@ -1,8 +1,10 @@
-"""clv_model_fit: BG/NBD and Gamma-Gamma fitted by maximum likelihood, one row per model.
+"""clv_model_fit: BG/NBD, Pareto/NBD and Gamma-Gamma fitted by maximum likelihood, one row
+per model, with the purchase model used for the predictions and why.
 
 The math lives in retail_tiers.lifetime (numpy / scipy); this model hands it the RFM
-summary and returns the parameters, log-likelihood and convergence facts. A fit that fails
-or is not finite raises, which stops `dbt build` with the cause in the error message.
+summary and the holdout fits and returns the parameters, log-likelihood, convergence facts
+and the selection. A fit that fails or is not finite raises, which stops `dbt build` with the
+cause in the error message. The var clv_purchase_model reaches it through `meta`.
 """
 
 from retail_tiers.lifetime.pipeline import fit_models
@@ -14,4 +16,8 @@ def model(dbt, session):
     as_of = dbt.ref("int_run_dates").query(
         "run_dates", "select as_of_date from run_dates"
     ).fetchall()[0][0]
-    return fit_models(summary, as_of, model_name="clv_model_fit")
+    return fit_models(
+        summary, as_of, holdout_fit=dbt.ref("holdout_model_fit"),
+        purchase_model=str(dbt.config.meta_get("clv_purchase_model")),
+        model_name="clv_model_fit",
+    )

@@ -29,7 +29,8 @@ spend_model as (
     select
         p,
         q,
-        gamma
+        gamma,
+        log_parameter_covariance as spend_covariance
     from model_fit
     where model = 'gamma_gamma'
         and fit_status = 'fitted'
@@ -70,6 +71,26 @@ scored as (
         1 - patterns.p_alive as churn_probability,
         patterns.expected_orders,
         patterns.discounted_expected_orders,
+        patterns.p_purchase_within_30_days,
+        patterns.p_purchase_within_90_days,
+        patterns.median_days_to_next_purchase,
+        patterns.expected_orders_lower,
+        patterns.expected_orders_upper,
+        patterns.discounted_expected_orders_log_se,
+        -- Delta method for ln(expected spend) in the Gamma-Gamma log-parameters: its gradient
+        -- (d/d ln p, d/d ln q, d/d ln gamma) with m = max(mean spend, 0) is
+        -- (1 - p x / (p x + q - 1), -q / (p x + q - 1), gamma / (gamma + x m)).
+        1 - spend_model.p * summary.repeat_purchase_day_count
+            / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
+            as spend_gradient_p,
+        -spend_model.q
+            / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
+            as spend_gradient_q,
+        spend_model.gamma / (
+            spend_model.gamma + summary.repeat_purchase_day_count
+            * greatest(coalesce(summary.mean_repeat_day_spend_amount, 0), 0)
+        ) as spend_gradient_gamma,
+        spend_model.spend_covariance,
         -- Gamma-Gamma: E[spend | x, m_x] = p (gamma + x m_x) / (p x + q - 1); a negative
         -- mean spend counts as 0, and x = 0 gives the population mean p gamma / (q - 1).
         spend_model.p * (
@@ -88,6 +109,25 @@ scored as (
     cross join spend_model
     left join customer_margin_rates
         on summary.customer_id = customer_margin_rates.customer_id
+),
+
+clv_uncertainty as (
+    select
+        *,
+        -- Var(ln CLV) = Var(ln discounted orders) + Var(ln spend): the two models are fitted
+        -- separately, so their parameter errors are independent; the margin is observed.
+        sqrt(
+            discounted_expected_orders_log_se * discounted_expected_orders_log_se
+            + coalesce(
+                spend_gradient_p * spend_gradient_p * spend_covariance[1]
+                + spend_gradient_q * spend_gradient_q * spend_covariance[5]
+                + spend_gradient_gamma * spend_gradient_gamma * spend_covariance[9]
+                + 2 * spend_gradient_p * spend_gradient_q * spend_covariance[2]
+                + 2 * spend_gradient_p * spend_gradient_gamma * spend_covariance[3]
+                + 2 * spend_gradient_q * spend_gradient_gamma * spend_covariance[6],
+                0)
+        ) as clv_log_se
+    from scored
 ),
 
 final as (
@@ -114,8 +154,25 @@ final as (
         gross_margin_rate,
         discounted_expected_orders,
         discounted_expected_orders * expected_spend_per_order_amount * gross_margin_rate
-            as predicted_clv
-    from scored
+            as predicted_clv,
+        p_purchase_within_30_days,
+        p_purchase_within_90_days,
+        -- The first day by which the chance of a purchase reaches 1/2; none when the chance
+        -- of ever buying again is at most 1/2 (the customer has most likely gone).
+        cast(as_of_date + cast(ceil(median_days_to_next_purchase) as integer) as date)
+            as next_purchase_median_on,
+        case
+            when median_days_to_next_purchase is null then 'unlikely_to_buy_again'
+            else 'estimated'
+        end as next_purchase_status,
+        expected_orders_lower,
+        expected_orders_upper,
+        -- 90% interval of the expected value from parameter uncertainty, on the log scale.
+        discounted_expected_orders * expected_spend_per_order_amount * gross_margin_rate
+            * exp(-1.6448536269514722 * clv_log_se) as predicted_clv_lower,
+        discounted_expected_orders * expected_spend_per_order_amount * gross_margin_rate
+            * exp(1.6448536269514722 * clv_log_se) as predicted_clv_upper
+    from clv_uncertainty
 )
 
 select * from final

@@ -1,9 +1,12 @@
-"""Predicted purchases, churn probability and lifetime value: BG/NBD + Gamma-Gamma.
+"""Predicted purchases, churn probability and lifetime value: BG/NBD or Pareto/NBD, with
+Gamma-Gamma for spend.
 
-Modules: `bgnbd` (purchase and drop-out model: likelihood, gradient, fit, P(alive),
-expected purchases), `gamma_gamma` (spend model), `optimise` (shared maximum-likelihood
-driver and the fit error), `pipeline` (what the dbt Python models call), `simulate`
-(draws from both processes), `benchmark` (1M-customer timing). Pure numpy / scipy.
+Modules: `bgnbd` and `pareto_nbd` (purchase and drop-out models: likelihood, fit, P(alive),
+expected purchases, next purchase), `purchase_models` (what both share: discounting, next
+purchase median, delta-method intervals, choosing one), `gamma_gamma` (spend model),
+`optimise` (shared maximum-likelihood driver, observed information, the fit error),
+`pipeline` (what the dbt Python models call), `simulate` (draws from BG/NBD and Gamma-Gamma).
+Pure numpy / scipy.
 """
 
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError

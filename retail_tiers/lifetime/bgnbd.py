@@ -349,37 +349,17 @@ def _closed_form_if_alive(params: tuple[float, float, float, float], t, x, T) ->
     return (a + b + x - 1) / (a - 1) * (1.0 - remaining_factor(params, t, x, T))
 
 
-def discounted_expected_purchases(
-    params,
-    x,
-    t_x,
-    T,
-    months: int,
-    monthly_discount_rate: float,
-    weeks_per_month: float,
-) -> np.ndarray:
-    """Sum over months k = 1..months of (E[Y(k m)] - E[Y((k-1) m)]) / (1 + d)^k, m in weeks.
-
-    The purchases expected in month k are valued at the end of month k. P(alive) is a common
-    factor, so the sum is formed per distinct (x, T) and multiplied by it at the end.
-    """
-    x, t_x, T = np.broadcast_arrays(
-        np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
+def p_purchase_within_if_alive(params, t, x, T) -> np.ndarray:
+    """P(at least one purchase in the next t | alive at T): given alive, the purchase rate is
+    Gamma(r + x, alpha + T) and drop-out can only follow a purchase, so no purchase in t has
+    probability E[exp(-lambda t)] = ((alpha+T)/(alpha+T+t))^(r+x)."""
+    r, alpha = float(params[0]), float(params[1])
+    x, T, t = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(T, dtype=float), np.asarray(t, dtype=float)
     )
-    pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
-    ux, uT = pairs.real, pairs.imag
-    total = np.zeros(pairs.size)
-    previous = np.zeros(pairs.size)
-    for month in range(1, months + 1):
-        current = expected_purchases_if_alive(params, month * weeks_per_month, ux, uT)
-        total += (current - previous) / (1.0 + monthly_discount_rate) ** month
-        previous = current
-    return total[inverse.ravel()].reshape(x.shape) * p_alive(params, x, t_x, T)
+    return -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
 
 
-def check_parameters(params: dict[str, float]) -> None:
-    """Raise LifetimeFitError unless every parameter is finite and positive."""
-    for name in PARAMETER_NAMES:
-        value = params.get(name)
-        if value is None or not np.isfinite(value) or value <= 0:
-            raise LifetimeFitError(f"{MODEL}: parameter {name} = {value} is not a positive number")
+def p_purchase_ever_if_alive(params, x, T) -> np.ndarray:
+    """P(another purchase ever | alive at T) = 1: an alive customer's next event is a purchase."""
+    return np.ones(np.broadcast(np.asarray(x), np.asarray(T)).shape)

@@ -43,6 +43,10 @@ class FitResult:
     iteration_count: int
     seconds: float
     message: str
+    # Covariance of the log-parameters at the optimum: the inverse observed information
+    # (Hessian of the total negative log-likelihood); None when that is not positive definite
+    # (e.g. a parameter at its search bound).
+    log_covariance: np.ndarray | None = None
 
 
 def maximise(
@@ -97,6 +101,7 @@ def maximise(
         message += (f"; {', '.join(at_bound)} at the search bound (the data cannot pin it down: "
                     "the model is in its limiting form)")
     return FitResult(
+        log_covariance=log_covariance(objective, result.x, total_weight),
         model=model,
         parameters=parameters,
         log_likelihood=-float(value) * total_weight,
@@ -107,6 +112,32 @@ def maximise(
         seconds=seconds,
         message=message,
     )
+
+
+HESSIAN_STEP = 1e-4
+
+
+def log_covariance(objective: Objective, log_params: np.ndarray,
+                   total_weight: float) -> np.ndarray | None:
+    """Inverse of the observed information in the log-parameters: the Hessian of the total
+    negative log-likelihood by central differences of the objective's gradient, symmetrised.
+    None when it is not finite or not positive definite."""
+    size = log_params.size
+    hessian = np.zeros((size, size))
+    with np.errstate(all="ignore"):
+        for i in range(size):
+            step = np.zeros(size)
+            step[i] = HESSIAN_STEP
+            hessian[:, i] = (objective(log_params + step)[1]
+                             - objective(log_params - step)[1]) / (2 * HESSIAN_STEP)
+    information = total_weight * (hessian + hessian.T) / 2
+    if not np.all(np.isfinite(information)):
+        return None
+    try:
+        np.linalg.cholesky(information)
+    except np.linalg.LinAlgError:
+        return None
+    return np.linalg.inv(information)
 
 
 def _projected_gradient(x: np.ndarray, gradient: np.ndarray, bound: float) -> np.ndarray:

@@ -2,25 +2,31 @@
 
 `fit_models` turns the RFM summary (one row per customer, model `int_customer_rfm_summary`)
 into the rows of `clv_model_fit`; `score_patterns` turns the distinct (x, t_x, T) patterns and
-the fitted parameters into the rows of `int_clv_patterns_scored`. The grouping into distinct
-combinations runs in DuckDB; only the (small) distinct rows come into numpy.
+the fitted parameters into the rows of `int_clv_patterns_scored`. The holdout report card:
+`fit_holdout` refits both purchase models on the data before the holdout
+(`holdout_model_fit`), `score_holdout_patterns` and `expected_by_week` predict the holdout
+with the selected one. The grouping into distinct combinations runs in DuckDB; only the
+(small) distinct rows come into numpy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from retail_tiers.lifetime import bgnbd, gamma_gamma
+from retail_tiers.lifetime import bgnbd, gamma_gamma, pareto_nbd, purchase_models
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError
+from retail_tiers.lifetime.purchase_models import MODELS
 
 DAYS_PER_WEEK = 7.0
 DAYS_PER_MONTH = 365.25 / 12  # average calendar month
 FITTED = "fitted"
 INSUFFICIENT = "insufficient_data"
+FAILED = "failed"
 
 FIT_SCHEMA = pa.schema([
     ("model", pa.string()),
@@ -30,6 +36,8 @@ FIT_SCHEMA = pa.schema([
     ("alpha", pa.float64()),
     ("a", pa.float64()),
     ("b", pa.float64()),
+    ("s", pa.float64()),
+    ("beta", pa.float64()),
     ("p", pa.float64()),
     ("q", pa.float64()),
     ("gamma", pa.float64()),
@@ -40,6 +48,38 @@ FIT_SCHEMA = pa.schema([
     ("fit_seconds", pa.float64()),
     ("fit_message", pa.string()),
     ("as_of_date", pa.date32()),
+    ("holdout_error_rate", pa.float64()),
+    ("is_selected", pa.bool_()),
+    ("selection_basis", pa.string()),
+    ("selection_reason", pa.string()),
+    ("log_parameter_covariance", pa.list_(pa.float64())),
+])
+
+HOLDOUT_FIT_SCHEMA = pa.schema([
+    ("model", pa.string()),
+    ("fit_status", pa.string()),
+    *(field for field in FIT_SCHEMA if field.name in ("r", "alpha", "a", "b", "s", "beta")),
+    ("log_likelihood", pa.float64()),
+    ("customer_count", pa.int64()),
+    ("fit_message", pa.string()),
+    ("calibration_end_on", pa.date32()),
+    ("holdout_weeks", pa.int64()),
+    ("holdout_actual_orders", pa.int64()),
+    ("holdout_expected_orders", pa.float64()),
+    ("holdout_error_rate", pa.float64()),
+])
+
+HOLDOUT_PATTERN_SCHEMA = pa.schema([
+    ("repeat_purchase_day_count", pa.int64()),
+    ("days_first_to_last_purchase", pa.int64()),
+    ("days_since_first_purchase", pa.int64()),
+    ("expected_holdout_orders", pa.float64()),
+])
+
+WEEKS_SCHEMA = pa.schema([
+    ("week_number", pa.int64()),
+    ("week_ending_on", pa.date32()),
+    ("expected_cumulative_orders", pa.float64()),
 ])
 
 PATTERN_SCHEMA = pa.schema([
@@ -50,6 +90,12 @@ PATTERN_SCHEMA = pa.schema([
     ("p_alive", pa.float64()),
     ("expected_orders", pa.float64()),
     ("discounted_expected_orders", pa.float64()),
+    ("p_purchase_within_30_days", pa.float64()),
+    ("p_purchase_within_90_days", pa.float64()),
+    ("median_days_to_next_purchase", pa.float64()),
+    ("expected_orders_lower", pa.float64()),
+    ("expected_orders_upper", pa.float64()),
+    ("discounted_expected_orders_log_se", pa.float64()),
 ])
 
 BGNBD_COMBINATIONS_SQL = """
@@ -79,42 +125,101 @@ def _query(relation: Any, sql: str) -> dict[str, np.ndarray]:
     return relation.query("summary", sql).fetchnumpy()
 
 
-def fit_models(summary: Any, as_of: dt.date, model_name: str = "clv_model_fit") -> pa.Table:
-    """Fit BG/NBD and Gamma-Gamma on the RFM summary relation; one row per model.
+def _purchase_data(combos: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """(x, t_x weeks, T weeks, customer count) as floats from a combinations query."""
+    return (combos["x"].astype(float), combos["recency_days"] / DAYS_PER_WEEK,
+            combos["age_days"] / DAYS_PER_WEEK, combos["customer_count"].astype(float))
 
-    A model without data to fit (no customers, nobody with a repeat purchase day, or no
-    repeater with positive spend) gets fit_status 'insufficient_data' and null parameters.
-    A fit that fails or is not finite raises LifetimeFitError naming `model_name`.
-    """
-    rows: list[dict[str, Any]] = []
-    combos = _query(summary, BGNBD_COMBINATIONS_SQL)
+
+def _fit_purchase_model(name: str, data: tuple[np.ndarray, ...]) -> FitResult:
+    if name == bgnbd.MODEL:
+        return bgnbd.fit(bgnbd.BgNbdData.build(*data))
+    return pareto_nbd.fit(*data)
+
+
+def _fit_purchase_models(
+    combos: dict[str, np.ndarray], as_of: dt.date
+) -> dict[str, dict[str, Any]]:
+    """One fit row per purchase model (BG/NBD, Pareto/NBD); 'insufficient_data' rows when
+    nobody has a repeat purchase day. A model whose fit fails gets fit_status 'failed' and
+    the cause, and is not used; only when every model fails does the error propagate."""
     customers = int(combos["customer_count"].sum()) if combos["x"].size else 0
+    if not (combos["x"].size and np.any(combos["x"] > 0)):
+        return {name: _insufficient_row(name, customers, combos["x"].size, as_of,
+                                        "no customer has a repeat purchase day")
+                for name in MODELS}
+    data = _purchase_data(combos)
+    rows: dict[str, dict[str, Any]] = {}
+    errors: list[LifetimeFitError] = []
+    for name in MODELS:
+        try:
+            rows[name] = _fit_row(_fit_purchase_model(name, data), as_of)
+        except LifetimeFitError as error:
+            errors.append(error)
+            rows[name] = _insufficient_row(name, customers, combos["x"].size, as_of, str(error))
+            rows[name]["fit_status"] = FAILED
+    if len(errors) == len(MODELS):
+        raise errors[0]
+    return rows
+
+
+def fit_models(
+    summary: Any,
+    as_of: dt.date,
+    holdout_fit: Any = None,
+    purchase_model: str = purchase_models.AUTO,
+    model_name: str = "clv_model_fit",
+) -> pa.Table:
+    """Fit BG/NBD, Pareto/NBD and Gamma-Gamma on the RFM summary relation; one row per model.
+
+    The purchase model to score with is `purchase_model`, or with 'auto' the one with the
+    smaller holdout error in `holdout_fit` (the holdout_model_fit relation; None: no
+    holdout); its row has is_selected and the reason. A model without data to fit (no
+    customers, nobody with a repeat purchase day, or no repeater with positive spend) gets
+    fit_status 'insufficient_data' and null parameters. A fit that fails or is not finite
+    raises LifetimeFitError naming `model_name`.
+    """
     try:
-        if combos["x"].size and np.any(combos["x"] > 0):
-            data = bgnbd.BgNbdData.build(
-                combos["x"], combos["recency_days"] / DAYS_PER_WEEK,
-                combos["age_days"] / DAYS_PER_WEEK, combos["customer_count"],
-            )
-            rows.append(_fit_row(bgnbd.fit(data), as_of))
-        else:
-            rows.append(_insufficient_row(bgnbd.MODEL, customers, combos["x"].size, as_of,
-                                          "no customer has a repeat purchase day"))
+        rows = _fit_purchase_models(_query(summary, BGNBD_COMBINATIONS_SQL), as_of)
+        errors, weeks = _holdout_errors(holdout_fit)
+        fitted = [name for name, row in rows.items() if row["fit_status"] == FITTED]
+        chosen, basis, reason = purchase_models.select(purchase_model, errors, weeks,
+                                                fitted or list(MODELS))
+        for name, row in rows.items():
+            row["holdout_error_rate"] = errors.get(name)
+            row["is_selected"] = name == chosen
+            row["selection_basis"] = basis if name == chosen else None
+            row["selection_reason"] = reason if name == chosen else None
         spend = _query(summary, SPEND_COMBINATIONS_SQL)
         if spend["x"].size:
             data = gamma_gamma.GammaGammaData.build(
                 spend["x"], spend["spend"].astype(float), spend["customer_count"]
             )
-            rows.append(_fit_row(gamma_gamma.fit(data), as_of))
+            spend_row = _fit_row(gamma_gamma.fit(data), as_of)
         else:
-            rows.append(_insufficient_row(gamma_gamma.MODEL, 0, 0, as_of,
-                                          "no repeat customer with positive spend"))
+            spend_row = _insufficient_row(gamma_gamma.MODEL, 0, 0, as_of,
+                                          "no repeat customer with positive spend")
+        spend_row.update(is_selected=True, selection_basis="only_fitted",
+                         selection_reason="the spend model")
     except LifetimeFitError as error:
         raise LifetimeFitError(f"{model_name}: {error}") from None
-    return pa.Table.from_pylist(rows, schema=FIT_SCHEMA)
+    return pa.Table.from_pylist([*rows.values(), spend_row], schema=FIT_SCHEMA)
+
+
+def _holdout_errors(holdout_fit: Any) -> tuple[dict[str, float | None], int]:
+    """model -> holdout error rate from the holdout_model_fit relation, and the weeks."""
+    if holdout_fit is None:
+        return {}, 0
+    found = holdout_fit.query(
+        "holdout", "select model, holdout_error_rate, holdout_weeks from holdout").fetchall()
+    return ({model: rate for model, rate, _ in found},
+            max((int(weeks or 0) for _, _, weeks in found), default=0))
 
 
 def _fit_row(result: FitResult, as_of: dt.date) -> dict[str, Any]:
+    covariance = result.log_covariance
     row: dict[str, Any] = {
+        "log_parameter_covariance": None if covariance is None else covariance.ravel().tolist(),
         "model": result.model,
         "fit_status": FITTED,
         "is_converged": result.converged,
@@ -147,8 +252,8 @@ def _insufficient_row(
 
 
 def fitted_parameters(fit_table: Any, model: str) -> dict[str, float] | None:
-    """The fitted parameters of `model` from the clv_model_fit relation, or None if not fitted."""
-    names = bgnbd.PARAMETER_NAMES if model == bgnbd.MODEL else gamma_gamma.PARAMETER_NAMES
+    """The fitted parameters of `model` from a fit relation, or None if not fitted."""
+    names = MODELS[model].PARAMETER_NAMES if model in MODELS else gamma_gamma.PARAMETER_NAMES
     found = fit_table.query(
         "fit",
         f"select {', '.join(names)} from fit where model = '{model}' and fit_status = '{FITTED}'",
@@ -156,6 +261,52 @@ def fitted_parameters(fit_table: Any, model: str) -> dict[str, float] | None:
     if not found:
         return None
     return dict(zip(names, (float(v) for v in found[0]), strict=True))
+
+
+def _covariance(fit_table: Any, model: str) -> np.ndarray | None:
+    """The log-parameter covariance of `model` stored in the fit relation, or None."""
+    found = fit_table.query(
+        "fit", f"select log_parameter_covariance from fit where model = '{model}'").fetchall()
+    if not found or found[0][0] is None:
+        return None
+    flat = np.asarray(found[0][0], dtype=float)
+    return flat.reshape(math.isqrt(flat.size), -1)
+
+
+def selected_model(fit_table: Any) -> str | None:
+    """The purchase model clv_model_fit selected, or None when it was not fitted."""
+    found = fit_table.query(
+        "fit",
+        f"select model from fit where is_selected and fit_status = '{FITTED}' "
+        f"and model in ({', '.join(repr(name) for name in MODELS)})",
+    ).fetchall()
+    return found[0][0] if found else None
+
+
+def _checked_values(
+    fit_table: Any, model: str, model_name: str
+) -> tuple[float, ...] | None:
+    """The parameters of `model` in `fit_table` as a tuple, None when not fitted; raises
+    LifetimeFitError naming `model_name` when one is not a positive number."""
+    params = fitted_parameters(fit_table, model)
+    if params is None:
+        return None
+    try:
+        purchase_models.check_parameters(MODELS[model], params)
+    except LifetimeFitError as error:
+        raise LifetimeFitError(f"{model_name}: {error}") from None
+    return tuple(params[name] for name in MODELS[model].PARAMETER_NAMES)
+
+
+def _require_finite(model_name: str, columns: dict[str, np.ndarray], x, t_x, T, label) -> None:
+    for name, column in columns.items():
+        bad = ~np.isfinite(column)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise LifetimeFitError(
+                f"{model_name}: {name} is not finite for x = {x[i]:.0f}, t_x = {t_x[i]:.4g}, "
+                f"T = {T[i]:.4g} weeks with {label}"
+            )
 
 
 def score_patterns(
@@ -166,41 +317,49 @@ def score_patterns(
     monthly_discount_rate: float,
     model_name: str = "int_clv_patterns_scored",
 ) -> pa.Table:
-    """P(alive), expected orders over the horizon and discounted expected orders over
-    `clv_months`, per distinct (x, t_x days, T days). Empty when BG/NBD was not fitted."""
-    params = fitted_parameters(fit_table, bgnbd.MODEL)
-    if params is None:
+    """P(alive), expected orders over the horizon, discounted expected orders over
+    `clv_months`, P(at least one purchase within 30 / 90 days) and the median days to the next
+    purchase (null where P(ever buying again) <= 1/2: no finite median), per distinct
+    (x, t_x days, T days), with the purchase model clv_model_fit selected. Empty when it was
+    not fitted."""
+    chosen = selected_model(fit_table)
+    values = None if chosen is None else _checked_values(fit_table, chosen, model_name)
+    if values is None:
         return PATTERN_SCHEMA.empty_table()
-    try:
-        bgnbd.check_parameters(params)
-    except LifetimeFitError as error:
-        raise LifetimeFitError(f"{model_name}: {error}") from None
     if horizon_days < 0 or clv_months < 0 or monthly_discount_rate <= -1:
         raise LifetimeFitError(
             f"{model_name}: prediction_horizon_days ({horizon_days}) and clv_months "
             f"({clv_months}) must be >= 0 and clv_monthly_discount_rate "
             f"({monthly_discount_rate}) > -1"
         )
+    model = MODELS[chosen]
     combos = _query(summary, BGNBD_COMBINATIONS_SQL)
-    values = tuple(params[name] for name in bgnbd.PARAMETER_NAMES)
-    x = combos["x"].astype(float)
-    t_x = combos["recency_days"] / DAYS_PER_WEEK
-    T = combos["age_days"] / DAYS_PER_WEEK
+    x, t_x, T, _ = _purchase_data(combos)
     with np.errstate(all="ignore"):
-        alive = bgnbd.p_alive(values, x, t_x, T)
-        expected = bgnbd.expected_purchases(values, horizon_days / DAYS_PER_WEEK, x, t_x, T)
-        discounted = bgnbd.discounted_expected_purchases(
-            values, x, t_x, T, clv_months, monthly_discount_rate, DAYS_PER_MONTH / DAYS_PER_WEEK
+        alive = model.p_alive(values, x, t_x, T)
+        expected = model.expected_purchases(values, horizon_days / DAYS_PER_WEEK, x, t_x, T)
+        discounted = purchase_models.discounted_expected_purchases(
+            model, values, x, t_x, T, clv_months, monthly_discount_rate,
+            DAYS_PER_MONTH / DAYS_PER_WEEK,
         )
-    for name, column in (("p_alive", alive), ("expected_orders", expected),
-                         ("discounted_expected_orders", discounted)):
-        bad = ~np.isfinite(column)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise LifetimeFitError(
-                f"{model_name}: {name} is not finite for x = {x[i]:.0f}, t_x = {t_x[i]:.4g}, "
-                f"T = {T[i]:.4g} weeks with BG/NBD {values}"
-            )
+        within = {days: purchase_models.p_purchase_within(
+            model, values, days / DAYS_PER_WEEK, x, t_x, T) for days in (30, 90)}
+        median_days = purchase_models.median_time_to_next_purchase(
+            model, values, x, t_x, T) * DAYS_PER_WEEK
+        covariance = _covariance(fit_table, chosen)
+        horizon_se = purchase_models.log_standard_error(purchase_models.log_gradient(
+            lambda v: model.expected_purchases(v, horizon_days / DAYS_PER_WEEK, x, t_x, T),
+            values), covariance)
+        lower, upper = purchase_models.interval_90(expected, horizon_se)
+        discounted_se = purchase_models.log_standard_error(purchase_models.log_gradient(
+            lambda v: purchase_models.discounted_expected_purchases(
+                model, v, x, t_x, T, clv_months, monthly_discount_rate,
+                DAYS_PER_MONTH / DAYS_PER_WEEK), values), covariance)
+    _require_finite(model_name, {"p_alive": alive, "expected_orders": expected,
+                                 "discounted_expected_orders": discounted,
+                                 "p_purchase_within_30_days": within[30],
+                                 "p_purchase_within_90_days": within[90]},
+                    x, t_x, T, f"{purchase_models.LABELS[chosen]} {values}")
     return pa.table({
         "repeat_purchase_day_count": combos["x"].astype(np.int64),
         "days_first_to_last_purchase": combos["recency_days"].astype(np.int64),
@@ -209,4 +368,229 @@ def score_patterns(
         "p_alive": alive,
         "expected_orders": expected,
         "discounted_expected_orders": discounted,
+        "p_purchase_within_30_days": within[30],
+        "p_purchase_within_90_days": within[90],
+        "median_days_to_next_purchase": pa.array(median_days, pa.float64(), from_pandas=True),
+        "expected_orders_lower": lower,
+        "expected_orders_upper": upper,
+        "discounted_expected_orders_log_se": discounted_se,
     }, schema=PATTERN_SCHEMA)
+
+
+# ---- the holdout report card ------------------------------------------------------------------
+
+HOLDOUT_SQL = """
+select
+    count(*) as customer_count,
+    coalesce(sum(holdout_purchase_day_count), 0) as holdout_orders
+from summary
+"""
+
+
+def _period(period: Any) -> tuple[dt.date, dt.date, int] | None:
+    """(calibration_end_on, as_of_date, holdout_weeks) from int_holdout_period, None when
+    there is no holdout."""
+    found = period.query(
+        "period", "select calibration_end_on, as_of_date, holdout_weeks from period").fetchall()
+    if not found or not found[0][2]:
+        return None
+    return found[0][0], found[0][1], int(found[0][2])
+
+
+def fit_holdout(summary: Any, period: Any, model_name: str = "holdout_model_fit") -> pa.Table:
+    """Both purchase models refitted on the calibration summary (int_holdout_summary), with
+    their expected purchase days over the holdout against the actual ones; one row per model.
+    """
+    found = _period(period)
+    customers, actual = summary.query("summary", HOLDOUT_SQL).fetchall()[0]
+    combos = _query(summary, BGNBD_COMBINATIONS_SQL)
+    if found is None or not (combos["x"].size and np.any(combos["x"] > 0)):
+        why = ("the history is too short for a holdout" if found is None
+               else "no customer has a repeat purchase day before the holdout")
+        return pa.Table.from_pylist([
+            {"model": name, "fit_status": INSUFFICIENT, "customer_count": int(customers),
+             "fit_message": why, "holdout_weeks": 0 if found is None else found[2]}
+            for name in MODELS], schema=HOLDOUT_FIT_SCHEMA)
+    calibration_end, _, weeks = found
+    data = _purchase_data(combos)
+    rows = []
+    for name, model in MODELS.items():
+        try:
+            result = _fit_purchase_model(name, data)
+        except LifetimeFitError as error:
+            rows.append({"model": name, "fit_status": FAILED, "customer_count": int(customers),
+                         "fit_message": f"{model_name}: {error}",
+                         "calibration_end_on": calibration_end, "holdout_weeks": weeks,
+                         "holdout_actual_orders": int(actual)})
+            continue
+        values = tuple(result.parameters[p] for p in model.PARAMETER_NAMES)
+        with np.errstate(all="ignore"):
+            expected = float(data[3] @ model.expected_purchases(values, weeks, *data[:3]))
+        rows.append({
+            "model": name, "fit_status": FITTED, **result.parameters,
+            "log_likelihood": result.log_likelihood, "customer_count": result.customer_count,
+            "fit_message": result.message, "calibration_end_on": calibration_end,
+            "holdout_weeks": weeks, "holdout_actual_orders": int(actual),
+            "holdout_expected_orders": expected,
+            "holdout_error_rate": (expected - actual) / actual if actual else None,
+        })
+    return pa.Table.from_pylist(rows, schema=HOLDOUT_FIT_SCHEMA)
+
+
+def _selected_holdout_values(
+    holdout_fit: Any, fit_table: Any, model_name: str
+) -> tuple[Any, tuple[float, ...]] | None:
+    """(model module, calibration parameters) of the model clv_model_fit selected."""
+    chosen = selected_model(fit_table)
+    values = None if chosen is None else _checked_values(holdout_fit, chosen, model_name)
+    return None if values is None else (MODELS[chosen], values)
+
+
+def score_holdout_patterns(
+    summary: Any, holdout_fit: Any, fit_table: Any, period: Any,
+    model_name: str = "int_holdout_patterns_scored",
+) -> pa.Table:
+    """Expected purchase days in the holdout per distinct calibration pattern, with the
+    selected model's calibration parameters. Empty when there is no holdout fit."""
+    found = _period(period)
+    selected = _selected_holdout_values(holdout_fit, fit_table, model_name)
+    if found is None or selected is None:
+        return HOLDOUT_PATTERN_SCHEMA.empty_table()
+    model, values = selected
+    combos = _query(summary, BGNBD_COMBINATIONS_SQL)
+    x, t_x, T, _ = _purchase_data(combos)
+    with np.errstate(all="ignore"):
+        expected = model.expected_purchases(values, found[2], x, t_x, T)
+    _require_finite(model_name, {"expected_holdout_orders": expected}, x, t_x, T,
+                    f"{model.MODEL} {values}")
+    return pa.table({
+        "repeat_purchase_day_count": combos["x"].astype(np.int64),
+        "days_first_to_last_purchase": combos["recency_days"].astype(np.int64),
+        "days_since_first_purchase": combos["age_days"].astype(np.int64),
+        "expected_holdout_orders": expected,
+    }, schema=HOLDOUT_PATTERN_SCHEMA)
+
+
+FIRST_DAYS_SQL = """
+select days_since_first_purchase as age_days, count(*) as customer_count
+from summary
+group by all
+order by all
+"""
+
+
+def expected_by_week(
+    summary: Any, holdout_fit: Any, fit_table: Any, period: Any,
+    model_name: str = "int_holdout_weeks_expected",
+) -> pa.Table:
+    """Expected cumulative repeat purchase days of the calibration customers at the end of
+    each week, from the week of the first purchase in the data to the as-of date: the sum
+    over first-purchase days d (n_d customers) of n_d E[X((week end - d + 1) / 7)], the
+    unconditional expectation of the selected model with its calibration parameters (the
+    tracking plot of Fader, Hardie & Lee 2005). Weeks end on the as-of date and every 7 days
+    before it, so the calibration end is a week end. Empty when there is no holdout fit."""
+    found = _period(period)
+    selected = _selected_holdout_values(holdout_fit, fit_table, model_name)
+    if found is None or selected is None:
+        return WEEKS_SCHEMA.empty_table()
+    model, values = selected
+    _, as_of, holdout_weeks = found
+    cohorts = _query(summary, FIRST_DAYS_SQL)
+    # Days from each first-purchase day to the as-of date.
+    first_days = cohorts["age_days"].astype(np.int64) + 7 * holdout_weeks
+    weeks = int(first_days.max()) // 7 + 1
+    days_before_as_of = 7 * (weeks - 1 - np.arange(weeks))
+    # Time from the start of the first purchase day to the end of the week's last day (FHL
+    # 2005's tracking convention: a customer who joined on day 1 is 78 weeks old at the end
+    # of day 546); zero for customers who had not joined by then.
+    age_days = np.maximum(first_days[None, :] - days_before_as_of[:, None] + 1, 0)
+    with np.errstate(all="ignore"):
+        per_customer = purchase_models.expected_purchases_new_customer(
+            model, values, age_days / DAYS_PER_WEEK)
+    expected = per_customer @ cohorts["customer_count"].astype(float)
+    return pa.table({
+        "week_number": np.arange(1, weeks + 1, dtype=np.int64),
+        "week_ending_on": [as_of - dt.timedelta(days=int(d)) for d in days_before_as_of],
+        "expected_cumulative_orders": expected,
+    }, schema=WEEKS_SCHEMA)
+
+
+# ---- totals with their intervals ----------------------------------------------------------------
+
+TOTALS_SCHEMA = pa.schema([
+    ("purchase_model", pa.string()),
+    ("customer_count", pa.int64()),
+    ("expected_orders", pa.float64()),
+    ("expected_orders_lower", pa.float64()),
+    ("expected_orders_upper", pa.float64()),
+    ("predicted_clv", pa.float64()),
+    ("predicted_clv_lower", pa.float64()),
+    ("predicted_clv_upper", pa.float64()),
+])
+
+CUSTOMERS_SQL = """
+select
+    repeat_purchase_day_count as x,
+    recency_weeks as t_x,
+    age_weeks as T,
+    greatest(coalesce(mean_repeat_day_spend_amount, 0), 0) as spend,
+    gross_margin_rate as margin
+from predictions
+"""
+
+
+def prediction_totals(
+    predictions: Any, fit_table: Any, horizon_days: float, clv_months: int,
+    monthly_discount_rate: float,
+) -> pa.Table:
+    """Total expected orders and total predicted CLV over the customers of
+    customer_predictions, each with its 90% interval from parameter uncertainty. The
+    customers' errors are not independent (they share the parameters), so the delta method
+    runs on the total itself: d ln(total) / d ln(parameters), with the purchase model's and
+    Gamma-Gamma's covariances (independent fits). One row; empty without predictions."""
+    chosen = selected_model(fit_table)
+    spend_params = fitted_parameters(fit_table, gamma_gamma.MODEL)
+    if chosen is None or spend_params is None:
+        return TOTALS_SCHEMA.empty_table()
+    model = MODELS[chosen]
+    values = tuple(fitted_parameters(fit_table, chosen)[n] for n in model.PARAMETER_NAMES)
+    spend_values = tuple(spend_params[n] for n in gamma_gamma.PARAMETER_NAMES)
+    c = predictions.query("predictions", CUSTOMERS_SQL).fetchnumpy()
+    if not c["x"].size:
+        return TOTALS_SCHEMA.empty_table()
+    x, t_x, T = c["x"].astype(float), c["t_x"].astype(float), c["T"].astype(float)
+    margin = c["margin"].astype(float)
+
+    def orders(v):
+        return np.array([model.expected_purchases(v, horizon_days / DAYS_PER_WEEK,
+                                                  x, t_x, T).sum()])
+
+    def discounted(v):
+        return purchase_models.discounted_expected_purchases(
+            model, v, x, t_x, T, clv_months, monthly_discount_rate,
+            DAYS_PER_MONTH / DAYS_PER_WEEK)
+
+    def spend(v):
+        return gamma_gamma.expected_spend(v, x, c["spend"].astype(float)) * margin
+
+    with np.errstate(all="ignore"):
+        base_discounted, base_spend = discounted(values), spend(spend_values)
+        total_orders = orders(values)
+        total_clv = np.array([base_discounted @ base_spend])
+        orders_se = purchase_models.log_standard_error(
+            purchase_models.log_gradient(orders, values), _covariance(fit_table, chosen))
+        clv_se = np.sqrt(
+            purchase_models.log_standard_error(purchase_models.log_gradient(
+                lambda v: np.array([discounted(v) @ base_spend]), values),
+                _covariance(fit_table, chosen)) ** 2
+            + purchase_models.log_standard_error(purchase_models.log_gradient(
+                lambda v: np.array([base_discounted @ spend(v)]), spend_values),
+                _covariance(fit_table, gamma_gamma.MODEL)) ** 2)
+    orders_low, orders_high = purchase_models.interval_90(total_orders, orders_se)
+    clv_low, clv_high = purchase_models.interval_90(total_clv, clv_se)
+    return pa.table({
+        "purchase_model": [chosen], "customer_count": [int(x.size)],
+        "expected_orders": total_orders, "expected_orders_lower": orders_low,
+        "expected_orders_upper": orders_high, "predicted_clv": total_clv,
+        "predicted_clv_lower": clv_low, "predicted_clv_upper": clv_high,
+    }, schema=TOTALS_SCHEMA)

@@ -1,0 +1,177 @@
+"""What BG/NBD and Pareto/NBD have in common, and picking one of them.
+
+Both modules offer MODEL, PARAMETER_NAMES, p_alive(params, x, t_x, T),
+expected_purchases_if_alive(params, t, x, T), expected_purchases(params, t, x, t_x, T),
+p_purchase_within_if_alive(params, t, x, T) and p_purchase_ever_if_alive(params, x, T); the
+functions here work with either, given as `model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+import numpy as np
+
+from retail_tiers.lifetime import bgnbd, pareto_nbd
+from retail_tiers.lifetime.optimise import LifetimeFitError
+
+MODELS: dict[str, ModuleType] = {bgnbd.MODEL: bgnbd, pareto_nbd.MODEL: pareto_nbd}
+AUTO = "auto"
+# Why a purchase model was selected: clv_model_fit.selection_basis.
+BASES = ("var", "holdout_error", "only_fitted", "default")
+CHOICES = (AUTO, *MODELS)
+LABELS = {bgnbd.MODEL: "BG/NBD", pareto_nbd.MODEL: "Pareto/NBD"}
+
+
+def check_parameters(model: ModuleType, params: dict[str, float]) -> None:
+    """Raise LifetimeFitError unless every parameter of `model` is finite and positive."""
+    for name in model.PARAMETER_NAMES:
+        value = params.get(name)
+        if value is None or not np.isfinite(value) or value <= 0:
+            raise LifetimeFitError(
+                f"{model.MODEL}: parameter {name} = {value} is not a positive number")
+
+
+def expected_purchases_new_customer(model: ModuleType, params, t) -> np.ndarray:
+    """E[X(t)]: expected repeat purchases of a customer in the t weeks after their first
+    purchase, before anything is known about them (alive at T = 0 with x = 0)."""
+    times, inverse = np.unique(np.asarray(t, dtype=float), return_inverse=True)
+    zeros = np.zeros_like(times)
+    return model.expected_purchases_if_alive(params, times, zeros, zeros)[inverse].reshape(
+        np.shape(t))
+
+
+def p_purchase_within(model: ModuleType, params, t, x, t_x, T) -> np.ndarray:
+    """P(at least one purchase in the next t | x, t_x, T) = P(alive) P(purchase in t | alive)."""
+    return model.p_alive(params, x, t_x, T) * model.p_purchase_within_if_alive(params, t, x, T)
+
+
+# The median is found by bisection on ln t to this relative width.
+MEDIAN_RELATIVE_WIDTH = 1e-9
+
+
+def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.ndarray:
+    """The t with P(at least one purchase in the next t) = 1/2, in weeks; nan where the
+    chance of ever buying again, P(alive) P(purchase ever | alive), is at most 1/2 (then no
+    finite median exists). P(purchase within t) rises continuously with t, so bisection on
+    ln t brackets the median: the upper end doubles until it is reached."""
+    x, t_x, T = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float))
+    alive = model.p_alive(params, x, t_x, T)
+    finite = alive * model.p_purchase_ever_if_alive(params, x, T) > 0.5
+    median = np.full(x.shape, np.nan)
+    if not finite.any():
+        return median
+    xs, Ts, alive = x[finite], T[finite], alive[finite]
+
+    def reached(t: np.ndarray) -> np.ndarray:
+        return alive * model.p_purchase_within_if_alive(params, t, xs, Ts) >= 0.5
+
+    low = np.full(xs.shape, 1e-9)
+    high = np.ones(xs.shape)
+    while not (done := reached(high)).all():
+        high = np.where(done, high, high * 2)
+    while np.max(high / low) > 1 + MEDIAN_RELATIVE_WIDTH:
+        middle = np.sqrt(low * high)
+        hit = reached(middle)
+        high = np.where(hit, middle, high)
+        low = np.where(hit, low, middle)
+    median[finite] = high
+    return median
+
+
+def discounted_expected_purchases(
+    model: ModuleType,
+    params,
+    x,
+    t_x,
+    T,
+    months: int,
+    monthly_discount_rate: float,
+    weeks_per_month: float,
+) -> np.ndarray:
+    """Sum over months k = 1..months of (E[Y(k m)] - E[Y((k-1) m)]) / (1 + d)^k, m in weeks.
+
+    The purchases expected in month k are valued at the end of month k. P(alive) is a common
+    factor, so the sum is formed per distinct (x, T) and multiplied by it at the end.
+    """
+    x, t_x, T = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
+    )
+    pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
+    ux, uT = pairs.real, pairs.imag
+    total = np.zeros(pairs.size)
+    previous = np.zeros(pairs.size)
+    for month in range(1, months + 1):
+        current = model.expected_purchases_if_alive(params, month * weeks_per_month, ux, uT)
+        total += (current - previous) / (1.0 + monthly_discount_rate) ** month
+        previous = current
+    return total[inverse.ravel()].reshape(x.shape) * model.p_alive(params, x, t_x, T)
+
+
+def select(
+    choice: str,
+    holdout_error_rates: dict[str, float | None],
+    holdout_weeks: int,
+    fitted: list[str] | None = None,
+) -> tuple[str, str, str]:
+    """(model, basis, why) for the purchase model to score with; basis is one of BASES.
+
+    `choice` is a model name (the analyst's pick) or 'auto': among the `fitted` models (all
+    by default), the one whose expected holdout purchases are closer to the actual ones
+    (smaller |% error|); the first fitted one (BG/NBD before Pareto/NBD) when they cannot all
+    be compared. `holdout_error_rates` maps model -> (expected - actual) / actual over the
+    holdout, None when it could not be computed.
+    """
+    if choice not in CHOICES:
+        raise LifetimeFitError(
+            f"clv_purchase_model = {choice!r}: use one of {', '.join(CHOICES)}")
+    candidates = [name for name in MODELS if fitted is None or name in fitted]
+    if choice != AUTO:
+        if choice not in candidates:
+            raise LifetimeFitError(
+                f"clv_purchase_model = {choice}, but the {LABELS[choice]} fit failed")
+        return choice, "var", f"set by var clv_purchase_model = {choice}"
+    errors = {name: holdout_error_rates.get(name) for name in candidates}
+    if len(candidates) == 1:
+        return candidates[0], "only_fitted", "the only purchase model that could be fitted"
+    if any(rate is None for rate in errors.values()):
+        return candidates[0], "default", (
+            "no holdout error to compare (history too short, or a fit before the holdout "
+            f"failed); {LABELS[candidates[0]]} by default")
+    best = min(errors, key=lambda name: (abs(errors[name]), name))
+    shown = " vs ".join(f"{LABELS[name]} {errors[name]:+.1%}"
+                        for name in sorted(errors, key=lambda name: name != best))
+    return best, "holdout_error", f"smaller error over the {holdout_weeks}-week holdout: {shown}"
+
+
+# ---- intervals from parameter uncertainty (delta method) ---------------------------------------
+
+Z_90 = 1.6448536269514722  # standard normal 95th percentile: a two-sided 90% interval
+LOG_STEP = 1e-4  # central-difference step in the log-parameters
+
+
+def log_gradient(function: Callable[[tuple[float, ...]], np.ndarray],
+                 values: tuple[float, ...]) -> np.ndarray:
+    """d ln f / d ln theta_k by central differences, one column per parameter."""
+    columns = []
+    for k in range(len(values)):
+        up = tuple(v * np.exp(LOG_STEP) if i == k else v for i, v in enumerate(values))
+        down = tuple(v * np.exp(-LOG_STEP) if i == k else v for i, v in enumerate(values))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            columns.append((np.log(function(up)) - np.log(function(down))) / (2 * LOG_STEP))
+    return np.nan_to_num(np.stack(columns, axis=-1), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def log_standard_error(gradient: np.ndarray, covariance: np.ndarray | None) -> np.ndarray:
+    """sqrt(g' Sigma g) per row: the delta-method standard error of ln f; 0 without Sigma."""
+    if covariance is None:
+        return np.zeros(gradient.shape[:-1])
+    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", gradient, covariance, gradient), 0))
+
+
+def interval_90(value: np.ndarray, log_se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 90% interval value * exp(-/+ 1.645 se) of a positive quantity whose log has
+    standard error `log_se` (a log-scale interval never goes below 0)."""
+    return value * np.exp(-Z_90 * log_se), value * np.exp(Z_90 * log_se)
