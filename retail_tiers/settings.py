@@ -9,6 +9,7 @@ dbt_project.yml and one line to SETTINGS (a test checks the two list the same na
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import zoneinfo
@@ -27,7 +28,8 @@ BOOLEANS = {"true": True, "false": False}
 
 @dataclass(frozen=True)
 class Setting:
-    """One var: kind is integer | number | boolean | date | time_zone | choice."""
+    """One var: kind is integer | number | boolean | date | time_zone | choice | scheme (a
+    scheme of seeds/segment_rules.csv: rfm_grid, rfm8 or an analyst's own)."""
 
     name: str
     kind: str
@@ -47,6 +49,8 @@ class Setting:
             text = "a date as YYYY-MM-DD"
         elif self.kind == "time_zone":
             text = "a time zone name such as Asia/Shanghai"
+        elif self.kind == "scheme":
+            text = "one of " + ", ".join(rule_schemes())
         else:
             text = "one of " + ", ".join(self.choices)
         return text + (", or null" if self.nullable else "")
@@ -77,6 +81,8 @@ class Setting:
             return text
         if self.kind == "choice" and text in self.choices:
             return text
+        if self.kind == "scheme" and text in rule_schemes():
+            return text
         raise self.refuse(text)
 
     def in_range(self, number: float, text: str) -> float:
@@ -99,7 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("r_score_method", "choice", choices=("quantile", "thresholds")),
     Setting("f_score_method", "choice", choices=("quantile", "thresholds")),
     Setting("m_score_method", "choice", choices=("quantile", "thresholds")),
-    Setting("segment_scheme", "choice", choices=("rfm_grid", "rfm8")),
+    Setting("segment_scheme", "scheme"),
     Setting("rfm8_recency_days_threshold", "integer", 1, 3650, nullable=True),
     Setting("rfm8_frequency_threshold", "number", 0, 1e6, nullable=True),
     Setting("rfm8_monetary_threshold", "number", 0, 1e12, nullable=True),
@@ -113,7 +119,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clv_monthly_discount_rate", "number", 0, 1),
     Setting("churn_alert_threshold", "number", 0, 1),
     Setting("watchlist_top_clv_share", "number", 0, 1),
+    Setting("clv_purchase_model", "choice", choices=("auto", "bg_nbd", "pareto_nbd")),
+    Setting("holdout_weeks", "integer", 1, 520),
 )
+
+def rule_schemes() -> list[str]:
+    """The schemes of the project's seeds/segment_rules.csv, in the file's order."""
+    from retail_tiers.project import project_dir
+
+    rules = project_dir() / "seeds" / "segment_rules.csv"
+    with rules.open(encoding="utf-8", newline="") as handle:
+        return list(dict.fromkeys(row["scheme"] for row in csv.DictReader(handle)))
+
 
 # Set by the CLI itself (`build --input`), never by --var.
 RESERVED = ("raw_files",)
