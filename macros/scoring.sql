@@ -143,7 +143,9 @@
     is_frequency_high, is_monetary_high (R high = RECENT: days <= the R threshold).
     Scores by rule, whatever the method: no purchase in the window scores F 1 and M 1, and no
     positive net revenue in the window scores M 1 (the quantiles are cut over the others only,
-    int_month_ends_cut_points).
+    int_month_ends_cut_points); a customer past churn_days scores at most R 2 and is never R
+    high in rfm8, so no setting of churn_days puts a churned customer in a segment that
+    promises activity (R 3-5 feed those).
 #}
 {% macro score_columns(days, frequency, monetary, cut_points, prefix='') -%}
     {%- set values = {'r': days, 'f': frequency, 'm': monetary} -%}
@@ -152,14 +154,25 @@
         'f': frequency ~ ' = 0',
         'm': '(' ~ frequency ~ ' = 0 or ' ~ monetary ~ ' <= 0)'} -%}
     {%- for dimension in ['r', 'f', 'm'] %}
+        {%- set score -%}
         {% if scored_by_rule[dimension] %}case when {{ scored_by_rule[dimension] }} then 1 else {% endif -%}
         {% if score_method(dimension) == 'quantile' -%}
         {{ score_by_cut_points(values[dimension], cut_points ~ '.' ~ dimension ~ '_cut_point', higher_is_better=(dimension != 'r')) }}
         {%- else -%}
         {{ score_by_thresholds(values[dimension], dimension) }}
-        {%- endif %}{% if scored_by_rule[dimension] %} end{% endif %} as {{ prefix }}{{ dimension }}_score,
+        {%- endif %}{% if scored_by_rule[dimension] %} end{% endif -%}
+        {%- endset %}
+        {% if dimension == 'r' -%}
+        case
+            when {{ days }} > {{ var('churn_days') | int }} then least({{ score }}, 2)
+            else {{ score }}
+        end
+        {%- else -%}
+        {{ score }}
+        {%- endif %} as {{ prefix }}{{ dimension }}_score,
     {%- endfor %}
-        {{ days }} <= {{ cut_points }}.rfm8_recency_days_threshold as {{ prefix }}is_recency_high,
+        ({{ days }} <= {{ cut_points }}.rfm8_recency_days_threshold
+            and {{ days }} <= {{ var('churn_days') | int }}) as {{ prefix }}is_recency_high,
         {{ frequency }} >= {{ cut_points }}.rfm8_frequency_threshold as {{ prefix }}is_frequency_high,
         {{ monetary }} >= {{ cut_points }}.rfm8_monetary_threshold as {{ prefix }}is_monetary_high
 {%- endmacro %}

@@ -127,7 +127,8 @@ select * from problems
 {#
     recency_moves_only_at_day_boundaries(model): on customer_monthly_history, a customer who did
     not buy in the month changes R score only when days since the last order crossed the lower
-    bound of an R band of seed rfm_thresholds during the month (previous days < bound <= days).
+    bound of an R band of seed rfm_thresholds, or churn_days, during the month (previous days <
+    bound <= days).
     Only for R scored by thresholds (the default): quantile recency moves with its cut points,
     which is why it is not the default.
 #}
@@ -153,10 +154,13 @@ non_buyers as (
 ),
 
 band_starts as (
+    -- the R bands' lower bounds, and the day after churn_days (past it, R is at most 2)
     select min_value as band_start_days
     from {{ ref('rfm_thresholds') }}
     where dimension = 'r'
         and min_value is not null
+    union all
+    select {{ var('churn_days') | int }} + 1 as band_start_days
 ),
 
 unexplained_moves as (

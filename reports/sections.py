@@ -1088,7 +1088,6 @@ def build_context(data: ReportData, fmt: Formatter, t: Messages,
     # The summary page repeats each section's headline as a linked highlight.
     context["highlights"] = [
         (key, headline) for key, headline in (
-            ("actions", (actions or {}).get("headline")),
             ("segments", context["segments"]["headline"]),
             ("voice", (voice or {}).get("headline")),
             ("mix", (mix or {}).get("headline")),

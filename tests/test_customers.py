@@ -268,6 +268,9 @@ def reference_state(orders: pd.DataFrame, month_end: dt.date, settings: Settings
         if dimension == "m":
             scores = scores.where(window_revenue, 1)
         state[f"{dimension}_score"] = scores
+    # past churn_days a customer scores at most R 2
+    state["r_score"] = state["r_score"].where(
+        state["days_since_last_order"] <= settings.churn_days, state["r_score"].clip(upper=2))
     state["fm_score"] = (state["f_score"] + state["m_score"] + 1) // 2
 
     fixed = settings.rfm8_thresholds
@@ -275,8 +278,8 @@ def reference_state(orders: pd.DataFrame, month_end: dt.date, settings: Settings
                            state["monetary_amount"])
     # exact comparisons with means: value >= sum / n  <=>  value * n >= sum
     # R: days <= min(mean days of everyone, churn_days)
-    r_high = (days <= fixed["r"] if fixed["r"] is not None
-              else (days * len(state) <= days.sum()) & (days <= settings.churn_days))
+    r_high = ((days <= fixed["r"]) if fixed["r"] is not None
+              else (days * len(state) <= days.sum())) & (days <= settings.churn_days)
     # F: orders >= max(mean orders of the window's buyers, 2)
     buyers = orders[window_buyer]
     f_high = (orders >= fixed["f"] if fixed["f"] is not None

@@ -101,7 +101,8 @@ def test_build_refuses_before_dbt_starts(workspace: Workspace, argument: str) ->
 
 def test_every_setting_describes_itself() -> None:
     for item in SETTINGS:
-        assert item.kind in {"integer", "number", "boolean", "date", "time_zone", "choice"}, item
+        assert item.kind in {"integer", "number", "boolean", "date", "time_zone", "choice",
+                             "scheme"}, item
         assert item.expected()
         if item.kind in ("integer", "number"):
             assert item.low is not None and item.high is not None, item
