@@ -23,8 +23,7 @@ from typing import Any
 
 import duckdb
 
-from retail_tiers.errors import RetailTiersError
-from retail_tiers.kpis import parse_month
+from reports.data import available_months, pick_month
 from retail_tiers.warehouse import connect, require_tables
 
 EXIT_NOTHING = 0
@@ -75,23 +74,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any] | None
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def pick_month(con: duckdb.DuckDBPyConnection, month: str | None) -> Row:
-    months = _rows(con, "select month_start_on, month_end_on, is_as_of_month "
-                        "from main.report_months order by month_start_on")
-    if not months:
-        raise RetailTiersError("the warehouse has no report months: run `retail-tiers build`")
-    if month is None:
-        return next((row for row in months if row["is_as_of_month"]), months[-1])
-    wanted = parse_month(month)
-    for row in months:
-        if row["month_start_on"] == wanted:
-            return row
-    listed = ", ".join(f"{row['month_start_on']:%Y-%m}" for row in months)
-    raise RetailTiersError(f"--month {month}: not in the report history; available: {listed}")
-
-
 def load_alerts(con: duckdb.DuckDBPyConnection, month: str | None) -> MonthAlerts:
-    chosen = pick_month(con, month)
+    # the month as the report picks it (same default, same one-line errors)
+    chosen = pick_month(available_months(con), month)
     changes = _rows(con, """
         select kpi_code, kpi_order, value_kind, value, previous_value, change_amount,
                change_rate, typical_change_amount, change_to_typical_ratio, is_notable,
@@ -99,7 +84,7 @@ def load_alerts(con: duckdb.DuckDBPyConnection, month: str | None) -> MonthAlert
         from main.report_kpi_changes
         where month_start_on = ?
         order by kpi_order
-    """, [chosen["month_start_on"]])
+    """, [chosen.month_start_on])
     watchlist = _rows(con, """
         select count(*) as customers, coalesce(sum(value_at_risk_amount), 0) as value_at_risk,
                max(as_of_date) as as_of_date
@@ -112,8 +97,8 @@ def load_alerts(con: duckdb.DuckDBPyConnection, month: str | None) -> MonthAlert
         order by name
     """)
     return MonthAlerts(
-        month=chosen["month_start_on"],
-        month_end_on=chosen["month_end_on"],
+        month=chosen.month_start_on,
+        month_end_on=chosen.month_end_on,
         notable=notable_changes(changes),
         watchlist_as_of=watchlist["as_of_date"],
         watchlist_customers=int(watchlist["customers"]),

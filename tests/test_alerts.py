@@ -107,7 +107,7 @@ def test_a_month_outside_the_history_is_one_line(demo_workspace: Workspace) -> N
     result = run_cli(["alerts", "--month", "2001-01"], demo_workspace)
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0
-    assert "not in the report history" in result.stderr
+    assert "--month 2001-01: before the report history" in result.stderr
 
 
 def test_the_report_headline_leads_with_the_same_changes(demo_workspace: Workspace,
