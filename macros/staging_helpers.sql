@@ -32,15 +32,25 @@
 {#
     numbered_raw_rows(file_name, columns): the body of a staging model's `numbered` CTE: the
     rows of raw file `file_name` (raw_relation) numbered in file order, `source_row_number`
-    1, 2, ..., with the contract's `columns` renamed `raw_<column>`.
+    1, 2, ..., with the contract's `columns` renamed `raw_<column>`, and `has_invalid_text`:
+    true on a line that was not valid in the file's encoding (`retail-tiers check` found it
+    and read the file through a copy with U+FFFD in place of the bad bytes; raw_files entry
+    `invalid_text`). Each staging model quarantines such a row first, as `invalid_encoding`;
+    files without bad lines get a constant false, so the check costs nothing.
     row_number() over () follows file order (preserve_insertion_order) and keeps its pipeline
     on one thread; a large file's model writes the CTE `as materialized`, so the numbered
     rows are stored right away and the parsing, the duplicate check and the table write after
     it use every core.
 #}
 {% macro numbered_raw_rows(file_name, columns) -%}
+    {%- set spec = var('raw_files', {}).get(file_name) or {} %}
     select
         row_number() over () as source_row_number,
-        {{ raw_columns(columns) }}
+        {{ raw_columns(columns) }},
+        {% if spec.get('invalid_text') -%}
+        coalesce(contains(concat_ws('|', {{ columns | join(', ') }}), chr(65533)), false)
+        {%- else -%}
+        false
+        {%- endif %} as has_invalid_text
     from {{ raw_relation(file_name) }}
 {%- endmacro %}

@@ -478,6 +478,8 @@ class _Progress:
             self.done += 1
             if resource_type in QUIET_WHEN_PASSING and status in ("pass", "success"):
                 return
+            if status == "skipped":  # counted in the summary, not listed one by one
+                return
             total = max(self.total, self.done)
             width = len(str(total))
             label = f"{RESOURCE_LABELS.get(resource_type, resource_type)} {node_name} "
@@ -587,9 +589,10 @@ def format_summary(summary: BuildSummary) -> list[str]:
                  f" / {counts['tests_failed']} failed / {counts['tests_warned']} warned"
                  + (f", unit tests {counts['unit_tests_passed']} passed / "
                     f"{counts['unit_tests_failed']} failed" if unit_tests else
-                    " (the unit tests run with the demo build)")]
+                    " (dbt unit tests run in `make test`)")]
     if counts["nodes_errored"] or counts["nodes_skipped"]:
-        lines.append(f"  {counts['nodes_errored']} errored, {counts['nodes_skipped']} skipped")
+        lines.append(f"  {counts['nodes_errored']} errored, {counts['nodes_skipped']} skipped "
+                     "(they depend on what failed)")
     for node in summary.failed_nodes():
         for problem in summary.problems.get(node.unique_id, []):
             lines.append(f"  {node.name}: {problem}")

@@ -54,6 +54,8 @@ class FileCheck:
     file_format: str = "csv"
     read_path: Path | None = None  # what DuckDB reads: the file or its UTF-8 copy
     encoding_note: str = ""
+    invalid_lines: tuple[int, ...] = ()  # lines not valid in the encoding (first few)
+    invalid_line_count: int = 0
     header: list[str] = field(default_factory=list)
     rows: int | None = None
     column_stats: list[ColumnStats] = field(default_factory=list)
@@ -102,6 +104,7 @@ class FileCheck:
             "columns": self.spec.column_names,
             "present": self.present if self.read_path else [],
             "header": self.header if self.read_path else [],
+            "invalid_text": bool(self.invalid_line_count) and self.read_path is not None,
         }
 
 
@@ -221,11 +224,23 @@ def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
         check.read_path = path
         check.encoding_note = ("UTF-8 with BOM" if scan.has_bom
                                else "UTF-8" if scan.non_ascii else "ASCII")
+        if scan.invalid_line_count:
+            # a copy with U+FFFD in place of the bad bytes, so those lines can be quarantined
+            check.read_path, scan = transcode_to_cache(path, display, encoding, cache_dir,
+                                                       check.spec.name)
     else:
         check.read_path, scan = transcode_to_cache(path, display, encoding, cache_dir,
                                                    check.spec.name)
         check.encoding_note = (f"{encoding.upper()} (read via a UTF-8 copy)"
                                if scan.non_ascii else "ASCII")
+    check.invalid_lines, check.invalid_line_count = scan.invalid_lines, scan.invalid_line_count
+    if scan.invalid_line_count:
+        listed = ", ".join(str(line) for line in scan.invalid_lines)
+        more = "" if scan.invalid_line_count == len(scan.invalid_lines) else ", ..."
+        check.encoding_note += (
+            f"; {scan.invalid_line_count:,} line{'s' if scan.invalid_line_count > 1 else ''} "
+            f"not valid {encoding.upper()} quarantined as invalid_encoding "
+            f"(line {listed}{more})")
     if not scan.header_line.strip():
         raise RetailTiersError(
             f"{display}: empty file (0 bytes, no header row)" if scan.byte_count == 0

@@ -3,7 +3,9 @@
 DuckDB reads only UTF-8 CSV offline, so a GB18030/GBK export is transcoded here to a UTF-8
 copy, chunk by chunk (bounded memory, any file size). The same pass finds what would
 otherwise surface as mojibake or a cryptic reader error: bytes that are not valid in the
-chosen encoding, NUL bytes (binary files), UTF-16 text, and files without line breaks.
+chosen encoding (a few such lines are quarantined as `invalid_encoding`, the file read through
+a copy with U+FFFD in their place; a file mostly invalid is an error naming the encoding),
+NUL bytes (binary files), UTF-16 text, and files without line breaks.
 
 Chunks are cut at line breaks: byte 0x0A never occurs inside a multi-byte character in
 UTF-8, GBK or GB18030, so every piece decodes on its own.
@@ -12,10 +14,11 @@ UTF-8, GBK or GB18030, so every piece decodes on its own.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,12 +29,14 @@ CHUNK_BYTES = 4 << 20
 MAX_LINE_BYTES = 64 << 20
 SUGGEST_WINDOW_BYTES = 1 << 20
 UTF8_EVIDENCE_CHARS = 1000
-# UTF-8 mode: this many Chinese characters read as valid UTF-8 make a bad line a bad line,
-# not a sign that the whole file is GB18030.
-UTF8_CJK_EVIDENCE = 20
 CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\U00020000-\U0003134f]")
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+MAX_LISTED_LINES = 20
+# Bad lines are quarantined only while they are fewer than the valid non-ASCII lines (counted
+# up to this many): a file most of whose non-ASCII lines are bad is in another encoding.
+VALID_LINES_COUNTED = 10_000
+REPLACEMENT = "\ufffd"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,10 @@ class TextScan:
     byte_count: int  # bytes of the (uncompressed) file
     has_data: bool  # a non-blank line after the header
     non_ascii: bool  # any byte >= 0x80 (so the encoding mattered)
+    # lines that are not valid in the encoding, in a file whose other non-ASCII lines are;
+    # a copy gets them with U+FFFD in place of the bad bytes, and staging quarantines them
+    invalid_lines: tuple[int, ...] = ()  # the first MAX_LISTED_LINES of them
+    invalid_line_count: int = 0
 
 
 def normalize_encoding(encoding: str) -> str:
@@ -118,8 +127,12 @@ class _Scanner:
         self.utf8_cjk_chars = 0
         self.utf8_bad_chars = 0
         self.first_bad_utf8_line: int | None = None
-        # UTF-8 mode: Chinese characters read so far, evidence that the file is UTF-8
-        self.cjk_read = 0
+        # Lines not valid in the encoding: quarantined while they are a minority of the
+        # non-ASCII lines; otherwise the file is in another encoding and `result` says so.
+        self.invalid_lines: list[int] = []
+        self.invalid_line_count = 0
+        self.valid_non_ascii_lines = 0
+        self.first_invalid: RetailTiersError | None = None
 
     def feed(self, piece: bytes) -> None:
         if self.offset == 0:
@@ -137,8 +150,11 @@ class _Scanner:
             self.non_ascii = True
             if self.weigh_utf8:
                 self._weigh_utf8(piece)
+            invalid_before = self.invalid_line_count
             text = self._decode(piece)
-            out_bytes = piece if self.encoding == "utf-8" else text.encode("utf-8")
+            out_bytes = (piece if self.encoding == "utf-8"
+                         and self.invalid_line_count == invalid_before
+                         else text.encode("utf-8"))
         if self.header_line is None or not self.has_data:
             self._note_lines(text if text is not None else piece.decode("ascii"))
         if self.out is not None:
@@ -171,8 +187,8 @@ class _Scanner:
         self.weigh_utf8 = False
         if self.utf8_chars and self.utf8_cjk_chars * 2 > self.utf8_chars \
                 and self.utf8_cjk_chars > self.utf8_bad_chars:
-            bad_line = (f" except line {self.first_bad_utf8_line}, which is not valid UTF-8: fix "
-                        "or remove that line and" if self.first_bad_utf8_line else ":")
+            bad_line = (f" except line {self.first_bad_utf8_line}, which is not valid UTF-8 and "
+                        "will be quarantined:" if self.first_bad_utf8_line else ":")
             raise RetailTiersError(
                 f"{self.display}: is UTF-8 text, not {self.encoding.upper()},{bad_line} "
                 f"run without --encoding (read as {self.encoding.upper()}, every Chinese "
@@ -203,31 +219,46 @@ class _Scanner:
         try:
             text = piece.decode(self.encoding)
         except UnicodeDecodeError as error:
-            where = (f"byte {self.offset + error.start} "
-                     f"(line {self._line_at(piece, error.start)})")
-            if self.encoding == "utf-8":
-                self.cjk_read += len(CJK.findall(piece.decode("utf-8", errors="replace")))
-                if self.cjk_read >= UTF8_CJK_EVIDENCE:
-                    raise RetailTiersError(
-                        f"{self.display}: not valid UTF-8 at {where}, but the rest of the "
-                        "file is UTF-8 Chinese text: fix or remove that line (read as GB18030, "
-                        "all the other Chinese text would change)"
-                    ) from None
-                if _decodes_as_gb18030(piece, error.start):
-                    raise RetailTiersError(
-                        f"{self.display}: not valid UTF-8 at {where}; the bytes read as "
-                        "GB18030 (Chinese Windows/POS export): rerun with --encoding gb18030"
-                    ) from None
-                raise RetailTiersError(
-                    f"{self.display}: not valid UTF-8 at {where}: save it as UTF-8 CSV"
-                ) from None
-            raise RetailTiersError(
-                f"{self.display}: not valid {self.encoding.upper()} at {where}: "
-                "check --encoding or save the file as UTF-8 CSV"
-            ) from None
-        if self.encoding == "utf-8" and self.cjk_read < UTF8_CJK_EVIDENCE:
-            self.cjk_read += len(CJK.findall(text))
+            if self.first_invalid is None:
+                self.first_invalid = self._invalid_error(piece, error)
+            return self._decode_by_line(piece)
+        if self.valid_non_ascii_lines < VALID_LINES_COUNTED:
+            self.valid_non_ascii_lines += sum(1 for line in piece.split(b"\n")
+                                              if not line.isascii())
         return text
+
+    def _decode_by_line(self, piece: bytes) -> str:
+        """The piece decoded line by line: a bad line is noted and decoded with U+FFFD."""
+        parts = []
+        for number, line in enumerate(piece.split(b"\n"), start=self.lines + 1):
+            try:
+                parts.append(line.decode(self.encoding))
+                if not line.isascii():
+                    self.valid_non_ascii_lines += 1
+            except UnicodeDecodeError:
+                self.invalid_line_count += 1
+                if len(self.invalid_lines) < MAX_LISTED_LINES:
+                    self.invalid_lines.append(number)
+                parts.append(line.decode(self.encoding, errors="replace"))
+        return "\n".join(parts)
+
+    def _invalid_error(self, piece: bytes, error: UnicodeDecodeError) -> RetailTiersError:
+        """The error for a file most of whose non-ASCII lines are not valid in the encoding
+        (raised by `result` only then: otherwise the bad lines are quarantined)."""
+        where = f"byte {self.offset + error.start} (line {self._line_at(piece, error.start)})"
+        if self.encoding == "utf-8":
+            if _decodes_as_gb18030(piece, error.start):
+                return RetailTiersError(
+                    f"{self.display}: not valid UTF-8 at {where}; the bytes read as "
+                    "GB18030 (Chinese Windows/POS export): rerun with --encoding gb18030"
+                )
+            return RetailTiersError(
+                f"{self.display}: not valid UTF-8 at {where}: save it as UTF-8 CSV"
+            )
+        return RetailTiersError(
+            f"{self.display}: not valid {self.encoding.upper()} at {where}: "
+            "check --encoding or save the file as UTF-8 CSV"
+        )
 
     def _line_at(self, piece: bytes, position: int) -> int:
         return self.lines + piece.count(b"\n", 0, position) + 1
@@ -235,12 +266,17 @@ class _Scanner:
     def result(self) -> TextScan:
         if self.weigh_utf8:
             self._judge_utf8()
+        if self.first_invalid is not None \
+                and self.invalid_line_count >= self.valid_non_ascii_lines:
+            raise self.first_invalid
         return TextScan(
             header_line=self.header_line or "",
             has_bom=self.has_bom,
             byte_count=self.offset,
             has_data=self.has_data,
             non_ascii=self.non_ascii,
+            invalid_lines=tuple(self.invalid_lines),
+            invalid_line_count=self.invalid_line_count,
         )
 
 
@@ -267,9 +303,14 @@ def transcode_to_cache(path: Path, display: str, encoding: str, cache_dir: Path,
     target = cache_dir / f"{cache_name}.utf8.csv"
     stamp = cache_dir / f"{cache_name}.utf8.key"
     source_stamp = f"{path.resolve()}|{key}"
-    if target.is_file() and stamp.is_file() and stamp.read_text() == source_stamp:
-        # The source is unchanged: only the cheap header/data facts are recomputed.
-        return target, scan_text(target, display, "utf-8")
+    if target.is_file() and stamp.is_file():
+        recorded = _read_stamp(stamp)
+        if recorded.get("source") == source_stamp:
+            # The source is unchanged: the cheap header/data facts are recomputed; which
+            # lines were invalid is known only from the source, so it is recorded.
+            scan = scan_text(target, display, "utf-8")
+            return target, replace(scan, invalid_lines=tuple(recorded["invalid_lines"]),
+                                   invalid_line_count=recorded["invalid_line_count"])
     partial = cache_dir / f"{cache_name}.utf8.csv.partial"
     try:
         with partial.open("wb") as out:
@@ -277,8 +318,18 @@ def transcode_to_cache(path: Path, display: str, encoding: str, cache_dir: Path,
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    stamp.write_text(source_stamp)
+    stamp.write_text(json.dumps({"source": source_stamp,
+                                 "invalid_lines": list(scan.invalid_lines),
+                                 "invalid_line_count": scan.invalid_line_count}))
     return target, scan
+
+
+def _read_stamp(stamp: Path) -> dict:
+    try:
+        recorded = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def _looks_like_utf16(piece: bytes) -> bool:

@@ -204,12 +204,34 @@ def test_transcoding_equals_whole_file_decoding(tmp_path: Path, tiny_chunks: Non
     assert scan.has_data and scan.non_ascii
 
 
-def test_decode_error_offset_and_line(tmp_path: Path, tiny_chunks: None) -> None:
+def test_a_bad_line_is_listed_and_replaced_in_the_copy(tmp_path: Path,
+                                                        tiny_chunks: None) -> None:
     good = gb_text().encode("gb18030")
     bad_at = good.index(b"\n", 200) + 1  # the start of a line past byte 200
     source = tmp_path / "in.csv"
     source.write_bytes(good[:bad_at] + b"\xff" + good[bad_at:])
     line = good[:bad_at].count(b"\n") + 1
+    copy, scan = encoding.transcode_to_cache(source, "in.csv", "gb18030", tmp_path / "cache",
+                                             "transactions")
+    assert scan.invalid_lines == (line,) and scan.invalid_line_count == 1
+    expected = gb_text().split("\n")
+    expected[line - 1] = "\ufffd" + expected[line - 1]
+    assert copy.read_bytes().decode("utf-8").split("\n") == expected
+    # the cached copy is reused, and still knows which line was bad
+    _, again = encoding.transcode_to_cache(source, "in.csv", "gb18030", tmp_path / "cache",
+                                           "transactions")
+    assert again.invalid_lines == (line,)
+
+
+def test_decode_error_offset_and_line(tmp_path: Path, tiny_chunks: None) -> None:
+    # most non-ASCII lines bad: the file is in another encoding, an error at the first one
+    text = gb_text().encode("gb18030")
+    bad_at = text.index(b"\n", 200) + 1
+    lines = text[bad_at:].split(b"\n")
+    data = text[:bad_at] + b"\n".join(b"\xff" + part if part else part for part in lines)
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    line = text[:bad_at].count(b"\n") + 1
     with pytest.raises(RetailTiersError) as raised:
         encoding.scan_text(source, "in.csv", "gb18030")
     assert f"byte {bad_at} (line {line})" in str(raised.value)
@@ -272,12 +294,24 @@ def utf8_file_with_one_gbk_line(make_raw: MakeRaw) -> Path:
     return make_raw({"transactions.csv": b"\n".join(lines)})
 
 
-def test_utf8_file_with_a_gbk_line_names_the_line(make_raw: MakeRaw) -> None:
-    error = check_input(utf8_file_with_one_gbk_line(make_raw)).first_error()
-    assert error.startswith("transactions.csv: not valid UTF-8 at byte ")
-    assert "(line 21), but the rest of the file is UTF-8 Chinese text: fix or remove that " \
-           "line" in error
-    assert "rerun with --encoding gb18030" not in error
+def test_utf8_file_with_a_gbk_line_quarantines_that_line(make_raw: MakeRaw,
+                                                          workspace: Workspace) -> None:
+    folder = utf8_file_with_one_gbk_line(make_raw)
+    report = check_input(folder)
+    assert report.usable, report.first_error()
+    [transactions] = [check for check in report.files if check.spec.name == "transactions"]
+    assert transactions.invalid_lines == (21,)
+    assert "1 line not valid UTF-8 quarantined as invalid_encoding (line 21)" \
+        in transactions.encoding_note
+    result = run_cli(["build", "--input", str(folder), "--as-of", "2024-12-31"], workspace)
+    assert result.exit_code == 0, result.stderr
+    assert "(line 21)" in result.stdout
+    staged = workspace.query("select source_row_number, quarantine_reason, category "
+                             "from staging.stg_transactions order by source_row_number")
+    # line 21 of the file is data row 20; every other row keeps its Chinese category
+    assert [row[:2] for row in staged if row[1] is not None] == [(20, "invalid_encoding")]
+    assert {row[2] for row in staged if row[1] is None} == {"生鲜食品"}
+    assert len(staged) == 39
 
 
 def test_utf8_file_with_a_gbk_line_is_not_read_as_gb18030(make_raw: MakeRaw) -> None:
@@ -285,5 +319,5 @@ def test_utf8_file_with_a_gbk_line_is_not_read_as_gb18030(make_raw: MakeRaw) -> 
     assert not report.usable
     assert report.first_error() == (
         "transactions.csv: is UTF-8 text, not GB18030, except line 21, which is not valid "
-        "UTF-8: fix or remove that line and run without --encoding (read as GB18030, every "
+        "UTF-8 and will be quarantined: run without --encoding (read as GB18030, every "
         "Chinese character would change)")

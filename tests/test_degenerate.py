@@ -68,3 +68,24 @@ def test_data_without_a_complete_month_needs_an_as_of_date(make_raw: MakeRaw,
         "error: the data (2024-05-15 to 2024-05-15) holds no complete month, so there is no "
         "default as-of date: give one, e.g. --as-of 2024-05-15")
     assert not workspace.warehouse.exists()
+
+
+def test_one_customer_builds_everything_but_predictions(make_raw: MakeRaw,
+                                                        workspace: Workspace) -> None:
+    # one customer buying now and then over half a year: too few to fit any model
+    rows = [transaction(number, customer_id="C001",
+                        ordered_at=f"2024-0{number % 6 + 1}-{number % 20 + 5} 10:00:00")
+            for number in range(1, 13)]
+    result = run_cli(["build", "--input", str(make_raw({"transactions.csv": rows})),
+                      "--as-of", "2024-06-30"], workspace)
+    assert result.exit_code == 0, result.stderr + result.stdout[-2000:]
+    fits = workspace.query("select model, fit_status, fit_message from main.clv_model_fit "
+                           "order by model")
+    assert [status for _, status, _ in fits] == ["insufficient_data"] * 3
+    assert all("fewer than the" in message for _, _, message in fits
+               if message and "customers" in message)
+    assert workspace.scalar("select count(*) from main.customer_predictions") == 0
+    assert workspace.scalar("select count(*) from main.customers") == 1
+    assert workspace.scalar("select count(*) from main.monthly_kpis") > 0
+    report = run_cli(["kpis"], workspace)
+    assert report.exit_code == 0, report.stderr

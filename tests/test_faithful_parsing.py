@@ -58,6 +58,11 @@ def case_rows() -> list[dict[str, str]]:
     rows.append(transaction(40, transaction_id="D01", order_id="", category="first"))
     rows.append(transaction(41, transaction_id="D01", order_id="OD1", category="second"))
     rows.append(transaction(42, transaction_id="D01", order_id="OD2", category="third"))
+    # a sale on 20 March whose return reuses the order id on 5 April
+    rows.append(transaction(43, transaction_id="R01", order_id="OR1", customer_id="C900",
+                            ordered_at="2024-03-20 10:00:00", quantity="2", unit_price="10.00"))
+    rows.append(transaction(44, transaction_id="R02", order_id="OR1", customer_id="C900",
+                            ordered_at="2024-04-05 11:00:00", quantity="-2", unit_price="10.00"))
     return rows
 
 
@@ -132,6 +137,27 @@ def test_first_clean_line_keeps_a_repeated_id(csv_build: tuple[Workspace, CliRes
         ("missing_order_id", "first"), (None, "second"), ("duplicate_transaction_id", "third")]
 
 
+def test_a_later_return_is_booked_on_its_own_date(
+        csv_build: tuple[Workspace, CliResult]) -> None:
+    workspace, _ = csv_build
+    orders = workspace.query(
+        "select ordered_on, net_revenue, is_purchase, is_later_return "
+        "from intermediate.int_orders_netted where order_id = 'OR1' order by ordered_on")
+    assert orders == [(dt.date(2024, 3, 20), Decimal("20.0000"), True, False),
+                      (dt.date(2024, 4, 5), Decimal("-20.0000"), False, True)]
+    # each month's revenue is the sum of the clean lines dated in it (recomputed from staging)
+    by_line_month = dict(workspace.query(
+        "select date_trunc('month', ordered_at)::date, sum(case when quantity < 0 "
+        "then quantity * unit_price + coalesce(discount_amount, 0) "
+        "else quantity * unit_price - coalesce(discount_amount, 0) end) "
+        "from staging.stg_transactions where quarantine_reason is null group by 1"))
+    kpis = dict(workspace.query("select month_start_on, net_revenue_amount "
+                                "from main.monthly_kpis"))
+    assert kpis, "monthly_kpis is empty"
+    for month, revenue in kpis.items():
+        assert revenue == by_line_month.get(month, 0), month
+
+
 def test_every_row_is_accounted_for(csv_build: tuple[Workspace, CliResult]) -> None:
     workspace, result = csv_build
     raw, clean, quarantined = workspace.query(
@@ -141,8 +167,8 @@ def test_every_row_is_accounted_for(csv_build: tuple[Workspace, CliResult]) -> N
                                  "where transaction_id like 'T%'")
     assert raw == base_rows + len(case_rows()) == clean + quarantined
     assert "amount_out_of_range 2" in result.stdout and "implausible_timestamp 2" in result.stdout
-    # an --input build runs no unit tests, and says so instead of "0 passed / 0 failed"
-    assert "(the unit tests run with the demo build)" in result.stdout
+    # a user build runs no unit tests, and says so instead of "0 passed / 0 failed"
+    assert "(dbt unit tests run in `make test`)" in result.stdout
     assert "unit tests 0 passed" not in result.stdout
 
 

@@ -9,15 +9,13 @@ rule table (or threshold table) must fail the build.
 from __future__ import annotations
 
 import hashlib
-import os
+import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_DIR, GeneratedBuild, Workspace
+from conftest import PROJECT_DIR, GeneratedBuild, Workspace, run_cli
 from test_customers import (
-    DBT_EXECUTABLE,
     copy_workspace,
     first_matching_segment,
     read_rules,
@@ -118,19 +116,22 @@ def test_editing_one_rule_row_moves_customers(built: Workspace, tmp_path: Path) 
     assert history_after > history_before  # every month end follows the new rule
 
 
-def test_rule_tables_with_holes_fail_the_build(tmp_path: Path) -> None:
+def test_rule_tables_with_holes_fail_the_build_naming_the_cells(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     drop_row(project / RULES_CSV, "rfm_grid,50,promising,")  # (R 4-5, FM 1) of customers
     # who are not new has no segment left (New holds only the new ones)
     edit_row(project / THRESHOLDS_CSV, "f,4,", "4,6", "4,5")  # F = 5 has no band
     workspace = Workspace(tmp_path / "workspace")
-    workspace.warehouse.parent.mkdir(parents=True)
-    command = [str(DBT_EXECUTABLE), "build", "--select", "segment_rules", "rfm_thresholds",
-               "int_segment_rules_resolved", "--profiles-dir", str(project),
-               "--project-dir", str(project)]
-    completed = subprocess.run(command, env={**os.environ, **workspace.env},
-                               capture_output=True, text=True, timeout=600, check=False)
-    assert completed.returncode != 0, completed.stdout[-3000:]
-    failures = [line for line in completed.stdout.splitlines() if " FAIL " in line]
-    assert any("assert_segment_rules_cover_every_cell" in line for line in failures), failures
-    assert any("assert_rfm_thresholds_cover_every_value" in line for line in failures), failures
+    result = run_cli(["build"], workspace, extra_env={"RETAIL_TIERS_PROJECT_DIR": str(project)})
+    assert result.exit_code != 0, result.stdout[-3000:]
+    out = result.stdout
+    assert "FAIL" in out and "assert_segment_rules_cover_every_cell" in out, out[-3000:]
+    # the build names the uncovered cells and the band, not just the failing test
+    for cell in ("R 4, FM 1", "R 5, FM 1"):
+        assert ("assert_segment_rules_cover_every_cell: seeds/segment_rules.csv, scheme "
+                f"rfm_grid: no segment for {cell}") in out, out[-3000:]
+    assert "seeds/rfm_thresholds.csv, dimension f: " in out, out[-3000:]
+    # what depends on the rules is skipped and counted, not listed line by line
+    assert " skipped " not in "\n".join(line for line in out.splitlines()
+                                        if line.startswith("  ["))
+    assert re.search(r"\d+ skipped \(they depend on what failed\)", out), out[-3000:]

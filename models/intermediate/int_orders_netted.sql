@@ -1,11 +1,15 @@
 {{ config(materialized='table') }}
 {#-
-    One row per order id: its clean lines netted (sales, discounts, returns in the same order).
-    DESIGN sec. 2: an order is a purchase when its net quantity is > 0 (a fully returned order
-    and a return-only order are not; an order of price-0 items is, with zero revenue). A
-    return sent as its own order id is a return-only order dated when it happened, so its
-    refund nets in that month. Lines of one order should share customer, channel and store;
-    when they disagree the smallest non-empty value is taken (deterministic, cheap).
+    One row per order id, plus one per later day on which only returns of that order were
+    booked. DESIGN sec. 2: an order is a purchase when its net quantity is > 0 (a fully
+    returned order and a return-only order are not; an order of price-0 items is, with zero
+    revenue). A return counts on the day it happens: returns on the order's own day net into
+    the order; return lines that reuse the order id on a later day form a row of their own
+    (is_later_return, return-only, never a purchase), so a refund made in October lowers
+    October, not the September of the sale, and never unmakes a purchase already reported.
+    A return sent as its own order id is likewise a return-only order dated when it happened.
+    Lines of one order should share customer, channel and store; when they disagree the
+    smallest non-empty value is taken (deterministic, cheap).
 -#}
 with
 
@@ -24,9 +28,11 @@ lines_split as (
     from lines
 ),
 
-orders as (
+{#- One row per order and day (nearly every order has one day). #}
+order_days as (
     select
         order_id,
+        ordered_on,
         min(customer_id) as customer_id,
         min(ordered_at) as ordered_at,
         min(channel) as channel,
@@ -40,7 +46,43 @@ orders as (
         sum(cost_amount) as cost_amount,
         bool_and(is_return) as is_return_only
     from lines_split
-    group by order_id
+    group by order_id, ordered_on
+),
+
+{#- A day of only returns after the order's first day with a sale is booked on its own. #}
+order_days_placed as (
+    select
+        *,
+        coalesce(
+            is_return_only
+            and ordered_on > min(case when not is_return_only then ordered_on end)
+                over (partition by order_id),
+            false
+        ) as is_later_return
+    from order_days
+),
+
+orders as (
+    select
+        order_id,
+        is_later_return,
+        min(customer_id) as customer_id,
+        min(ordered_at) as ordered_at,
+        min(channel) as channel,
+        min(store_id) as store_id,
+        sum(line_count) as line_count,
+        sum(net_quantity) as net_quantity,
+        sum(gross_sales_amount) as gross_sales_amount,
+        sum(discount_amount) as discount_amount,
+        sum(returns_amount) as returns_amount,
+        sum(net_revenue) as net_revenue,
+        sum(cost_amount) as cost_amount,
+        bool_and(is_return_only) as is_return_only
+    from order_days_placed
+    group by
+        order_id,
+        is_later_return,
+        case when is_later_return then ordered_on end
 ),
 
 final as (
@@ -62,7 +104,8 @@ final as (
         cast(cost_amount as decimal(18, 4)) as cost_amount,
         cast(net_revenue - cost_amount as decimal(18, 4)) as gross_margin_amount,
         net_quantity > 0 as is_purchase,
-        is_return_only
+        is_return_only,
+        is_later_return
     from orders
 )
 

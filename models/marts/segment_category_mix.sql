@@ -34,8 +34,9 @@ segmented_customers as (
     from {{ ref('customers') }}
 ),
 
+-- distinct: an order and its later-day return are two rows of one order id
 window_orders as (
-    select
+    select distinct
         order_id,
         customer_id
     from {{ ref('int_customer_orders') }}

@@ -42,6 +42,8 @@ classified as (
     select
         parsed.*,
         case
+            when parsed.has_invalid_text
+                then 'invalid_encoding'
             when parsed.campaign_id is null
                 then 'missing_campaign_id'
             when parsed.customer_id is null

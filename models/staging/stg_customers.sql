@@ -43,6 +43,8 @@ classified as (
     select
         parsed.*,
         case
+            when parsed.has_invalid_text
+                then 'invalid_encoding'
             when parsed.customer_id is null
                 then 'missing_customer_id'
             when parsed.source_row_number > repeated_ids.first_source_row_number

@@ -34,6 +34,8 @@ checked as (
     select
         *,
         case
+            when has_invalid_text
+                then 'invalid_encoding'
             when customer_id is null
                 then 'missing_customer_id'
             when parsed_nps_score is null

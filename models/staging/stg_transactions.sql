@@ -42,6 +42,8 @@ line_checked as (
     select
         *,
         case
+            when has_invalid_text
+                then 'invalid_encoding'
             when transaction_id is null
                 then 'missing_transaction_id'
             when order_id is null

@@ -27,6 +27,10 @@ DAYS_PER_MONTH = 365.25 / 12  # average calendar month
 FITTED = "fitted"
 INSUFFICIENT = "insufficient_data"
 FAILED = "failed"
+# Fewer customers than this say nothing stable about a population's purchase rates or spend:
+# the models are not fitted (fit_status insufficient_data) and everything else is built.
+MIN_CUSTOMERS_TO_FIT = 20
+MIN_REPEATERS_TO_FIT = 10
 
 FIT_SCHEMA = pa.schema([
     ("model", pa.string()),
@@ -137,16 +141,29 @@ def _fit_purchase_model(name: str, data: tuple[np.ndarray, ...]) -> FitResult:
     return pareto_nbd.fit(*data)
 
 
+def too_few_to_fit(combos: dict[str, np.ndarray]) -> str | None:
+    """Why a purchase model cannot be fitted on these (x, t_x, T) combinations, or None."""
+    if not combos["x"].size:
+        return "no customer to fit"
+    customers = int(combos["customer_count"].sum())
+    if customers < MIN_CUSTOMERS_TO_FIT:
+        return f"{customers} customers, fewer than the {MIN_CUSTOMERS_TO_FIT} a fit needs"
+    if not np.any(combos["x"] > 0):
+        return "no customer has a repeat purchase day"
+    return None
+
+
 def _fit_purchase_models(
     combos: dict[str, np.ndarray], as_of: dt.date
 ) -> dict[str, dict[str, Any]]:
     """One fit row per purchase model (BG/NBD, Pareto/NBD); 'insufficient_data' rows when
-    nobody has a repeat purchase day. A model whose fit fails gets fit_status 'failed' and
-    the cause, and is not used; only when every model fails does the error propagate."""
+    there are too few customers or nobody has a repeat purchase day. A model whose fit fails
+    gets fit_status 'failed' and the cause, and is not used; only when every model fails
+    does the error propagate."""
     customers = int(combos["customer_count"].sum()) if combos["x"].size else 0
-    if not (combos["x"].size and np.any(combos["x"] > 0)):
-        return {name: _insufficient_row(name, customers, combos["x"].size, as_of,
-                                        "no customer has a repeat purchase day")
+    why_not = too_few_to_fit(combos)
+    if why_not:
+        return {name: _insufficient_row(name, customers, combos["x"].size, as_of, why_not)
                 for name in MODELS}
     data = _purchase_data(combos)
     rows: dict[str, dict[str, Any]] = {}
@@ -191,14 +208,18 @@ def fit_models(
             row["selection_basis"] = basis if name == chosen else None
             row["selection_reason"] = reason if name == chosen else None
         spend = _query(summary, SPEND_COMBINATIONS_SQL)
-        if spend["x"].size:
+        repeaters = int(spend["customer_count"].sum()) if spend["x"].size else 0
+        if repeaters >= MIN_REPEATERS_TO_FIT:
             data = gamma_gamma.GammaGammaData.build(
                 spend["x"], spend["spend"].astype(float), spend["customer_count"]
             )
             spend_row = _fit_row(gamma_gamma.fit(data), as_of)
         else:
-            spend_row = _insufficient_row(gamma_gamma.MODEL, 0, 0, as_of,
-                                          "no repeat customer with positive spend")
+            spend_row = _insufficient_row(
+                gamma_gamma.MODEL, repeaters, int(spend["x"].size), as_of,
+                f"{repeaters} repeat customers with positive spend, fewer than the "
+                f"{MIN_REPEATERS_TO_FIT} a spend fit needs" if repeaters
+                else "no repeat customer with positive spend")
         spend_row.update(is_selected=True, selection_basis="only_fitted",
                          selection_reason="the spend model")
     except LifetimeFitError as error:
@@ -404,9 +425,10 @@ def fit_holdout(summary: Any, period: Any, model_name: str = "holdout_model_fit"
     found = _period(period)
     customers, actual = summary.query("summary", HOLDOUT_SQL).fetchall()[0]
     combos = _query(summary, BGNBD_COMBINATIONS_SQL)
-    if found is None or not (combos["x"].size and np.any(combos["x"] > 0)):
+    why_not = too_few_to_fit(combos)
+    if found is None or why_not:
         why = ("the history is too short for a holdout" if found is None
-               else "no customer has a repeat purchase day before the holdout")
+               else f"before the holdout: {why_not}")
         return pa.Table.from_pylist([
             {"model": name, "fit_status": INSUFFICIENT, "customer_count": int(customers),
              "fit_message": why, "holdout_weeks": 0 if found is None else found[2]}

@@ -1,3 +1,4 @@
+{{ config(store_failures=true) }}
 {#
     Seed rfm_thresholds gives every possible value exactly one score, per dimension (r, f, m)
     used or not: scores 1-5 each once, bands ordered by min_value that follow on from each other
@@ -63,4 +64,8 @@ problems as (
     select dimension, problem from count_problems
 )
 
-select * from problems
+-- `problem` names the rule table and the cell; the build prints it (stored failures)
+select
+    dimension,
+    'seeds/rfm_thresholds.csv, dimension ' || dimension || ': ' || problem as problem
+from problems

@@ -1,3 +1,4 @@
+{{ config(store_failures=true) }}
 {#
     Every (R score, FM score) cell 1..5 x 1..5 of a score scheme and every one of the 8 rfm8
     codes of a code scheme, each for new customers and for the others, gets exactly one segment, for rfm_grid, rfm8 and the active scheme
@@ -126,4 +127,8 @@ problems as (
     select scheme, problem from uncovered_code_cells
 )
 
-select * from problems
+-- `problem` names the rule table and the cell; the build prints it (stored failures)
+select
+    scheme,
+    'seeds/segment_rules.csv, scheme ' || scheme || ': ' || problem as problem
+from problems
