@@ -51,3 +51,53 @@ from {{ model }}
 group by {{ combination_of_columns | join(", ") }}
 having count(*) > 1
 {% endtest %}
+
+
+{#
+    row_rules: every row keeps each rule, a SQL boolean over the model's columns (a rule that
+    comes out null is broken, so `days_since_last_order >= 0` also says "not null"). One test
+    node per model instead of one per column rule: the model is read once, and each broken
+    rule comes back as one row naming the rule and how many rows break it. A rule may be
+    {expression: ..., where: ...} to apply only to the rows where `where` is true.
+        data_tests:
+          - row_rules:
+              arguments:
+                rules:
+                  - "customer_id is not null"
+                  - "fm_score between 1 and 5"
+                  - {expression: "nps_group is not null", where: "latest_nps_score is not null"}
+#}
+{% test row_rules(model, rules) %}
+with
+
+counted as (
+    select
+        {%- for rule in rules %}
+        {%- set expression = rule['expression'] if rule is mapping else rule %}
+        {%- set where = rule.get('where') if rule is mapping else none %}
+        count(*) filter (
+            where not coalesce(({{ expression }}), false)
+            {%- if where %} and coalesce(({{ where }}), false){% endif %}
+        ) as broken_{{ loop.index }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ model }}
+),
+
+broken as (
+    {%- for rule in rules %}
+    {%- set expression = rule['expression'] if rule is mapping else rule %}
+    {%- set where = rule.get('where') if rule is mapping else none %}
+    select
+        '{{ (expression ~ (" (where " ~ where ~ ")" if where else "")) | replace("'", "''") }}' as rule,
+        broken_{{ loop.index }} as broken_rows
+    from counted
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+)
+
+select rule, broken_rows
+from broken
+where broken_rows > 0
+{% endtest %}

@@ -75,6 +75,7 @@ class NodeResult:
     execution_seconds: float
     message: str
     relation_name: str | None = None  # where a test that stores its failures keeps them
+    compiled_code: str | None = None  # a failed row_rules test's query, to name broken rules
 
 
 @dataclass
@@ -408,6 +409,8 @@ def _node_result(item: Any) -> NodeResult:
         execution_seconds=round(float(item.execution_time or 0.0), 3),
         message=str(item.message or ""),
         relation_name=getattr(node, "relation_name", None),
+        compiled_code=(getattr(node, "compiled_code", None)
+                       if str(node.name).startswith("row_rules_") and failures else None),
     )
 
 
@@ -531,9 +534,19 @@ PROBLEMS_SHOWN = 5
 def stored_problems(con: duckdb.DuckDBPyConnection,
                     failed: list[NodeResult]) -> dict[str, list[str]]:
     """The first `problem` sentences of each failed test that stores its failing rows in a
-    table with a `problem` column (the segment invariant tests), by the test's unique id."""
+    table with a `problem` column (the segment invariant tests), or the broken rules of a
+    failed row_rules test, by the test's unique id."""
     problems: dict[str, list[str]] = {}
     for node in failed:
+        if node.resource_type == "test" and node.compiled_code:
+            try:  # a row_rules test: its rows name each broken rule
+                found = con.execute(
+                    f"select rule, broken_rows from ({node.compiled_code}) "
+                    f"order by broken_rows desc limit {PROBLEMS_SHOWN}").fetchall()
+            except duckdb.Error:
+                continue
+            problems[node.unique_id] = [f"{rows:,} rows break {rule}" for rule, rows in found]
+            continue
         if node.resource_type != "test" or not node.relation_name:
             continue
         try:

@@ -156,6 +156,30 @@ def run_tiny(workspace: Workspace, project: Path) -> CliResult:
     return run_cli(["build"], workspace, extra_env={"RETAIL_TIERS_PROJECT_DIR": str(project)})
 
 
+def test_row_rules_name_each_broken_rule(workspace: Workspace, tmp_path: Path) -> None:
+    project = tiny_project(tmp_path, {"numbers": "select 1 as n, 'a' as kind union all "
+                                                "select 2, null union all select 30, 'b'"})
+    (project / "macros").mkdir()
+    shutil.copy(PROJECT_DIR / "macros" / "generic_tests.sql", project / "macros")
+    (project / "models" / "numbers.yml").write_text(
+        "version: 2\nmodels:\n  - name: numbers\n    data_tests:\n      - row_rules:\n"
+        "          arguments:\n            rules:\n"
+        "              - \"n between 1 and 10\"\n"  # 30 breaks it
+        "              - \"kind in ('a', 'b')\"\n"  # null breaks it: a rule must be true
+        "              - \"n > 0\"\n"  # kept by every row
+        "              - {expression: \"kind = 'a'\", where: \"n < 10\"}\n",  # null again
+        encoding="utf-8")
+    result = run_tiny(workspace, project)
+    assert result.exit_code == 1, result.stdout
+    assert "FAIL (3 rows)" in result.stdout, result.stdout
+    broken = sorted(line.strip() for line in result.stdout.splitlines() if " break " in line)
+    assert len(broken) == 3, result.stdout
+    assert any(line.endswith("1 rows break n between 1 and 10") for line in broken), broken
+    assert any(line.endswith("1 rows break kind in ('a', 'b')") for line in broken), broken
+    assert any(line.endswith("1 rows break kind = 'a' (where n < 10)") for line in broken), broken
+    assert not any("n > 0" in line for line in broken), broken
+
+
 def test_failing_data_test_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
     project = tiny_project(tmp_path, {"numbers": "select 1 as n union all select 2 union all "
                                                 "select 3"},

@@ -77,12 +77,23 @@ def header_mangled_csv(base: str, rows: list[dict[str, str]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def append_row(path: Path, **values: str) -> None:
+    """Append a row to a generated CSV file, empty in every column not given."""
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert set(values) <= set(header), header
+    with path.open("a", encoding="utf-8") as out:
+        out.write(",".join(values.get(name, "") for name in header) + "\n")
+
+
 @pytest.fixture(scope="module")
 def csv_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, CliResult]:
     folder = tmp_path_factory.mktemp("faithful_csv")
     base = generated_base(folder)
     (folder / "transactions.csv").write_text(header_mangled_csv(base, case_rows()),
                                              encoding="utf-8")
+    append_row(folder / "customers.csv", customer_id="CZ1", acquisition_cost="9e15")
+    append_row(folder / "campaigns.csv", campaign_id="KZ1", cost="12345678901234567890",
+               starts_on="2024-01-01", ends_on="2024-01-31")
     workspace = Workspace(tmp_path_factory.mktemp("faithful_csv_build"))
     result = run_cli(["build", "--input", str(folder), "--as-of", "2024-06-30"], workspace)
     assert result.exit_code == 0, result.stderr + "\n".join(result.stdout.splitlines()[-10:])
@@ -135,6 +146,15 @@ def test_first_clean_line_keeps_a_repeated_id(csv_build: tuple[Workspace, CliRes
     rows = staged(workspace, "D01")
     assert [(row[0], row[5]) for row in rows] == [
         ("missing_order_id", "first"), (None, "second"), ("duplicate_transaction_id", "third")]
+
+
+def test_customer_and_campaign_amounts_out_of_range_are_quarantined(
+        csv_build: tuple[Workspace, CliResult]) -> None:
+    workspace, _ = csv_build
+    assert workspace.query("select quarantine_reason from staging.stg_customers "
+                           "where customer_id = 'CZ1'") == [("amount_out_of_range",)]
+    assert workspace.query("select quarantine_reason from staging.stg_campaigns "
+                           "where campaign_id = 'KZ1'") == [("amount_out_of_range",)]
 
 
 def test_a_later_return_is_booked_on_its_own_date(
