@@ -3,7 +3,8 @@
     (quarantine_reason null = clean). Reasons, the first that applies wins:
     missing_campaign_id, duplicate_campaign_id (an id seen on an earlier row; the first row
     keeps it), non_numeric_value (cost present but not a number), unparseable_timestamp
-    (starts_on or ends_on empty or not a date), ends_before_start, negative_amount (cost < 0).
+    (starts_on or ends_on empty or not a date), ends_before_start, negative_amount (cost < 0), amount_out_of_range
+    (cost above max_line_amount() or too large to read).
     Campaigns may lie in the future (planned), so there is no future_timestamp here.
 -#}
 {%- set columns = [
@@ -49,6 +50,8 @@ classified as (
                 then 'missing_campaign_id'
             when parsed.source_row_number > repeated_ids.first_source_row_number
                 then 'duplicate_campaign_id'
+            when {{ is_out_of_range('parsed.raw_cost', max_line_amount()) }}
+                then 'amount_out_of_range'
             when {{ is_unparseable('parsed.raw_cost', 'parsed.cost') }}
                 then 'non_numeric_value'
             when parsed.starts_on is null or parsed.ends_on is null

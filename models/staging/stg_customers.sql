@@ -5,7 +5,8 @@
     keeps it), non_numeric_value (acquisition_cost present but not a number),
     unparseable_timestamp (signed_up_at present but not a date/time; empty is allowed),
     implausible_timestamp (before 1970-01-01),
-    future_timestamp (signed up after the load date), negative_amount (acquisition_cost < 0).
+    future_timestamp (signed up after the load date), negative_amount (acquisition_cost < 0),
+    amount_out_of_range (acquisition_cost above max_line_amount() or too large to read).
 -#}
 {%- set columns = [
     'customer_id', 'signed_up_at', 'city', 'acquisition_channel', 'acquisition_cost',
@@ -49,6 +50,8 @@ classified as (
                 then 'missing_customer_id'
             when parsed.source_row_number > repeated_ids.first_source_row_number
                 then 'duplicate_customer_id'
+            when {{ is_out_of_range('parsed.raw_acquisition_cost', max_line_amount()) }}
+                then 'amount_out_of_range'
             when {{ is_unparseable('parsed.raw_acquisition_cost', 'parsed.acquisition_cost') }}
                 then 'non_numeric_value'
             when {{ is_unparseable('parsed.raw_signed_up_at', 'parsed.signed_up_at') }}
