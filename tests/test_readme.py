@@ -1,6 +1,7 @@
-"""The README must not drift from the code: its contract tables, quarantine reasons, commands,
-make targets and settings are checked against the contract, the staging SQL, the CLI, the
-Makefile and dbt_project.yml."""
+"""The README and the docs/ pages must not drift from the code: their contract tables,
+quarantine reasons, commands, make targets and settings are checked against the contract, the
+staging SQL, the CLI, the Makefile and dbt_project.yml, and every link between them leads to
+a file and a heading that exist."""
 
 from __future__ import annotations
 
@@ -16,15 +17,18 @@ from retail_tiers.build import RESERVED_VARS, project_vars
 from retail_tiers.contract import RAW_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# the README and the docs pages as one text, for what may be documented in any of them
+DOCS = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
 
 
 def markdown_table_after(heading_pattern: str) -> list[list[str]]:
     """The rows (cells stripped, header and rule left out) of the first table after a heading."""
-    match = re.search(heading_pattern, README, flags=re.MULTILINE)
-    assert match, f"README has no heading matching {heading_pattern!r}"
+    match = re.search(heading_pattern, DOCS, flags=re.MULTILINE)
+    assert match, f"the docs have no heading matching {heading_pattern!r}"
     rows: list[list[str]] = []
-    for line in README[match.end():].splitlines()[1:]:
+    for line in DOCS[match.end():].splitlines()[1:]:
         if not line.startswith("|"):
             if rows:
                 break
@@ -36,7 +40,7 @@ def markdown_table_after(heading_pattern: str) -> list[list[str]]:
 @pytest.mark.parametrize("spec", RAW_FILES, ids=lambda spec: spec.name)
 def test_contract_table_matches_contract(spec) -> None:
     required = "required" if spec.required else "optional"
-    heading = rf"^#### `{spec.name}` \({required}\): {re.escape(spec.description)}$"
+    heading = rf"^#+ `{spec.name}` \({required}\): {re.escape(spec.description)}$"
     rows = markdown_table_after(heading)
     expected = [
         [column.name, column.type, "yes" if column.required else "no", column.notes]
@@ -46,7 +50,7 @@ def test_contract_table_matches_contract(spec) -> None:
 
 
 def test_readme_documents_no_file_outside_the_contract() -> None:
-    documented = set(re.findall(r"^#### `(\w+)` \((?:required|optional)\)", README, re.MULTILINE))
+    documented = set(re.findall(r"^#+ `(\w+)` \((?:required|optional)\)", DOCS, re.MULTILINE))
     assert documented == {spec.name for spec in RAW_FILES}
 
 
@@ -57,14 +61,14 @@ def staging_reasons(file_name: str) -> set[str]:
 
 @pytest.mark.parametrize("spec", RAW_FILES, ids=lambda spec: spec.name)
 def test_quarantine_reasons_match_staging(spec) -> None:
-    rows = {row[0]: row[1] for row in markdown_table_after(r"^### What happens to bad rows")}
+    rows = {row[0]: row[1] for row in markdown_table_after(r"^#+ What happens to bad rows")}
     assert spec.name in rows, f"README lists no quarantine reasons for {spec.name}"
     documented = set(re.findall(r"`([a-z_]+)`", rows[spec.name]))
     assert documented == staging_reasons(spec.name)
 
 
-def code_blocks() -> list[str]:
-    return re.findall(r"^```[a-z]*\n(.*?)^```", README, flags=re.MULTILINE | re.DOTALL)
+def code_blocks(text: str = DOCS) -> list[str]:
+    return re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
 
 
 def readme_commands(program: str) -> list[list[str]]:
@@ -100,13 +104,13 @@ def test_readme_make_targets_exist() -> None:
     used = {
         target for block in code_blocks() for target in re.findall(r"^make ([a-z-]+)", block, re.M)
     }
-    used |= set(re.findall(r"`make ([a-z-]+)`", README))
+    used |= set(re.findall(r"`make ([a-z-]+)`", DOCS))
     assert used, "README shows no make command"
     assert used <= targets, f"README uses make targets the Makefile lacks: {used - targets}"
 
 
 def test_readme_opens_with_the_two_commands() -> None:
-    first_block = code_blocks()[0]
+    first_block = code_blocks(README)[0]
     commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
     assert commands == ["make demo", "make test"]
 
@@ -114,6 +118,38 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_readme_documents_every_var() -> None:
     """Every dbt var an analyst can set (all but the ones `--input` sets) has a row in one of
     the README's settings tables: `| `name` | default | meaning |`."""
-    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", README, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", DOCS, flags=re.MULTILINE))
     settable = set(project_vars(ROOT)) - RESERVED_VARS
     assert settable <= documented, f"vars missing from the README: {sorted(settable - documented)}"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"),
+                  flags=re.MULTILINE | re.DOTALL)
+    return {github_anchor(heading) for heading in re.findall(r"^#+ (.*)$", text, re.MULTILINE)}
+
+
+LINKS = [(page, target) for page in PAGES
+         for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8"))
+         if not target.startswith(("http://", "https://", "mailto:"))]
+
+
+@pytest.mark.parametrize(("page", "target"), LINKS,
+                         ids=[f"{page.name}->{target}" for page, target in LINKS])
+def test_links_lead_to_a_file_and_heading(page: Path, target: str) -> None:
+    path, _, anchor = target.partition("#")
+    linked = (page.parent / path).resolve() if path else page
+    assert linked.exists(), f"{page.name}: {target}: no such file"
+    if anchor:
+        assert anchor in anchors(linked), f"{page.name}: {target}: no such heading"
+
+
+def test_readme_is_short_and_links_every_docs_page() -> None:
+    assert len(README.splitlines()) <= 150
+    linked = set(re.findall(r"\]\(docs/([a-z-]+\.md)", README))
+    assert linked == {page.name for page in PAGES[1:]}
