@@ -411,7 +411,7 @@ def test_other_scoring_vars_agree(built: Workspace, tmp_path: Path) -> None:
                  "rfm8_frequency_threshold": 2}
     settings = Settings.from_project(overrides)
     copy = copy_workspace(built, tmp_path / "copy")
-    run_dbt(["run", "--select", "int_month_ends_cut_points", "customer_monthly_history",
+    run_dbt(["run", "--select", "int_month_ends_cut_points", "int_customer_months_classified",
              "customers", "--vars", json.dumps(overrides)], copy)
     orders, as_of = read_orders(copy)
     rules = read_rules(PROJECT_DIR / "seeds" / "segment_rules.csv")

@@ -10,7 +10,7 @@
 with
 
 customer_scores as (
-    select * from {{ ref('customer_monthly_history') }}
+    select * from {{ ref('int_customer_months_classified') }}
     where month_end_on = {{ as_of_date() }}
 ),
 

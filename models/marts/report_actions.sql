@@ -38,7 +38,7 @@ history as (
         month_end_on,
         previous_segment_code,
         segment_code
-    from {{ ref('customer_monthly_history') }}
+    from {{ ref('int_customer_months_classified') }}
     where month_end_on = {{ as_of_date() }}
 ),
 

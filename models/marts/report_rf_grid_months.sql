@@ -13,7 +13,7 @@ history as (
         r_score,
         f_score,
         monetary_amount
-    from {{ ref('customer_monthly_history') }}
+    from {{ ref('int_customer_months_classified') }}
 ),
 
 month_ends as (

@@ -9,7 +9,7 @@
 with
 
 history as (
-    select * from {{ ref('customer_monthly_history') }}
+    select * from {{ ref('int_customer_months_classified') }}
 ),
 
 month_ends as (

@@ -25,7 +25,7 @@ history as (
         customer_id,
         rfm_grid_segment_code,
         rfm8_segment_code
-    from {{ ref('customer_monthly_history') }}
+    from {{ ref('int_customer_months_classified') }}
 ),
 
 registrations as (

@@ -19,7 +19,7 @@ history as (
         previous_{{ segment_code_column(scheme) }},
         {{ segment_code_column(scheme) }}{{ "," if not loop.last }}
         {%- endfor %}
-    from {{ ref('customer_monthly_history') }}
+    from {{ ref('int_customer_months_classified') }}
 ),
 
 month_ends as (

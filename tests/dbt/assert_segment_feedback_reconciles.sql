@@ -21,7 +21,7 @@ history_customers as (
     select
         month_end_on,
         count(*) as customers
-    from {{ ref('customer_monthly_history') }}
+    from {{ ref('int_customer_months_classified') }}
     group by month_end_on
 ),
 
