@@ -1,9 +1,8 @@
 {#
     segment_summary for every month end of the customer history, so the report's segment table
     and chart are month-specific: per month end, scheme and segment, the customers, shares,
-    revenue, AOV, CLV and recommended action. Same definitions as segment_summary (a dbt test
-    checks that the two agree at the as-of date). Every segment of the rule table is listed in
-    every month, with 0 customers when empty.
+    revenue, AOV, CLV and recommended action. segment_summary is its as-of month end. Every
+    segment of the rule table is listed in every month, with 0 customers when empty.
 #}
 
 with

@@ -1,100 +1,67 @@
 {#
-    One row per scheme and segment as of the as-of date, for rfm_grid, rfm8 and the active scheme:
-    customers, shares, revenue, AOV, CLV and the recommended action. Every segment of the rule
-    table is listed, with 0 customers when nobody falls in it, so the report always shows all.
+    One row per scheme and segment as of the as-of date, for rfm_grid, rfm8 and the active
+    scheme: the as-of month end of report_segment_months (customers, shares, revenue, AOV,
+    historical CLV and the recommended action; every segment of the rule table listed, with 0
+    customers when nobody falls in it), and the mean seed-formula CLV of the segment's
+    customers, which only the as-of date has (it needs each customer's CAC and margin).
 #}
 
 with
 
-customers as (
-    select * from {{ ref('customers') }}
+segment_months as (
+    select * from {{ ref('report_segment_months') }}
 ),
 
 run_dates as (
     select as_of_date from {{ ref('int_run_dates') }}
 ),
 
-segments as (
-    select * from {{ ref('int_segments') }}
-    where scheme in ('{{ segment_schemes() | join("', '") }}')
+customers as (
+    select * from {{ ref('customers') }}
 ),
 
-customer_segments as (
+seed_formula_clv as (
     {%- for scheme in segment_schemes() %}
     select
         '{{ scheme }}' as scheme,
         {{ segment_code_column(scheme) }} as segment_code,
-        days_since_last_order,
-        frequency_orders,
-        monetary_amount,
-        lifetime_orders,
-        lifetime_net_revenue,
-        seed_formula_clv_amount
+        avg(cast(seed_formula_clv_amount as double)) as mean_seed_formula_clv_amount
     from customers
+    group by {{ segment_code_column(scheme) }}
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
 ),
 
-segment_totals as (
-    select
-        scheme,
-        segment_code,
-        count(*) as customer_count,
-        sum(monetary_amount) as monetary_amount,
-        sum(lifetime_orders) as lifetime_orders,
-        sum(lifetime_net_revenue) as lifetime_net_revenue,
-        avg(cast(lifetime_net_revenue as double)) as mean_historical_clv_amount,
-        avg(cast(seed_formula_clv_amount as double)) as mean_seed_formula_clv_amount,
-        avg(cast(days_since_last_order as double)) as mean_days_since_last_order,
-        avg(cast(frequency_orders as double)) as mean_frequency_orders,
-        avg(cast(monetary_amount as double)) as mean_monetary_amount
-    from customer_segments
-    group by scheme, segment_code
-),
-
-scheme_totals as (
-    select
-        scheme,
-        sum(customer_count) as customer_count,
-        sum(monetary_amount) as monetary_amount
-    from segment_totals
-    group by scheme
-),
-
 final as (
     select
         run_dates.as_of_date,
-        segments.scheme,
-        segments.scheme = '{{ var("segment_scheme") }}' as is_active_scheme,
-        segments.segment_code,
-        segments.priority as segment_priority,
-        segments.segment_name_en,
-        segments.segment_name_zh,
-        segments.action_en,
-        segments.action_zh,
-        coalesce(segment_totals.customer_count, 0) as customer_count,
-        coalesce(cast(segment_totals.customer_count as double) / nullif(scheme_totals.customer_count, 0), 0)
-            as customer_share_rate,
-        coalesce(segment_totals.monetary_amount, 0) as monetary_amount,
-        coalesce(cast(segment_totals.monetary_amount as double), 0)
-            / nullif(cast(scheme_totals.monetary_amount as double), 0) as revenue_share_rate,
-        coalesce(segment_totals.lifetime_net_revenue, 0) as lifetime_net_revenue,
-        cast(segment_totals.lifetime_net_revenue as double)
-            / nullif(segment_totals.lifetime_orders, 0) as average_order_value_amount,
-        segment_totals.mean_historical_clv_amount,
-        segment_totals.mean_seed_formula_clv_amount,
-        segment_totals.mean_days_since_last_order,
-        segment_totals.mean_frequency_orders,
-        segment_totals.mean_monetary_amount
-    from segments
-    cross join run_dates
-    left join segment_totals
-        on segments.scheme = segment_totals.scheme
-        and segments.segment_code = segment_totals.segment_code
-    left join scheme_totals
-        on segments.scheme = scheme_totals.scheme
+        segment_months.scheme,
+        segment_months.is_active_scheme,
+        segment_months.segment_code,
+        segment_months.segment_priority,
+        segment_months.segment_name_en,
+        segment_months.segment_name_zh,
+        segment_months.action_en,
+        segment_months.action_zh,
+        segment_months.customer_count,
+        segment_months.customer_share_rate,
+        segment_months.monetary_amount,
+        segment_months.revenue_share_rate,
+        segment_months.lifetime_net_revenue,
+        segment_months.average_order_value_amount,
+        segment_months.mean_historical_clv_amount,
+        seed_formula_clv.mean_seed_formula_clv_amount,
+        segment_months.mean_days_since_last_order,
+        segment_months.mean_frequency_orders,
+        segment_months.mean_monetary_amount
+    from segment_months
+    inner join run_dates
+        on segment_months.month_end_on = run_dates.as_of_date
+    left join seed_formula_clv
+        on segment_months.scheme = seed_formula_clv.scheme
+        and segment_months.segment_code = seed_formula_clv.segment_code
 )
 
 select * from final
