@@ -82,14 +82,14 @@ scored as (
         -- (1 - p x / (p x + q - 1), -q / (p x + q - 1), gamma / (gamma + x m)).
         1 - spend_model.p * summary.repeat_purchase_day_count
             / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
-            as spend_gradient_p,
+            as spend_log_gradient_p,
         -spend_model.q
             / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
-            as spend_gradient_q,
+            as spend_log_gradient_q,
         spend_model.gamma / (
             spend_model.gamma + summary.repeat_purchase_day_count
             * greatest(coalesce(summary.mean_repeat_day_spend_amount, 0), 0)
-        ) as spend_gradient_gamma,
+        ) as spend_log_gradient_gamma,
         spend_model.spend_covariance,
         -- Gamma-Gamma: E[spend | x, m_x] = p (gamma + x m_x) / (p x + q - 1); a negative
         -- mean spend counts as 0, and x = 0 gives the population mean p gamma / (q - 1).
@@ -119,12 +119,12 @@ clv_uncertainty as (
         sqrt(
             discounted_expected_orders_log_se * discounted_expected_orders_log_se
             + coalesce(
-                spend_gradient_p * spend_gradient_p * spend_covariance[1]
-                + spend_gradient_q * spend_gradient_q * spend_covariance[5]
-                + spend_gradient_gamma * spend_gradient_gamma * spend_covariance[9]
-                + 2 * spend_gradient_p * spend_gradient_q * spend_covariance[2]
-                + 2 * spend_gradient_p * spend_gradient_gamma * spend_covariance[3]
-                + 2 * spend_gradient_q * spend_gradient_gamma * spend_covariance[6],
+                spend_log_gradient_p * spend_log_gradient_p * spend_covariance[1]
+                + spend_log_gradient_q * spend_log_gradient_q * spend_covariance[5]
+                + spend_log_gradient_gamma * spend_log_gradient_gamma * spend_covariance[9]
+                + 2 * spend_log_gradient_p * spend_log_gradient_q * spend_covariance[2]
+                + 2 * spend_log_gradient_p * spend_log_gradient_gamma * spend_covariance[3]
+                + 2 * spend_log_gradient_q * spend_log_gradient_gamma * spend_covariance[6],
                 0)
         ) as clv_log_se
     from scored
@@ -151,6 +151,9 @@ final as (
         {{ var('prediction_horizon_days') }} as prediction_horizon_days,
         expected_orders,
         expected_spend_per_order_amount,
+        spend_log_gradient_p,
+        spend_log_gradient_q,
+        spend_log_gradient_gamma,
         gross_margin_rate,
         discounted_expected_orders,
         discounted_expected_orders * expected_spend_per_order_amount * gross_margin_rate

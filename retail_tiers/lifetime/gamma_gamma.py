@@ -127,11 +127,3 @@ def _maximise(data: GammaGammaData, start: np.ndarray) -> FitResult:
         data.x.size,
     )
 
-
-def expected_spend(params, x, spend) -> np.ndarray:
-    """E[M | p, q, gamma, m_x, x] = p (gamma + x m_x) / (p x + q - 1), the posterior mean of
-    the next spend; x = 0 gives the population mean p gamma / (q - 1)."""
-    p, q, gamma = (float(v) for v in params)
-    x = np.asarray(x, dtype=float)
-    m = np.where(x > 0, np.asarray(spend, dtype=float), 0.0)
-    return p * (gamma + x * m) / (p * x + q - 1)

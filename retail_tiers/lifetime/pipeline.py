@@ -555,8 +555,10 @@ select
     repeat_purchase_day_count as x,
     recency_weeks as t_x,
     age_weeks as T,
-    greatest(coalesce(mean_repeat_day_spend_amount, 0), 0) as spend,
-    gross_margin_rate as margin
+    expected_spend_per_order_amount * gross_margin_rate as margin_per_order,
+    spend_log_gradient_p,
+    spend_log_gradient_q,
+    spend_log_gradient_gamma
 from predictions
 """
 
@@ -576,12 +578,15 @@ def prediction_totals(
         return TOTALS_SCHEMA.empty_table()
     model = MODELS[chosen]
     values = tuple(fitted_parameters(fit_table, chosen)[n] for n in model.PARAMETER_NAMES)
-    spend_values = tuple(spend_params[n] for n in gamma_gamma.PARAMETER_NAMES)
     c = predictions.query("predictions", CUSTOMERS_SQL).fetchnumpy()
     if not c["x"].size:
         return TOTALS_SCHEMA.empty_table()
     x, t_x, T = c["x"].astype(float), c["t_x"].astype(float), c["T"].astype(float)
-    margin = c["margin"].astype(float)
+    # The expected spend and its log-gradient in the Gamma-Gamma parameters come from
+    # customer_predictions, the one place the spend formula lives.
+    margin_per_order = c["margin_per_order"].astype(float)
+    spend_log_gradient = np.stack([c[f"spend_log_gradient_{name}"].astype(float)
+                                   for name in gamma_gamma.PARAMETER_NAMES], axis=-1)
 
     def orders(v):
         return np.array([model.expected_purchases(v, horizon_days / DAYS_PER_WEEK,
@@ -592,22 +597,22 @@ def prediction_totals(
             model, v, x, t_x, T, clv_months, monthly_discount_rate,
             DAYS_PER_MONTH / DAYS_PER_WEEK)
 
-    def spend(v):
-        return gamma_gamma.expected_spend(v, x, c["spend"].astype(float)) * margin
-
     with np.errstate(all="ignore"):
-        base_discounted, base_spend = discounted(values), spend(spend_values)
+        base_discounted = discounted(values)
         total_orders = orders(values)
-        total_clv = np.array([base_discounted @ base_spend])
+        customer_clv = base_discounted * margin_per_order
+        total_clv = np.array([customer_clv.sum()])
         orders_se = purchase_models.log_standard_error(
             purchase_models.log_gradient(orders, values), _covariance(fit_table, chosen))
+        # d ln(total) / d ln(theta) = sum of each customer's CLV x its d ln(spend) / d ln(theta)
+        # over the total (the purchase model's part by central differences, as above)
+        spend_gradient = np.nan_to_num(customer_clv @ spend_log_gradient / total_clv[0])
         clv_se = np.sqrt(
             purchase_models.log_standard_error(purchase_models.log_gradient(
-                lambda v: np.array([discounted(v) @ base_spend]), values),
+                lambda v: np.array([discounted(v) @ margin_per_order]), values),
                 _covariance(fit_table, chosen)) ** 2
-            + purchase_models.log_standard_error(purchase_models.log_gradient(
-                lambda v: np.array([base_discounted @ spend(v)]), spend_values),
-                _covariance(fit_table, gamma_gamma.MODEL)) ** 2)
+            + purchase_models.log_standard_error(
+                spend_gradient, _covariance(fit_table, gamma_gamma.MODEL)) ** 2)
     orders_low, orders_high = purchase_models.interval_90(total_orders, orders_se)
     clv_low, clv_high = purchase_models.interval_90(total_clv, clv_se)
     return pa.table({
