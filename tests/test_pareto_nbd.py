@@ -137,3 +137,21 @@ def test_selection_prefers_the_smaller_absolute_holdout_error():
     assert purchase_models.select("pareto_nbd", {}, 0)[0] == "pareto_nbd"
     with pytest.raises(purchase_models.LifetimeFitError, match="clv_purchase_model"):
         purchase_models.select("bgnbd", {}, 0)
+
+
+def test_too_many_patterns_skip_the_fit_by_count_not_by_time(monkeypatch):
+    """Whether Pareto/NBD is fitted depends on the number of distinct patterns only, never on
+    how long an evaluation took, so a busy machine cannot change a build's predictions."""
+    from retail_tiers.lifetime.optimise import LifetimeFitError
+
+    x = np.arange(12, dtype=float) % 4
+    t_x = np.where(x > 0, np.arange(12, dtype=float) + 1.0, 0.0)
+    T = np.full(12, 40.0)
+    monkeypatch.setattr(pareto_nbd, "MAX_PATTERNS", 11)
+    with pytest.raises(LifetimeFitError, match=r"skipped: 12 distinct purchase patterns"):
+        pareto_nbd.fit(x, t_x, T)
+    monkeypatch.setattr(pareto_nbd, "MAX_PATTERNS", 12)
+    try:
+        pareto_nbd.fit(x, t_x, T)
+    except LifetimeFitError as error:  # a fit may still fail on 12 patterns, but not skip
+        assert "skipped" not in str(error)
