@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
-LAYERS = ["staging", "intermediate", "predictions", "marts"]
+LAYERS = ["staging", "intermediate", "predictions", "marts"]  # marts/report: report-shaped marts
 REF = re.compile(r"""\bref\(\s*['"]([a-z0-9_]+)['"]\s*\)""")
 
 
@@ -40,3 +40,18 @@ def test_a_model_reads_only_its_own_or_earlier_layers(name: str) -> None:
         assert layer_of(MODEL_FILES[parent]) <= layer_of(path), (
             f"{path.relative_to(MODELS)} reads {MODEL_FILES[parent].relative_to(MODELS)}, "
             "a later layer")
+
+
+def test_the_report_exposure_lists_every_table_the_report_reads() -> None:
+    """The dbt exposure monthly_report (models/marts/report/exposures.yml) declares the PDF's
+    inputs, so `dbt ls --select +exposure:monthly_report` is what the report needs."""
+    import yaml
+
+    from reports.data import REQUIRED_TABLES
+
+    exposures = yaml.safe_load((MODELS / "marts" / "report" / "exposures.yml").read_text())
+    [report] = [item for item in exposures["exposures"] if item["name"] == "monthly_report"]
+    declared = {re.fullmatch(r"ref\('([a-z0-9_]+)'\)", item).group(1)
+                for item in report["depends_on"]}
+    written_by_the_run_end_hook = {"build_runs", "build_results"}
+    assert declared == set(REQUIRED_TABLES) - written_by_the_run_end_hook
