@@ -664,37 +664,68 @@ class Sections:
         histogram = self.chart(
             "histogram", alt=self.t("clv.histogram_title"), edge_labels=edges,
             counts=[int(band["customer_count"]) for band in bands], highlight=reaching_top,
-            legend=(self.t("clv.histogram_rest"), self.t("clv.histogram_top")),
+            legend=(self.t("clv.histogram_rest"),
+                    self.t("clv.histogram_top", threshold=fmt.money(threshold, 2))),
             x_title=self.t("clv.histogram_x", last=fmt.axis_money(bands[-1]["lower_amount"])),
             y_title=self.t("clv.histogram_y"), chart_id="clv-histogram", width_mm=104,
-            height_mm=52)
+            height_mm=50)
         decile_chart = self.chart(
             "column_shares", alt=self.t("clv.deciles_title"),
             labels=[str(row["decile"]) for row in deciles],
             shares=[float(row["clv_share_rate"] or 0) for row in deciles],
             highlight=[row["decile"] == top["decile"] for row in deciles],
             x_title=self.t("clv.deciles_x"), y_title=self.t("clv.deciles_y"),
-            chart_id="clv-deciles", width_mm=70, height_mm=52)
+            chart_id="clv-deciles", width_mm=70, height_mm=50)
+        context = self.data.clv_context or {}
+        headline = self.t("headline.clv", share=fmt.percent(top["clv_share_rate"]))
+        if context.get("predicted_to_trailing_ratio") is not None:
+            headline = self.t(
+                "headline.clv_context", forecast=fmt.short_money(context["predicted_clv_amount"]),
+                customers=fmt.integer(context["customer_count"]),
+                months=fmt.integer(context["clv_months"]),
+                ratio=fmt.percent(context["predicted_to_trailing_ratio"]),
+                share=fmt.percent(top["clv_share_rate"]))
         return {
-            "headline": self.t("headline.clv", share=fmt.percent(top["clv_share_rate"])),
+            "headline": headline,
             "customers": fmt.integer(top["all_customer_count"]),
             "total": fmt.short_money(top["all_predicted_clv_amount"]),
+            "trailing": fmt.short_money(context.get("trailing_gross_margin_amount")),
             "top_share": fmt.percent(top["clv_share_rate"]),
-            "threshold": fmt.money(threshold, 2),
+            "months": fmt.integer(context.get("clv_months")),
             "histogram": histogram,
             "deciles": decile_chart,
-            "interval": self.clv_interval(),
+            "context": self.clv_context_text(),
+            "note": self.t("clv.note", model=self.purchase_model_name(),
+                           months=fmt.integer(context.get("clv_months")),
+                           rate=fmt.percent(self.data.run.vars.get("clv_monthly_discount_rate")),
+                           date=fmt.date(self.data.run.as_of_date)),
         }
 
-    def clv_interval(self) -> str | None:
-        """The total predicted CLV with its 90% interval from parameter uncertainty."""
-        totals = self.data.prediction_totals
-        if not totals:
+    def clv_context_text(self) -> str | None:
+        """What is forecast and for whom, beside the same customers' trailing gross margin
+        (report_clv_context) and the total's 90% interval (prediction_totals)."""
+        context, totals = self.data.clv_context, self.data.prediction_totals
+        if not context:
             return None
         fmt = self.fmt
-        return self.t("clv.interval", total=fmt.short_money(totals["predicted_clv"]),
-                      low=fmt.short_money(totals["predicted_clv_lower"]),
-                      high=fmt.short_money(totals["predicted_clv_upper"]))
+        text = self.t(
+            "clv.context", customers=fmt.integer(context["customer_count"]),
+            date=fmt.date(context["as_of_date"]), months=fmt.integer(context["clv_months"]),
+            forecast=fmt.short_money(context["predicted_clv_amount"]),
+            rate=fmt.percent(self.data.run.vars.get("clv_monthly_discount_rate")),
+            trailing=fmt.short_money(context["trailing_gross_margin_amount"]),
+            start=fmt.date(context["trailing_start_on"]),
+            buyers=fmt.integer(context["trailing_buyer_count"]),
+            ratio=fmt.percent(context["predicted_to_trailing_ratio"]))
+        if totals:
+            text += ("" if fmt.lang == "zh" else " ") + self.t("clv.interval",
+                                 low=fmt.short_money(totals["predicted_clv_lower"]),
+                                 high=fmt.short_money(totals["predicted_clv_upper"]))
+        return text
+
+    def purchase_model_name(self) -> str:
+        model = (self.data.purchase_model or {}).get("model") or "bg_nbd"
+        return self.t(f"trust.model_{model}")
 
     # ---- can you trust the forecast? (the holdout report card) -------------------------------
     def trust(self) -> dict[str, Any] | None:

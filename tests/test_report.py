@@ -8,17 +8,21 @@ session.
 
 from __future__ import annotations
 
+import calendar
 import csv
+import datetime as dt
 import os
 import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import CliResult, Workspace, csv_text, run_cli
+import yaml
+from conftest import PROJECT_DIR, CliResult, Workspace, csv_text, run_cli
 
 MINUS = "\u2212"
 
@@ -638,3 +642,54 @@ def test_trust_page_shows_the_holdout_report_card(english_pdf: Path, chinese_pdf
     assert verdict in flat
     assert ("too low" if rate < 0 else "too high") in flat
     assert any("这个预测可信吗？" in page for page in pdf_pages(chinese_pdf))
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months earlier, clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def test_clv_page_sets_the_forecast_beside_the_same_customers_trailing_margin(
+        english_pdf: Path, chinese_pdf: Path, demo_workspace: Workspace) -> None:
+    """Predicted value in context: the gross margin of the forecast customers' orders in the
+    clv_months calendar months up to the as-of date, recomputed here from the order table
+    (int_orders_netted) with Python's own window and sum, equals report_clv_context, and both
+    languages print it beside the forecast, for the customers who bought by the as-of date."""
+    months = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["clv_months"]
+    (as_of,), = demo_workspace.query("select distinct as_of_date from customer_predictions")
+    start = months_before(as_of, months) + dt.timedelta(days=1)
+    forecast = {customer: float(clv) for customer, clv in demo_workspace.query(
+        "select customer_id, predicted_clv from customer_predictions")}
+    margin, buyers = Decimal(0), set()
+    for customer, ordered_on, amount, is_purchase in demo_workspace.query(
+            "select customer_id, ordered_on, gross_margin_amount, is_purchase "
+            "from intermediate.int_orders_netted where customer_id is not null"):
+        if customer in forecast and start <= ordered_on <= as_of:
+            margin += amount
+            if is_purchase:
+                buyers.add(customer)
+    assert margin > 0 and 0 < len(buyers) < len(forecast)
+    row, = demo_workspace.query(
+        "select trailing_start_on, customer_count, predicted_clv_amount, trailing_buyer_count, "
+        "trailing_gross_margin_amount, predicted_to_trailing_ratio from report_clv_context")
+    assert row[:2] == (start, len(forecast))
+    assert row[2] == pytest.approx(sum(forecast.values()), rel=1e-9)
+    assert row[3:5] == (len(buyers), margin)
+    assert row[5] == pytest.approx(sum(forecast.values()) / float(margin), rel=1e-9)
+
+    total = sum(forecast.values())
+    english = " ".join(next(page for page in pdf_pages(english_pdf)
+                            if "What is forecast" in page).split())
+    for text in (f"the {len(forecast):,} customers who bought by {as_of.day} "
+                 f"{as_of:%b %Y}", f"from {start.day} {start:%b %Y} to {as_of.day} {as_of:%b %Y}",
+                 f"({len(buyers):,} of them bought", f"¥{float(margin) / 1e3:,.2f}K",
+                 f"¥{total / 1e3:,.2f}K", f"{total / float(margin) * 100:.1f}% of that"):
+        assert text in english, text
+    chinese = "".join(next(page for page in pdf_pages(chinese_pdf)
+                           if "预测的是什么" in page).split())
+    for text in (f"截至{as_of.year}年{as_of.month}月{as_of.day}日已购买过的{len(forecast):,}位客户",
+                 f"在{start.year}年{start.month}月{start.day}日至", f"其中{len(buyers):,}位",
+                 f"¥{float(margin) / 1e4:,.2f}万", f"预测为其{total / float(margin) * 100:.1f}%"):
+        assert text in chinese, text
