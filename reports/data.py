@@ -34,7 +34,7 @@ REQUIRED_TABLES = [
     "prediction_totals", "report_clv_context",
 ]
 
-WATCHLIST_ROWS = 18
+WATCHLIST_ROWS = 28  # the rows that fill the watchlist's page
 MIGRATION_MOVES = 8  # the migration page's table of the largest moves
 CAMPAIGN_MONTHS = 12
 COHORT_MONTHS = 12

@@ -31,7 +31,7 @@ TREND_KPIS = (
 )
 ARROWS = {"up": "▲", "down": "▼", "flat": "="}
 SOURCE_MAX_CHARS = 70
-SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "migration", "rf",
+SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "rf", "migration",
                  "cohorts", "clv", "trust", "watchlist", "campaigns", "channels", "quality")
 # Sections left out (with their contents entry, bookmark and highlight) when they have no data.
 OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels", "actions", "trust")
@@ -508,7 +508,8 @@ class Sections:
                    if flag else ""
                    for row, flag in zip(rows, weak, strict=True)],
             weak=weak, x_title=self.t("voice.chart_x"),
-            empty_text=self.t("voice.no_responses"), chart_id="nps-segments")
+            empty_text=self.t("voice.no_responses"), chart_id="nps-segments",
+            height_mm=16 + 8 * len(rows))
 
     def voice_trend(self, by_month: dict[dt.date, Row]) -> list[dict[str, Any]]:
         months = [row["month_start_on"] for row in self.data.trend] or sorted(by_month)
@@ -524,7 +525,7 @@ class Sections:
             slot = self.chart("trend_chart", alt=self.t(f"voice.trend_{column}"),
                               months=months, values=values, kind=kind,
                               weak=weak if column != "responses" else None,
-                              chart_id=f"voice-{column}")
+                              chart_id=f"voice-{column}", height_mm=44)
             latest = found[-1][column] if found and found[-1] else None
             charts.append({"label": self.t(f"voice.trend_{column}"), "svg": slot,
                            "value": text(latest) if latest is not None else MISSING})
@@ -675,7 +676,7 @@ class Sections:
             shares=[float(row["clv_share_rate"] or 0) for row in deciles],
             highlight=[row["decile"] == top["decile"] for row in deciles],
             x_title=self.t("clv.deciles_x"), y_title=self.t("clv.deciles_y"),
-            chart_id="clv-deciles", width_mm=70, height_mm=50)
+            chart_id="clv-deciles", width_mm=70, height_mm=46)
         context = self.data.clv_context or {}
         headline = self.t("headline.clv", share=fmt.percent(top["clv_share_rate"]))
         if context.get("predicted_to_trailing_ratio") is not None:
@@ -683,8 +684,7 @@ class Sections:
                 "headline.clv_context", forecast=fmt.short_money(context["predicted_clv_amount"]),
                 customers=fmt.integer(context["customer_count"]),
                 months=fmt.integer(context["clv_months"]),
-                ratio=fmt.percent(context["predicted_to_trailing_ratio"]),
-                share=fmt.percent(top["clv_share_rate"]))
+                ratio=fmt.percent(context["predicted_to_trailing_ratio"]))
         return {
             "headline": headline,
             "customers": fmt.integer(top["all_customer_count"]),
@@ -748,7 +748,7 @@ class Sections:
             holdout_from=int(first_holdout),
             legend=(t("trust.actual"), t("trust.expected"), t("trust.holdout")),
             x_title=t("trust.tracking_x"), y_title=t("trust.tracking_y"),
-            chart_id="trust-tracking")
+            chart_id="trust-tracking", height_mm=74)
         by_frequency = data.holdout_by_frequency
         frequency_chart = self.chart(
             "paired_columns", alt=t("trust.frequency_title"),
@@ -757,7 +757,7 @@ class Sections:
             expected=[float(row["expected_orders_per_customer"]) for row in by_frequency],
             legend=(t("trust.actual"), t("trust.expected")),
             x_title=t("trust.frequency_x"), y_title=t("trust.frequency_y"),
-            chart_id="trust-frequency")
+            chart_id="trust-frequency", height_mm=74)
         model = data.purchase_model or {}
         basis = model.get("selection_basis") or "default"
         return {

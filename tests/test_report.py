@@ -693,3 +693,76 @@ def test_clv_page_sets_the_forecast_beside_the_same_customers_trailing_margin(
                  f"在{start.year}年{start.month}月{start.day}日至", f"其中{len(buyers):,}位",
                  f"¥{float(margin) / 1e4:,.2f}万", f"预测为其{total / float(margin) * 100:.1f}%"):
         assert text in chinese, text
+
+
+# ---- full pages ---------------------------------------------------------------------------
+BLANK_BAND_MM = 6      # a white band at least this tall is blank (line and row spacing are not)
+PAGE_PADDING_MM = (5, 4)  # report.css.j2 @page: padding between the rules and the content
+MAX_BLANK_SHARE = 1 / 3
+
+
+def blank_shares(pdf: Path) -> list[float]:
+    """Per page, the share of its content area that is blank: the area between the running
+    header's rule and the footer's (less the page box's padding), rendered at 1 px = 1 pt
+    with pypdfium2, and of it the rows of pixels with no ink across the text width that form
+    white bands of at least BLANK_BAND_MM."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    per_mm = 72 / 25.4
+    document = pdfium.PdfDocument(str(pdf))
+    shares = []
+    try:
+        for page in document:
+            pixels = page.render(scale=1, grayscale=True).to_numpy()
+            pixels = pixels.reshape(pixels.shape[0], pixels.shape[1])
+            side = round(16 * per_mm)  # theme.MARGIN_SIDE_MM
+            ink = pixels[:, side:-side] < 250
+            rules = np.flatnonzero(ink.mean(axis=1) > 0.95)
+            height = pixels.shape[0]
+            header = rules[rules < height / 4].min()
+            footer = rules[rules > height * 3 / 4].max()
+            top = header + round(PAGE_PADDING_MM[0] * per_mm) + 1
+            bottom = footer - round(PAGE_PADDING_MM[1] * per_mm)
+            white = ~ink[top:bottom].any(axis=1)
+            blank = run = 0
+            for is_white in [*white, False]:
+                if is_white:
+                    run += 1
+                    continue
+                if run >= BLANK_BAND_MM * per_mm:
+                    blank += run
+                run = 0
+            shares.append(blank / len(white))
+    finally:
+        document.close()
+    return shares
+
+
+def test_no_page_is_more_than_a_third_blank(english_pdf: Path, chinese_pdf: Path) -> None:
+    """Fill the pages: no page of the demo report, in either language, is more than a third
+    blank, except the last (it ends the report). The issue allows more blank on a page that
+    ends a section; sections start on new pages, so nearly every page ends one and that
+    would excuse the half-empty pages it complains of: the test holds every page to it."""
+    for pdf in (english_pdf, chinese_pdf):
+        shares = blank_shares(pdf)
+        assert len(shares) >= 12, pdf
+        too_blank = {number: f"{share:.0%}" for number, share in enumerate(shares, start=1)
+                     if share > MAX_BLANK_SHARE and number < len(shares)}
+        assert not too_blank, (pdf.name, too_blank)
+
+
+def test_blank_share_sees_an_empty_page_and_a_full_one(tmp_path: Path) -> None:
+    """The measure itself: a page holding only its header and footer is all blank, one
+    filled with text is not."""
+    import weasyprint
+
+    rule = "@page { size: A4; margin: 17mm 16mm; border-top: 0.6pt solid #999; " \
+           "border-bottom: 0.6pt solid #999; padding: 5mm 0 4mm 0; }"
+    line = "<p style='margin:0;font-size:9pt'>" + "A line of text. " * 12 + "</p>"
+    html = (f"<style>{rule} .page {{ break-after: page; }}</style>"
+            f"<div class='page'>&nbsp;</div><div>{line * 70}</div>")
+    pdf = tmp_path / "pages.pdf"
+    weasyprint.HTML(string=html).write_pdf(str(pdf))
+    empty, full = blank_shares(pdf)[:2]
+    assert empty > 0.99 and full < 0.05, (empty, full)
