@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -117,6 +119,23 @@ def _unwrap_id_groups(element: ElementTree.Element, referenced: set[str]) -> Non
     element[:] = children
 
 
+def _fit_axes(figure: Figure, axes: Axes, pad_mm: float = 0.6) -> None:
+    """Place `axes` so that its tick labels stay inside the figure, with `pad_mm` to spare.
+
+    Margins as fractions of the figure fit one size only: a small chart with wide labels
+    (¥40,000 on a 42 mm chart, a month over its year) was clipped at the left and bottom."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    pad = pad_mm / theme.MM_PER_INCH * figure.dpi
+    tight = axes.get_tightbbox(renderer)
+    inner = axes.get_window_extent(renderer)
+    width, height = figure.bbox.width, figure.bbox.height
+    left = (inner.x0 - tight.x0 + pad) / width
+    bottom = (inner.y0 - tight.y0 + pad) / height
+    right = 1 - (max(tight.x1 - inner.x1, 0) + pad) / width
+    top = 1 - (max(tight.y1 - inner.y1, 0) + pad) / height
+    axes.set_position((left, bottom, right - left, top - bottom))
+
+
 def _render(fonts: Fonts, chart_id: str, draw: Callable[[], Figure]) -> str:
     with matplotlib.rc_context(_rc(fonts, chart_id)):
         return _to_svg(draw())
@@ -193,6 +212,7 @@ def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
                               for i in ticks])
         axes.tick_params(axis="x", pad=1.5)
         axes.tick_params(axis="y", pad=1)
+        _fit_axes(figure, axes)
         return figure
 
     return _render(fonts, chart_id, draw)
@@ -290,6 +310,7 @@ def histogram(edge_labels: Sequence[str], counts: Sequence[float], highlight: Se
                                             label=legend[0]),
                    matplotlib.patches.Patch(facecolor=theme.PRIMARY, label=legend[1])]
         axes.legend(handles=handles, loc="upper right", handlelength=1.4, handleheight=0.9)
+        _fit_axes(figure, axes)
         return figure
 
     return _render(fonts, chart_id, draw)
@@ -323,6 +344,7 @@ def column_shares(labels: Sequence[str], shares: Sequence[float], highlight: Seq
         axes.grid(axis="y")
         axes.set_axisbelow(True)
         axes.set_ylabel(y_title)
+        _fit_axes(figure, axes)
         return figure
 
     return _render(fonts, chart_id, draw)
@@ -335,11 +357,11 @@ def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[
                  height_mm: float | None = None) -> str:
     """Uplift per campaign with its confidence interval; a filled dot = interval excludes 0."""
     rows = len(labels)
-    height = height_mm or 14 + rows * 6
+    height = height_mm or 14 + rows * 11
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
-        axes = figure.add_axes((0.3, 9 / height, 0.66, 1 - 12 / height))
+        axes = figure.add_axes((0.3, 10 / height, 0.62, 1 - 12 / height))
         finite = [float(v) for v in (*uplift, *low, *high) if _is_number(v)]
         span = max([abs(v) for v in finite] + [0.01])
         for y, (value, lo, hi, flag) in enumerate(zip(uplift, low, high, significant,
@@ -353,11 +375,13 @@ def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[
                 axes.plot([value], [y], marker="o", markersize=4.5, linestyle="none",
                           color=theme.PRIMARY, markerfacecolor=theme.PRIMARY if flag else "white",
                           markeredgewidth=1.1)
-                axes.text(value, y - 0.32, fmt.change_points(value), ha="center", va="bottom",
-                          fontsize=theme.CHART_SIZE_PT - 1, color=theme.INK)
+                # right of the interval, clear of the zero line and the other rows
+                label_x = max(value, float(hi) if _is_number(hi) else value) + span * 0.04
+                axes.text(label_x, y, fmt.change_points(value), ha="left", va="center",
+                          fontsize=theme.CHART_SIZE_PT - 0.5, color=theme.INK)
         axes.axvline(0, color=theme.MUTED, linewidth=0.7, linestyle=(0, (3, 2)))
-        axes.set_xlim(-span * 1.15, span * 1.15)
-        axes.set_ylim(rows - 0.5, -0.8)
+        axes.set_xlim(-span * 1.15, span * 1.3)
+        axes.set_ylim(rows - 0.5, -0.5)
         axes.set_yticks(list(range(rows)))
         axes.set_yticklabels(labels)
         axes.tick_params(axis="y", length=0, pad=4)
@@ -511,6 +535,7 @@ def tracking_chart(weeks: Sequence[int], actual: Sequence[float], expected: Sequ
         axes.set_ylabel(y_title)
         axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, handlelength=1.8,
                     columnspacing=1.2, borderaxespad=0.2)
+        _fit_axes(figure, axes)
         return figure
 
     return _render(fonts, chart_id, draw)
@@ -544,6 +569,7 @@ def paired_columns(labels: Sequence[str], actual: Sequence[float], expected: Seq
         axes.set_ylabel(y_title)
         axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, handlelength=1.4,
                     handleheight=0.9, columnspacing=1.2, borderaxespad=0.2)
+        _fit_axes(figure, axes)
         return figure
 
     return _render(fonts, chart_id, draw)

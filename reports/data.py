@@ -31,10 +31,10 @@ REQUIRED_TABLES = [
     "feedback_monthly", "segment_category_mix", "sales_by_channel_store_city",
     "acquisition_channel_value", "display_names", "report_actions",
     "holdout_tracking", "holdout_by_frequency", "holdout_totals", "clv_model_fit",
-    "prediction_totals",
+    "prediction_totals", "report_clv_context",
 ]
 
-WATCHLIST_ROWS = 18
+WATCHLIST_ROWS = 28  # the rows that fill the watchlist's page
 MIGRATION_MOVES = 8  # the migration page's table of the largest moves
 CAMPAIGN_MONTHS = 12
 COHORT_MONTHS = 12
@@ -116,6 +116,7 @@ class ReportData:
     holdout_totals: dict[str, Row] = field(default_factory=dict)
     purchase_model: Row | None = None
     prediction_totals: Row | None = None
+    clv_context: Row | None = None
 
 
 # ---- months ---------------------------------------------------------------------------------
@@ -698,6 +699,16 @@ def prediction_totals(con: duckdb.DuckDBPyConnection) -> Row | None:
     return found[0] if found else None
 
 
+def clv_context(con: duckdb.DuckDBPyConnection) -> Row | None:
+    """What is forecast and for whom, beside the same customers' trailing gross margin."""
+    found = rows(con, """
+        select as_of_date, clv_months, trailing_start_on, customer_count, predicted_clv_amount,
+               trailing_buyer_count, trailing_gross_margin_amount, predicted_to_trailing_ratio
+        from report_clv_context
+    """)
+    return found[0] if found else None
+
+
 def purchase_model(con: duckdb.DuckDBPyConnection) -> Row | None:
     """The purchase model the predictions use, with why and its holdout error."""
     found = rows(con, """
@@ -745,6 +756,7 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
         data.holdout_totals = holdout_totals(con)
         data.purchase_model = purchase_model(con)
         data.prediction_totals = prediction_totals(con)
+        data.clv_context = clv_context(con)
     data.best_campaign = best_campaign(con, month, CAMPAIGN_MONTHS)
     data.feedback_segments = feedback_segments(con, month, run.segment_scheme)
     data.feedback_trend = feedback_trend(con, month, history)

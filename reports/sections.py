@@ -31,7 +31,7 @@ TREND_KPIS = (
 )
 ARROWS = {"up": "▲", "down": "▼", "flat": "="}
 SOURCE_MAX_CHARS = 70
-SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "migration", "rf",
+SECTION_ORDER = ("summary", "actions", "trends", "segments", "voice", "mix", "rf", "migration",
                  "cohorts", "clv", "trust", "watchlist", "campaigns", "channels", "quality")
 # Sections left out (with their contents entry, bookmark and highlight) when they have no data.
 OPTIONAL_SECTIONS = ("mix", "voice", "watchlist", "channels", "actions", "trust")
@@ -508,7 +508,8 @@ class Sections:
                    if flag else ""
                    for row, flag in zip(rows, weak, strict=True)],
             weak=weak, x_title=self.t("voice.chart_x"),
-            empty_text=self.t("voice.no_responses"), chart_id="nps-segments")
+            empty_text=self.t("voice.no_responses"), chart_id="nps-segments",
+            height_mm=16 + 8 * len(rows))
 
     def voice_trend(self, by_month: dict[dt.date, Row]) -> list[dict[str, Any]]:
         months = [row["month_start_on"] for row in self.data.trend] or sorted(by_month)
@@ -524,7 +525,7 @@ class Sections:
             slot = self.chart("trend_chart", alt=self.t(f"voice.trend_{column}"),
                               months=months, values=values, kind=kind,
                               weak=weak if column != "responses" else None,
-                              chart_id=f"voice-{column}")
+                              chart_id=f"voice-{column}", height_mm=44)
             latest = found[-1][column] if found and found[-1] else None
             charts.append({"label": self.t(f"voice.trend_{column}"), "svg": slot,
                            "value": text(latest) if latest is not None else MISSING})
@@ -664,37 +665,67 @@ class Sections:
         histogram = self.chart(
             "histogram", alt=self.t("clv.histogram_title"), edge_labels=edges,
             counts=[int(band["customer_count"]) for band in bands], highlight=reaching_top,
-            legend=(self.t("clv.histogram_rest"), self.t("clv.histogram_top")),
+            legend=(self.t("clv.histogram_rest"),
+                    self.t("clv.histogram_top", threshold=fmt.money(threshold, 2))),
             x_title=self.t("clv.histogram_x", last=fmt.axis_money(bands[-1]["lower_amount"])),
             y_title=self.t("clv.histogram_y"), chart_id="clv-histogram", width_mm=104,
-            height_mm=52)
+            height_mm=50)
         decile_chart = self.chart(
             "column_shares", alt=self.t("clv.deciles_title"),
             labels=[str(row["decile"]) for row in deciles],
             shares=[float(row["clv_share_rate"] or 0) for row in deciles],
             highlight=[row["decile"] == top["decile"] for row in deciles],
             x_title=self.t("clv.deciles_x"), y_title=self.t("clv.deciles_y"),
-            chart_id="clv-deciles", width_mm=70, height_mm=52)
+            chart_id="clv-deciles", width_mm=70, height_mm=46)
+        context = self.data.clv_context or {}
+        headline = self.t("headline.clv", share=fmt.percent(top["clv_share_rate"]))
+        if context.get("predicted_to_trailing_ratio") is not None:
+            headline = self.t(
+                "headline.clv_context", forecast=fmt.short_money(context["predicted_clv_amount"]),
+                customers=fmt.integer(context["customer_count"]),
+                months=fmt.integer(context["clv_months"]),
+                ratio=fmt.percent(context["predicted_to_trailing_ratio"]))
         return {
-            "headline": self.t("headline.clv", share=fmt.percent(top["clv_share_rate"])),
+            "headline": headline,
             "customers": fmt.integer(top["all_customer_count"]),
             "total": fmt.short_money(top["all_predicted_clv_amount"]),
+            "trailing": fmt.short_money(context.get("trailing_gross_margin_amount")),
             "top_share": fmt.percent(top["clv_share_rate"]),
-            "threshold": fmt.money(threshold, 2),
+            "months": fmt.integer(context.get("clv_months")),
             "histogram": histogram,
             "deciles": decile_chart,
-            "interval": self.clv_interval(),
+            "context": self.clv_context_text(),
+            "note": self.t("clv.note", model=self.purchase_model_name(),
+                           months=fmt.integer(context.get("clv_months")),
+                           rate=fmt.percent(self.data.run.vars.get("clv_monthly_discount_rate")),
+                           date=fmt.date(self.data.run.as_of_date)),
         }
 
-    def clv_interval(self) -> str | None:
-        """The total predicted CLV with its 90% interval from parameter uncertainty."""
-        totals = self.data.prediction_totals
-        if not totals:
+    def clv_context_text(self) -> str | None:
+        """What is forecast and for whom, beside the same customers' trailing gross margin
+        (report_clv_context) and the total's 90% interval (prediction_totals)."""
+        context, totals = self.data.clv_context, self.data.prediction_totals
+        if not context:
             return None
         fmt = self.fmt
-        return self.t("clv.interval", total=fmt.short_money(totals["predicted_clv"]),
-                      low=fmt.short_money(totals["predicted_clv_lower"]),
-                      high=fmt.short_money(totals["predicted_clv_upper"]))
+        text = self.t(
+            "clv.context", customers=fmt.integer(context["customer_count"]),
+            date=fmt.date(context["as_of_date"]), months=fmt.integer(context["clv_months"]),
+            forecast=fmt.short_money(context["predicted_clv_amount"]),
+            rate=fmt.percent(self.data.run.vars.get("clv_monthly_discount_rate")),
+            trailing=fmt.short_money(context["trailing_gross_margin_amount"]),
+            start=fmt.date(context["trailing_start_on"]),
+            buyers=fmt.integer(context["trailing_buyer_count"]),
+            ratio=fmt.percent(context["predicted_to_trailing_ratio"]))
+        if totals:
+            text += ("" if fmt.lang == "zh" else " ") + self.t("clv.interval",
+                                 low=fmt.short_money(totals["predicted_clv_lower"]),
+                                 high=fmt.short_money(totals["predicted_clv_upper"]))
+        return text
+
+    def purchase_model_name(self) -> str:
+        model = (self.data.purchase_model or {}).get("model") or "bg_nbd"
+        return self.t(f"trust.model_{model}")
 
     # ---- can you trust the forecast? (the holdout report card) -------------------------------
     def trust(self) -> dict[str, Any] | None:
@@ -717,7 +748,7 @@ class Sections:
             holdout_from=int(first_holdout),
             legend=(t("trust.actual"), t("trust.expected"), t("trust.holdout")),
             x_title=t("trust.tracking_x"), y_title=t("trust.tracking_y"),
-            chart_id="trust-tracking")
+            chart_id="trust-tracking", height_mm=74)
         by_frequency = data.holdout_by_frequency
         frequency_chart = self.chart(
             "paired_columns", alt=t("trust.frequency_title"),
@@ -726,7 +757,7 @@ class Sections:
             expected=[float(row["expected_orders_per_customer"]) for row in by_frequency],
             legend=(t("trust.actual"), t("trust.expected")),
             x_title=t("trust.frequency_x"), y_title=t("trust.frequency_y"),
-            chart_id="trust-frequency")
+            chart_id="trust-frequency", height_mm=74)
         model = data.purchase_model or {}
         basis = model.get("selection_basis") or "default"
         return {

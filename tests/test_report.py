@@ -8,17 +8,21 @@ session.
 
 from __future__ import annotations
 
+import calendar
 import csv
+import datetime as dt
 import os
 import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import CliResult, Workspace, csv_text, run_cli
+import yaml
+from conftest import PROJECT_DIR, CliResult, Workspace, csv_text, run_cli
 
 MINUS = "\u2212"
 
@@ -638,3 +642,127 @@ def test_trust_page_shows_the_holdout_report_card(english_pdf: Path, chinese_pdf
     assert verdict in flat
     assert ("too low" if rate < 0 else "too high") in flat
     assert any("这个预测可信吗？" in page for page in pdf_pages(chinese_pdf))
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months earlier, clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def test_clv_page_sets_the_forecast_beside_the_same_customers_trailing_margin(
+        english_pdf: Path, chinese_pdf: Path, demo_workspace: Workspace) -> None:
+    """Predicted value in context: the gross margin of the forecast customers' orders in the
+    clv_months calendar months up to the as-of date, recomputed here from the order table
+    (int_orders_netted) with Python's own window and sum, equals report_clv_context, and both
+    languages print it beside the forecast, for the customers who bought by the as-of date."""
+    months = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["clv_months"]
+    (as_of,), = demo_workspace.query("select distinct as_of_date from customer_predictions")
+    start = months_before(as_of, months) + dt.timedelta(days=1)
+    forecast = {customer: float(clv) for customer, clv in demo_workspace.query(
+        "select customer_id, predicted_clv from customer_predictions")}
+    margin, buyers = Decimal(0), set()
+    for customer, ordered_on, amount, is_purchase in demo_workspace.query(
+            "select customer_id, ordered_on, gross_margin_amount, is_purchase "
+            "from intermediate.int_orders_netted where customer_id is not null"):
+        if customer in forecast and start <= ordered_on <= as_of:
+            margin += amount
+            if is_purchase:
+                buyers.add(customer)
+    assert margin > 0 and 0 < len(buyers) < len(forecast)
+    row, = demo_workspace.query(
+        "select trailing_start_on, customer_count, predicted_clv_amount, trailing_buyer_count, "
+        "trailing_gross_margin_amount, predicted_to_trailing_ratio from report_clv_context")
+    assert row[:2] == (start, len(forecast))
+    assert row[2] == pytest.approx(sum(forecast.values()), rel=1e-9)
+    assert row[3:5] == (len(buyers), margin)
+    assert row[5] == pytest.approx(sum(forecast.values()) / float(margin), rel=1e-9)
+
+    total = sum(forecast.values())
+    english = " ".join(next(page for page in pdf_pages(english_pdf)
+                            if "What is forecast" in page).split())
+    for text in (f"the {len(forecast):,} customers who bought by {as_of.day} "
+                 f"{as_of:%b %Y}", f"from {start.day} {start:%b %Y} to {as_of.day} {as_of:%b %Y}",
+                 f"({len(buyers):,} of them bought", f"¥{float(margin) / 1e3:,.2f}K",
+                 f"¥{total / 1e3:,.2f}K", f"{total / float(margin) * 100:.1f}% of that"):
+        assert text in english, text
+    chinese = "".join(next(page for page in pdf_pages(chinese_pdf)
+                           if "预测的是什么" in page).split())
+    for text in (f"截至{as_of.year}年{as_of.month}月{as_of.day}日已购买过的{len(forecast):,}位客户",
+                 f"在{start.year}年{start.month}月{start.day}日至", f"其中{len(buyers):,}位",
+                 f"¥{float(margin) / 1e4:,.2f}万", f"预测为其{total / float(margin) * 100:.1f}%"):
+        assert text in chinese, text
+
+
+# ---- full pages ---------------------------------------------------------------------------
+BLANK_BAND_MM = 6      # a white band at least this tall is blank (line and row spacing are not)
+PAGE_PADDING_MM = (5, 4)  # report.css.j2 @page: padding between the rules and the content
+MAX_BLANK_SHARE = 1 / 3
+
+
+def blank_shares(pdf: Path) -> list[float]:
+    """Per page, the share of its content area that is blank: the area between the running
+    header's rule and the footer's (less the page box's padding), rendered at 1 px = 1 pt
+    with pypdfium2, and of it the rows of pixels with no ink across the text width that form
+    white bands of at least BLANK_BAND_MM."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    per_mm = 72 / 25.4
+    document = pdfium.PdfDocument(str(pdf))
+    shares = []
+    try:
+        for page in document:
+            pixels = page.render(scale=1, grayscale=True).to_numpy()
+            pixels = pixels.reshape(pixels.shape[0], pixels.shape[1])
+            side = round(16 * per_mm)  # theme.MARGIN_SIDE_MM
+            ink = pixels[:, side:-side] < 250
+            rules = np.flatnonzero(ink.mean(axis=1) > 0.95)
+            height = pixels.shape[0]
+            header = rules[rules < height / 4].min()
+            footer = rules[rules > height * 3 / 4].max()
+            top = header + round(PAGE_PADDING_MM[0] * per_mm) + 1
+            bottom = footer - round(PAGE_PADDING_MM[1] * per_mm)
+            white = ~ink[top:bottom].any(axis=1)
+            blank = run = 0
+            for is_white in [*white, False]:
+                if is_white:
+                    run += 1
+                    continue
+                if run >= BLANK_BAND_MM * per_mm:
+                    blank += run
+                run = 0
+            shares.append(blank / len(white))
+    finally:
+        document.close()
+    return shares
+
+
+def test_no_page_is_more_than_a_third_blank(english_pdf: Path, chinese_pdf: Path) -> None:
+    """Fill the pages: no page of the demo report, in either language, is more than a third
+    blank, except the last (it ends the report). The issue allows more blank on a page that
+    ends a section; sections start on new pages, so nearly every page ends one and that
+    would excuse the half-empty pages it complains of: the test holds every page to it."""
+    for pdf in (english_pdf, chinese_pdf):
+        shares = blank_shares(pdf)
+        assert len(shares) >= 12, pdf
+        too_blank = {number: f"{share:.0%}" for number, share in enumerate(shares, start=1)
+                     if share > MAX_BLANK_SHARE and number < len(shares)}
+        assert not too_blank, (pdf.name, too_blank)
+
+
+def test_blank_share_sees_an_empty_page_and_a_full_one(tmp_path: Path) -> None:
+    """The measure itself: a page holding only its header and footer is all blank, one
+    filled with text is not."""
+    import weasyprint
+
+    rule = "@page { size: A4; margin: 17mm 16mm; border-top: 0.6pt solid #999; " \
+           "border-bottom: 0.6pt solid #999; padding: 5mm 0 4mm 0; }"
+    line = "<p style='margin:0;font-size:9pt'>" + "A line of text. " * 12 + "</p>"
+    html = (f"<style>{rule} .page {{ break-after: page; }}</style>"
+            f"<div class='page'>&nbsp;</div><div>{line * 70}</div>")
+    pdf = tmp_path / "pages.pdf"
+    weasyprint.HTML(string=html).write_pdf(str(pdf))
+    empty, full = blank_shares(pdf)[:2]
+    assert empty > 0.99 and full < 0.05, (empty, full)
