@@ -86,7 +86,8 @@ def test_editing_one_rule_row_moves_customers(built: Workspace, tmp_path: Path) 
 
     # only the seed and the customer models below it (tests of other models wait for theirs)
     run_dbt(["build", "--select", "segment_rules", "int_segment_rules_resolved",
-             "int_customer_months_classified", "customers", "report_segment_months", "segment_summary",
+             "int_customer_months_classified", "customers", "report_segment_months",
+             "segment_summary",
              "--indirect-selection", "cautious"], workspace, project)
 
     after = as_of_segments(workspace)
