@@ -12,29 +12,16 @@ months as (
     select * from {{ ref('int_months_spined') }}
 ),
 
-customer_orders as (
-    select * from {{ ref('int_customer_orders') }}
-),
-
-customer_orders_in_months as (
-    select
-        customer_orders.customer_id,
-        months.month_start_on,
-        customer_orders.is_purchase,
-        customer_orders.purchase_number,
-        customer_orders.net_revenue
-    from customer_orders
-    inner join months
-        on customer_orders.order_month = months.month_start_on
-        and customer_orders.ordered_on <= months.month_end_on
+customer_months as (
+    select * from {{ ref('int_customer_month_activity') }}
 ),
 
 cohort_members as (
     select
         customer_id,
         month_start_on as cohort_month_start_on
-    from customer_orders_in_months
-    where purchase_number = 1
+    from customer_months
+    where is_first_purchase_month
 ),
 
 cohort_sizes as (
@@ -56,18 +43,16 @@ cohort_grid as (
         on months.month_start_on >= cohort_sizes.cohort_month_start_on
 ),
 
+-- a return-only order before the first purchase counts in the cohort month
 member_months as (
     select
-        cohort_members.cohort_month_start_on,
-        cohort_members.customer_id,
-        greatest(
-            customer_orders_in_months.month_start_on, cohort_members.cohort_month_start_on
-        ) as activity_month_start_on,
-        bool_or(customer_orders_in_months.is_purchase) as has_purchase,
-        sum(customer_orders_in_months.net_revenue) as net_revenue_amount
-    from customer_orders_in_months
-    inner join cohort_members
-        on customer_orders_in_months.customer_id = cohort_members.customer_id
+        first_purchase_month_start_on as cohort_month_start_on,
+        customer_id,
+        greatest(month_start_on, first_purchase_month_start_on) as activity_month_start_on,
+        bool_or(has_purchase) as has_purchase,
+        sum(net_revenue_amount) as net_revenue_amount
+    from customer_months
+    where first_purchase_month_start_on is not null
     group by 1, 2, 3
 ),
 

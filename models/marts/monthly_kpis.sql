@@ -33,8 +33,8 @@ orders as (
     select * from {{ ref('int_orders_netted') }}
 ),
 
-customer_orders as (
-    select * from {{ ref('int_customer_orders') }}
+customer_months as (
+    select * from {{ ref('int_customer_month_activity') }}
 ),
 
 customers as (
@@ -72,37 +72,17 @@ orders_by_month as (
     group by month_start_on
 ),
 
--- every order of a known customer on or before the as-of date, in its month
-customer_orders_in_months as (
-    select
-        customer_orders.customer_id,
-        months.month_start_on,
-        customer_orders.ordered_on,
-        customer_orders.is_purchase,
-        customer_orders.purchase_number,
-        customer_orders.previous_purchase_on,
-        customer_orders.days_since_previous_purchase,
-        customer_orders.net_revenue,
-        customer_orders.gross_margin_amount
-    from customer_orders
-    inner join months
-        on customer_orders.order_month = months.month_start_on
-        and customer_orders.ordered_on <= months.month_end_on
-),
-
--- one row per customer and month with a purchase. The previous purchase of the month's last
--- purchase is the second-latest purchase on or before the month end (previous dates only grow
--- along the sequence, so it is their maximum; null when the customer has one purchase so far).
+-- one row per customer and month with a purchase (int_customer_month_activity carries the
+-- month's last purchase and the one before it)
 customer_purchase_months as (
     select
         customer_id,
         month_start_on,
-        bool_or(purchase_number = 1) as is_first_purchase_month,
-        max(ordered_on) as last_purchase_on,
-        max(previous_purchase_on) as second_last_purchase_on
-    from customer_orders_in_months
-    where is_purchase
-    group by customer_id, month_start_on
+        is_first_purchase_month,
+        last_purchase_on,
+        second_last_purchase_on
+    from customer_months
+    where has_purchase
 ),
 
 customer_purchase_months_sequenced as (
@@ -218,10 +198,10 @@ second_purchases_by_month as (
     select
         month_start_on,
         count(*) as second_purchase_customer_count,
-        cast(quantile_cont(days_since_previous_purchase, 0.5) as double)
+        cast(quantile_cont(days_first_to_second_purchase, 0.5) as double)
             as median_days_first_to_second_purchase
-    from customer_orders_in_months
-    where purchase_number = 2
+    from customer_months
+    where is_second_purchase_month
     group by month_start_on
 ),
 
@@ -229,7 +209,7 @@ customer_first_purchase_months as (
     select
         customer_id,
         month_start_on as first_purchase_month_start_on
-    from customer_purchase_months
+    from customer_months
     where is_first_purchase_month
 ),
 
@@ -237,16 +217,11 @@ customer_first_purchase_months as (
 -- purchase month when it came earlier (a return-only order before the first purchase)
 lifetime_value_changes_by_month as (
     select
-        greatest(
-            customer_orders_in_months.month_start_on,
-            customer_first_purchase_months.first_purchase_month_start_on
-        ) as month_start_on,
-        sum(customer_orders_in_months.net_revenue) as lifetime_net_revenue_change_amount,
-        sum(customer_orders_in_months.gross_margin_amount)
-            as lifetime_gross_margin_change_amount
-    from customer_orders_in_months
-    inner join customer_first_purchase_months
-        on customer_orders_in_months.customer_id = customer_first_purchase_months.customer_id
+        greatest(month_start_on, first_purchase_month_start_on) as month_start_on,
+        sum(net_revenue_amount) as lifetime_net_revenue_change_amount,
+        sum(gross_margin_amount) as lifetime_gross_margin_change_amount
+    from customer_months
+    where first_purchase_month_start_on is not null
     group by 1
 ),
 

@@ -1,0 +1,82 @@
+{#-
+    One row per known customer and month of int_months_spined in which the customer has an
+    order on or before the month's end (so the as-of month only up to the as-of date):
+    purchases and return-only orders alike, with the customer's first purchase month (the
+    cohort) on every row. The one customer-by-month model: monthly_kpis counts active, new and
+    second-purchase customers, churn spans and lifetime value from it, cohort_retention its
+    cohorts. A customer who never purchased (returns only) has no first purchase month.
+-#}
+with
+
+months as (
+    select * from {{ ref('int_months_spined') }}
+),
+
+customer_orders as (
+    select * from {{ ref('int_customer_orders') }}
+),
+
+orders_in_months as (
+    select
+        customer_orders.customer_id,
+        months.month_start_on,
+        customer_orders.ordered_on,
+        customer_orders.is_purchase,
+        customer_orders.purchase_number,
+        customer_orders.previous_purchase_on,
+        customer_orders.days_since_previous_purchase,
+        customer_orders.net_revenue,
+        customer_orders.gross_margin_amount
+    from customer_orders
+    inner join months
+        on customer_orders.order_month = months.month_start_on
+        and customer_orders.ordered_on <= months.month_end_on
+),
+
+-- The previous purchase of the month's last purchase is the second-latest purchase on or
+-- before the month end (previous dates only grow along the sequence, so it is their
+-- maximum; null when the customer has one purchase so far).
+customer_months as (
+    select
+        customer_id,
+        month_start_on,
+        bool_or(is_purchase) as has_purchase,
+        coalesce(bool_or(purchase_number = 1), false) as is_first_purchase_month,
+        coalesce(bool_or(purchase_number = 2), false) as is_second_purchase_month,
+        max(ordered_on) filter (where is_purchase) as last_purchase_on,
+        max(previous_purchase_on) filter (where is_purchase) as second_last_purchase_on,
+        max(days_since_previous_purchase) filter (where purchase_number = 2)
+            as days_first_to_second_purchase,
+        sum(net_revenue) as net_revenue_amount,
+        sum(gross_margin_amount) as gross_margin_amount
+    from orders_in_months
+    group by customer_id, month_start_on
+),
+
+first_purchase_months as (
+    select
+        customer_id,
+        month_start_on as first_purchase_month_start_on
+    from customer_months
+    where is_first_purchase_month
+),
+
+final as (
+    select
+        customer_months.customer_id,
+        customer_months.month_start_on,
+        first_purchase_months.first_purchase_month_start_on,
+        customer_months.has_purchase,
+        customer_months.is_first_purchase_month,
+        customer_months.is_second_purchase_month,
+        customer_months.last_purchase_on,
+        customer_months.second_last_purchase_on,
+        customer_months.days_first_to_second_purchase,
+        customer_months.net_revenue_amount,
+        customer_months.gross_margin_amount
+    from customer_months
+    left join first_purchase_months
+        on customer_months.customer_id = first_purchase_months.customer_id
+)
+
+select * from final
