@@ -69,37 +69,35 @@ orders_described as (
         on orders.customer_id = first_purchases.customer_id
 ),
 
-orders_by_dimension as (
-    {%- for dimension, value in [('all', "'all'"), ('channel', 'channel'), ('store', 'store_id'), ('city', 'city')] %}
-    select
-        month_start_on,
-        '{{ dimension }}' as dimension,
-        {{ value }} as dimension_value,
-        customer_id,
-        is_guest,
-        is_purchase,
-        net_revenue,
-        is_new_customer_purchase
-    from orders_described
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
+{#- One pass over the orders for the four cuts (grouping sets), not a union of four copies. #}
 aggregated as (
     select
         month_start_on,
-        dimension,
-        dimension_value,
+        case
+            when grouping(channel) = 0 then 'channel'
+            when grouping(store_id) = 0 then 'store'
+            when grouping(city) = 0 then 'city'
+            else 'all'
+        end as dimension,
+        case
+            when grouping(channel) = 0 then channel
+            when grouping(store_id) = 0 then store_id
+            when grouping(city) = 0 then city
+            else 'all'
+        end as dimension_value,
         cast(sum(net_revenue) as decimal(18, 4)) as net_revenue_amount,
         cast(sum(case when not is_guest then net_revenue else 0 end) as decimal(18, 4))
             as member_net_revenue_amount,
         count(*) filter (where is_purchase) as order_count,
         count(distinct customer_id) filter (where is_purchase and not is_guest) as customer_count,
         count(distinct customer_id) filter (where is_new_customer_purchase) as new_customer_count
-    from orders_by_dimension
-    group by month_start_on, dimension, dimension_value
+    from orders_described
+    group by grouping sets (
+        (month_start_on),
+        (month_start_on, channel),
+        (month_start_on, store_id),
+        (month_start_on, city)
+    )
 ),
 
 final as (
