@@ -1,8 +1,7 @@
 {#
-    recency_frequency_grid for every month end of the customer history, so the report's R x F
-    heatmap is month-specific: customers by R score and F score at each month end, all 25
-    cells (0 customers when empty). Same definitions as recency_frequency_grid (a dbt test
-    checks that the two agree at the as-of date).
+    The R x F grid at every month end of the customer history, so the report's heatmap is
+    month-specific: customers by R score and F score at each month end, all 25 cells (0
+    customers when empty). recency_frequency_grid is its as-of month end.
 #}
 
 with
