@@ -55,45 +55,62 @@ having count(*) > 1
 
 {#
     row_rules: every row keeps each rule, a SQL boolean over the model's columns (a rule that
-    comes out null is broken, so `days_since_last_order >= 0` also says "not null"). One test
-    node per model instead of one per column rule: the model is read once, and each broken
-    rule comes back as one row naming the rule and how many rows break it. A rule may be
-    {expression: ..., where: ...} to apply only to the rows where `where` is true.
+    comes out null is broken, so `days_since_last_order >= 0` also says "not null"), and no
+    two rows share a unique key. One test node per model instead of one per column rule or
+    key: the model is read once, and each broken rule or key comes back as one row naming it
+    and how many rows break it (for a key: the rows beyond the first of each repeated value;
+    a single-column key ignores nulls, as dbt's `unique` does; a key of several columns treats
+    nulls as equal, as a group by does). A rule may be {expression: ..., where: ...} to apply
+    only to the rows where `where` is true.
         data_tests:
           - row_rules:
               arguments:
+                unique_keys: [[customer_id], [customer_id, month_end_on]]
                 rules:
                   - "customer_id is not null"
                   - "fm_score between 1 and 5"
                   - {expression: "nps_group is not null", where: "latest_nps_score is not null"}
 #}
-{% test row_rules(model, rules) %}
+{% test row_rules(model, rules=[], unique_keys=[]) %}
 with
 
 counted as (
     select
+        count(*) as row_count
         {%- for rule in rules %}
         {%- set expression = rule['expression'] if rule is mapping else rule %}
-        {%- set where = rule.get('where') if rule is mapping else none %}
+        {%- set where = rule.get('where') if rule is mapping else none %},
         count(*) filter (
             where not coalesce(({{ expression }}), false)
             {%- if where %} and coalesce(({{ where }}), false){% endif %}
-        ) as broken_{{ loop.index }}{{ "," if not loop.last }}
+        ) as broken_{{ loop.index }}
+        {%- endfor %}
+        {%- for key in unique_keys %},
+        {%- if key | length == 1 %}
+        count({{ key[0] }}) - count(distinct {{ key[0] }}) as repeated_{{ loop.index }}
+        {%- else %}
+        count(*) - count(distinct ({{ key | join(', ') }})) as repeated_{{ loop.index }}
+        {%- endif %}
         {%- endfor %}
     from {{ model }}
 ),
 
 broken as (
+    select cast(null as varchar) as rule, cast(0 as bigint) as broken_rows
+    where false
     {%- for rule in rules %}
     {%- set expression = rule['expression'] if rule is mapping else rule %}
     {%- set where = rule.get('where') if rule is mapping else none %}
-    select
-        '{{ (expression ~ (" (where " ~ where ~ ")" if where else "")) | replace("'", "''") }}' as rule,
-        broken_{{ loop.index }} as broken_rows
-    from counted
-    {%- if not loop.last %}
     union all
-    {%- endif %}
+    select
+        '{{ (expression ~ (" (where " ~ where ~ ")" if where else "")) | replace("'", "''") }}',
+        broken_{{ loop.index }}
+    from counted
+    {%- endfor %}
+    {%- for key in unique_keys %}
+    union all
+    select 'unique key ({{ key | join(", ") }})', repeated_{{ loop.index }}
+    from counted
     {%- endfor %}
 )
 

@@ -180,6 +180,28 @@ def test_row_rules_name_each_broken_rule(workspace: Workspace, tmp_path: Path) -
     assert not any("n > 0" in line for line in broken), broken
 
 
+def test_row_rules_count_repeated_keys(workspace: Workspace, tmp_path: Path) -> None:
+    rows = [(1, 1, "'x'"), (2, 1, "'x'"), (3, "null", "'y'"), (4, "null", "'y'"),
+            (5, 2, "null"), (6, 3, "null")]
+    sql = " union all ".join(f"select {row} as row_id, {key} as id, {group} as g"
+                             for row, key, group in rows)
+    project = tiny_project(tmp_path, {"keyed": sql})
+    (project / "macros").mkdir()
+    shutil.copy(PROJECT_DIR / "macros" / "generic_tests.sql", project / "macros")
+    (project / "models" / "keyed.yml").write_text(
+        "version: 2\nmodels:\n  - name: keyed\n    data_tests:\n      - row_rules:\n"
+        "          arguments:\n"
+        "            unique_keys: [[row_id], [id], [id, g]]\n", encoding="utf-8")
+    result = run_tiny(workspace, project)
+    assert result.exit_code == 1, result.stdout
+    broken = sorted(line.strip().split(": ", 1)[1] for line in result.stdout.splitlines()
+                    if " break " in line)
+    # id: 1 repeats once, the two nulls are not a repeat (as dbt's unique);
+    # (id, g): (1, x) and (null, y) repeat once each (nulls are equal in a group by)
+    assert broken == ["1 rows break unique key (id)", "2 rows break unique key (id, g)"], \
+        result.stdout
+
+
 def test_failing_data_test_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
     project = tiny_project(tmp_path, {"numbers": "select 1 as n union all select 2 union all "
                                                 "select 3"},
