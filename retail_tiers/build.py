@@ -410,8 +410,14 @@ def _node_result(item: Any) -> NodeResult:
         message=str(item.message or ""),
         relation_name=getattr(node, "relation_name", None),
         compiled_code=(getattr(node, "compiled_code", None)
-                       if str(node.name).startswith("row_rules_") and failures else None),
+                       if _generic_test_name(node) == "row_rules" and failures else None),
     )
+
+
+def _generic_test_name(node: Any) -> str | None:
+    """The generic test a test node instantiates (`row_rules`, `unique`, ...), or None."""
+    metadata = getattr(node, "test_metadata", None)
+    return getattr(metadata, "name", None)
 
 
 def _dbt_error_line(exception: BaseException) -> str:

@@ -190,16 +190,16 @@ def test_row_rules_count_repeated_keys(workspace: Workspace, tmp_path: Path) -> 
     shutil.copy(PROJECT_DIR / "macros" / "generic_tests.sql", project / "macros")
     (project / "models" / "keyed.yml").write_text(
         "version: 2\nmodels:\n  - name: keyed\n    data_tests:\n      - row_rules:\n"
+        "          name: keyed_row_rules\n"  # named as the project names them
         "          arguments:\n"
         "            unique_keys: [[row_id], [id], [id, g]]\n", encoding="utf-8")
     result = run_tiny(workspace, project)
     assert result.exit_code == 1, result.stdout
-    broken = sorted(line.strip().split(": ", 1)[1] for line in result.stdout.splitlines()
-                    if " break " in line)
+    broken = sorted(line.strip() for line in result.stdout.splitlines() if " break " in line)
     # id: 1 repeats once, the two nulls are not a repeat (as dbt's unique);
     # (id, g): (1, x) and (null, y) repeat once each (nulls are equal in a group by)
-    assert broken == ["1 rows break unique key (id)", "2 rows break unique key (id, g)"], \
-        result.stdout
+    assert broken == ["keyed_row_rules: 1 rows break unique key (id)",
+                      "keyed_row_rules: 2 rows break unique key (id, g)"], result.stdout
 
 
 def test_failing_data_test_is_one_line(workspace: Workspace, tmp_path: Path) -> None:
