@@ -135,8 +135,10 @@ def test_bad_vars_are_one_line_errors(workspace: Workspace, argument: str, messa
 # ---- failures, on a tiny dbt project ----------------------------------------------------------
 
 
-def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | None = None) -> Path:
-    """A dbt project using this repo's profile, with the given models and singular tests."""
+def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | None = None,
+                 generic_tests: bool = False) -> Path:
+    """A dbt project using this repo's profile, with the given models and singular tests (and
+    with `generic_tests`, the project's own generic tests, macros/generic_tests.sql)."""
     project = root / "tiny_project"
     (project / "models").mkdir(parents=True)
     (project / "tests").mkdir()
@@ -149,6 +151,9 @@ def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | Non
         (project / "models" / f"{name}.sql").write_text(sql, encoding="utf-8")
     for name, sql in (tests or {}).items():
         (project / "tests" / f"{name}.sql").write_text(sql, encoding="utf-8")
+    if generic_tests:
+        (project / "macros").mkdir()
+        shutil.copy(PROJECT_DIR / "macros" / "generic_tests.sql", project / "macros")
     return project
 
 
@@ -158,9 +163,8 @@ def run_tiny(workspace: Workspace, project: Path) -> CliResult:
 
 def test_row_rules_name_each_broken_rule(workspace: Workspace, tmp_path: Path) -> None:
     project = tiny_project(tmp_path, {"numbers": "select 1 as n, 'a' as kind union all "
-                                                "select 2, null union all select 30, 'b'"})
-    (project / "macros").mkdir()
-    shutil.copy(PROJECT_DIR / "macros" / "generic_tests.sql", project / "macros")
+                                                "select 2, null union all select 30, 'b'"},
+                           generic_tests=True)
     (project / "models" / "numbers.yml").write_text(
         "version: 2\nmodels:\n  - name: numbers\n    data_tests:\n      - row_rules:\n"
         "          arguments:\n            rules:\n"
@@ -185,9 +189,7 @@ def test_row_rules_count_repeated_keys(workspace: Workspace, tmp_path: Path) -> 
             (5, 2, "null"), (6, 3, "null")]
     sql = " union all ".join(f"select {row} as row_id, {key} as id, {group} as g"
                              for row, key, group in rows)
-    project = tiny_project(tmp_path, {"keyed": sql})
-    (project / "macros").mkdir()
-    shutil.copy(PROJECT_DIR / "macros" / "generic_tests.sql", project / "macros")
+    project = tiny_project(tmp_path, {"keyed": sql}, generic_tests=True)
     (project / "models" / "keyed.yml").write_text(
         "version: 2\nmodels:\n  - name: keyed\n    data_tests:\n      - row_rules:\n"
         "          name: keyed_row_rules\n"  # named as the project names them
