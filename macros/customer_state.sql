@@ -14,11 +14,39 @@
 
 
 {#
+    trailing_window_ends_on(order_date, days): the first day on which an order of `order_date`
+    is no longer in the trailing `days`-day window (in_trailing_window false from this day on).
+#}
+{% macro trailing_window_ends_on(order_date, days) -%}
+    ({{ order_date }} + {{ days }})
+{%- endmacro %}
+
+
+{#
     is_churned(last_purchase_on, as_of): a customer whose latest purchase on or before `as_of`
     is more than var `churn_days` days before it. Null last purchase (no purchase yet) -> null.
 #}
 {% macro is_churned(last_purchase_on, as_of) -%}
-    (({{ as_of }} - {{ last_purchase_on }}) > {{ var('churn_days') }})
+    ({{ as_of }} >= {{ churned_on(last_purchase_on) }})
+{%- endmacro %}
+
+
+{#
+    churned_on(last_purchase_on): the first day on which a customer whose latest purchase is
+    `last_purchase_on` counts as churned (is_churned is true from this day until the next
+    purchase): the purchase day + churn_days + 1. The one statement of the churn rule.
+#}
+{% macro churned_on(last_purchase_on) -%}
+    ({{ last_purchase_on }} + {{ var('churn_days') | int }} + 1)
+{%- endmacro %}
+
+
+{#
+    is_past_churn_days(days_since_last_purchase): is_churned, for a count of days since the
+    latest purchase.
+#}
+{% macro is_past_churn_days(days_since_last_purchase) -%}
+    ({{ days_since_last_purchase }} > {{ var('churn_days') | int }})
 {%- endmacro %}
 
 

@@ -164,7 +164,7 @@
         {%- endset %}
         {% if dimension == 'r' -%}
         case
-            when {{ days }} > {{ var('churn_days') | int }} then least({{ score }}, 2)
+            when {{ is_past_churn_days(days) }} then least({{ score }}, 2)
             else {{ score }}
         end
         {%- else -%}
@@ -172,7 +172,7 @@
         {%- endif %} as {{ prefix }}{{ dimension }}_score,
     {%- endfor %}
         ({{ days }} <= {{ cut_points }}.rfm8_recency_days_threshold
-            and {{ days }} <= {{ var('churn_days') | int }}) as {{ prefix }}is_recency_high,
+            and not {{ is_past_churn_days(days) }}) as {{ prefix }}is_recency_high,
         {{ frequency }} >= {{ cut_points }}.rfm8_frequency_threshold as {{ prefix }}is_frequency_high,
         {{ monetary }} >= {{ cut_points }}.rfm8_monetary_threshold as {{ prefix }}is_monetary_high
 {%- endmacro %}

@@ -61,7 +61,7 @@ churned_in_active_segments as (
         on scheme_memberships.scheme = segments.scheme
         and scheme_memberships.segment_code = segments.segment_code
     where segments.promises_activity
-        and scheme_memberships.days_since_last_order > {{ churn_days }}
+        and {{ is_past_churn_days('scheme_memberships.days_since_last_order') }}
     group by all
 ),
 

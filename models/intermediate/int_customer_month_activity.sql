@@ -2,9 +2,9 @@
     One row per known customer and month of int_months_spined in which the customer has an
     order on or before the month's end (so the as-of month only up to the as-of date):
     purchases and return-only orders alike, with the customer's first purchase month (the
-    cohort) on every row. The one customer-by-month model: monthly_kpis counts active, new and
-    second-purchase customers, churn spans and lifetime value from it, cohort_retention its
-    cohorts. A customer who never purchased (returns only) has no first purchase month.
+    cohort) on every row. The one customer-by-month model: monthly_kpis counts second-purchase
+    customers and lifetime value from it, int_customer_purchase_spans works out customer state
+    over time from its purchase months, cohort_retention its cohorts. A customer who never purchased (returns only) has no first purchase month.
 -#}
 with
 

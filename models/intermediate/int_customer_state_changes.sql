@@ -55,9 +55,9 @@ orders_positioned as (
         cast(datediff('month', history_bounds.first_month_start_on, customer_orders.ordered_on) as integer)
             as order_month_index,
         {{ month_end_index_on_or_after('customer_orders.ordered_on') }} as entry_index,
-        {{ month_end_index_on_or_after('customer_orders.ordered_on + ' ~ (var('rfm_window_days') | int)) }}
+        {{ month_end_index_on_or_after(trailing_window_ends_on('customer_orders.ordered_on', var('rfm_window_days') | int)) }}
             as window_exit_index,
-        {{ month_end_index_on_or_after('customer_orders.ordered_on + 365') }} as trailing_year_exit_index,
+        {{ month_end_index_on_or_after(trailing_window_ends_on('customer_orders.ordered_on', 365)) }} as trailing_year_exit_index,
         history_bounds.month_end_count,
         coalesce(
             customer_orders.is_purchase

@@ -4,14 +4,9 @@
     sales and return-only orders included; customer KPIs cover known customers only.
 
     Customer state at a month end (purchase in the trailing window, two purchases in it, not
-    churned) is counted without a customer x month grid: between two months in which a customer
-    buys, the customer's latest purchase and the one before it stay the same, so each state
-    holds from a purchase month until the first day it stops holding (or the next purchase
-    month). Those start (+1) and stop (-1) days are summed by month and accumulated. The stop
-    days are the first days on which the shared rules turn false:
-      in_trailing_window(last purchase, E, N)  is false from last purchase + N;
-      is_churned(last purchase, E)             is true  from last purchase + churn_days + 1.
-    Churn crossings are checked with is_churned itself. The singular test
+    churned) is counted without a customer x month grid: int_customer_purchase_spans gives each
+    state's start (its purchase month) and stop day, and the day a customer crossed into churn;
+    here the starts (+1) and stops (-1) are summed by month and accumulated. The singular test
     assert_kpi_customer_states_match_direct_count recounts the states customer by customer.
 
     Prospects (registered customers without a purchase yet, macro is_prospect) come from
@@ -20,8 +15,6 @@
     month, or every later month without one), so buyers who sign up shortly before their first
     purchase add a month or two each, not one row per month.
 -#}
-{%- set repeat_window_days = var('repeat_window_days', 365) -%}
-{%- set churn_days = var('churn_days') -%}
 
 with
 
@@ -35,6 +28,10 @@ orders as (
 
 customer_months as (
     select * from {{ ref('int_customer_month_activity') }}
+),
+
+purchase_spans as (
+    select * from {{ ref('int_customer_purchase_spans') }}
 ),
 
 customers as (
@@ -72,70 +69,24 @@ orders_by_month as (
     group by month_start_on
 ),
 
--- one row per customer and month with a purchase (int_customer_month_activity carries the
--- month's last purchase and the one before it)
-customer_purchase_months as (
-    select
-        customer_id,
-        month_start_on,
-        is_first_purchase_month,
-        last_purchase_on,
-        second_last_purchase_on
-    from customer_months
-    where has_purchase
-),
-
-customer_purchase_months_sequenced as (
-    select
-        customer_id,
-        month_start_on,
-        is_first_purchase_month,
-        last_purchase_on,
-        second_last_purchase_on,
-        lag(last_purchase_on) over customer_months as last_purchase_before_month_on,
-        lead(month_start_on) over customer_months as next_purchase_month_start_on
-    from customer_purchase_months
-    window customer_months as (partition by customer_id order by month_start_on)
-),
-
--- when each state stops holding: its first false day, or the next purchase month (where a new
--- span starts), never before the span's own month
-state_spans as (
-    select
-        month_start_on,
-        second_last_purchase_on is not null as has_second_purchase,
-        greatest(
-            month_start_on,
-            least(next_purchase_month_start_on, last_purchase_on + {{ repeat_window_days }})
-        ) as trailing_purchase_ends_on,
-        greatest(
-            month_start_on,
-            least(next_purchase_month_start_on, second_last_purchase_on + {{ repeat_window_days }})
-        ) as trailing_repeat_ends_on,
-        greatest(
-            month_start_on,
-            least(next_purchase_month_start_on, last_purchase_on + {{ churn_days }} + 1)
-        ) as not_churned_ends_on
-    from customer_purchase_months_sequenced
-),
-
 state_changes as (
     select
         month_start_on as changed_on,
         1 as trailing_customer_change,
-        case when has_second_purchase then 1 else 0 end as trailing_repeat_customer_change,
+        case when second_last_purchase_on is not null then 1 else 0 end
+            as trailing_repeat_customer_change,
         1 as not_churned_customer_change
-    from state_spans
+    from purchase_spans
     union all
     select trailing_purchase_ends_on, -1, 0, 0
-    from state_spans
+    from purchase_spans
     union all
     select trailing_repeat_ends_on, 0, -1, 0
-    from state_spans
-    where has_second_purchase
+    from purchase_spans
+    where second_last_purchase_on is not null
     union all
     select not_churned_ends_on, 0, 0, -1
-    from state_spans
+    from purchase_spans
 ),
 
 -- a change counts from the month it falls in; changes after the as-of date drop out
@@ -152,37 +103,16 @@ state_changes_by_month as (
     group by months.month_start_on
 ),
 
--- a customer can only cross into churn in the month of (latest purchase + churn_days + 1);
--- the latest purchase as of the previous month end is this span's purchase, or, when that
--- month is the span's own month (churn_days under a month), the purchase before it
-churn_candidates as (
-    select
-        months.month_start_on,
-        months.month_end_on,
-        months.previous_month_end_on,
-        spans.last_purchase_on,
-        spans.next_purchase_month_start_on,
-        case
-            when months.month_start_on > spans.month_start_on then spans.last_purchase_on
-            else spans.last_purchase_before_month_on
-        end as latest_purchase_at_month_start_on
-    from customer_purchase_months_sequenced as spans
-    inner join months
-        on cast(date_trunc('month', spans.last_purchase_on + {{ churn_days }} + 1) as date)
-            = months.month_start_on
-),
-
--- crossed churn during the month: not churned at the previous month end, churned at this one
+-- crossed into churn during the month (int_customer_purchase_spans says on which day)
 churn_crossings_by_month as (
     select
-        month_start_on,
+        months.month_start_on,
         count(*) as churned_customer_count
-    from churn_candidates
-    where (next_purchase_month_start_on is null or next_purchase_month_start_on > month_end_on)
-        and {{ is_churned('last_purchase_on', 'month_end_on') }}
-        and latest_purchase_at_month_start_on is not null
-        and not {{ is_churned('latest_purchase_at_month_start_on', 'previous_month_end_on') }}
-    group by month_start_on
+    from purchase_spans
+    inner join months
+        on cast(date_trunc('month', purchase_spans.churn_crossed_on) as date) = months.month_start_on
+        and purchase_spans.churn_crossed_on <= months.month_end_on
+    group by months.month_start_on
 ),
 
 customers_by_month as (
@@ -190,7 +120,7 @@ customers_by_month as (
         month_start_on,
         count(*) as active_customer_count,
         count(*) filter (where is_first_purchase_month) as new_customer_count
-    from customer_purchase_months
+    from purchase_spans
     group by month_start_on
 ),
 
