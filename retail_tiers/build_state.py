@@ -1,7 +1,7 @@
 """Atomic builds: where a build writes, the build lock, and the record of the last build.
 
 `retail-tiers build` never writes the warehouse file itself. dbt builds a new DuckDB file
-beside it (`.<name>.build-<pid>.tmp`); only after dbt succeeded is that file moved over the
+beside it (`.<name>.build-next.tmp`); only after dbt succeeded is that file moved over the
 warehouse with `os.replace` (one atomic rename). Until then readers keep the previous, complete
 warehouse. Beside the warehouse:
 
