@@ -1,0 +1,90 @@
+"""The plan of an incremental build: files by content, full rebuild on any change, with why."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retail_tiers.increments import (
+    BuildInputs,
+    InputFile,
+    file_digest,
+    input_files,
+    plan_build,
+    project_digest,
+)
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def inputs(*files: tuple[str, str], project: str = "p1") -> BuildInputs:
+    return BuildInputs(tuple(InputFile(name, digest, 1) for name, digest in files), project)
+
+
+def test_file_digest_is_blake2b_of_the_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    content = b"transaction_id,order_id\n" + b"x" * (9 << 20)  # more than one read chunk
+    path.write_bytes(content)
+    assert file_digest(path) == hashlib.blake2b(content, digest_size=16).hexdigest()
+
+
+def test_input_files_are_named_relative_to_the_folder_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "transactions").mkdir()
+    for name in ("2026-11.csv", "2026-10.csv"):
+        (tmp_path / "transactions" / name).write_text(name)
+    found = input_files(tmp_path, (tmp_path / "transactions").iterdir())
+    assert [item.name for item in found] == ["transactions/2026-10.csv",
+                                            "transactions/2026-11.csv"]
+    assert found[0].digest == file_digest(tmp_path / "transactions" / "2026-10.csv")
+
+
+@pytest.mark.parametrize(("previous", "current", "mode", "reason"), [
+    (None, inputs(("a", "1")), "full", "records no earlier build"),
+    (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), project="p2"), "full",
+     "models, rules or settings changed"),
+    (inputs(("a", "1"), ("b", "2")), inputs(("a", "1"), ("b", "3")), "full", "b changed"),
+    (inputs(("a", "1"), ("b", "2")), inputs(("a", "1")), "full", "b no longer in the input"),
+    (inputs(("a", "1")), inputs(("a", "1")), "full", "no new transactions file"),
+    (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), ("c", "2")), "full",
+     "b, c hold the same bytes"),
+    (inputs(("a", "1")), inputs(("renamed", "1"), ("b", "2")), "append", "1 new file: b"),
+    (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), ("c", "3")), "append",
+     "2 new files: b, c"),
+])
+def test_plan(previous: BuildInputs | None, current: BuildInputs, mode: str,
+              reason: str) -> None:
+    plan = plan_build(previous, current)
+    assert plan.mode == mode
+    assert reason in plan.reason
+    if plan.is_append:
+        seen = {item.digest for item in previous.files} if previous else set()
+        assert [item.digest for item in plan.new_files] == [
+            item.digest for item in current.files if item.digest not in seen]
+
+
+def test_full_refresh_wins() -> None:
+    plan = plan_build(inputs(("a", "1")), inputs(("a", "1"), ("b", "2")), full_refresh=True)
+    assert (plan.mode, plan.reason) == ("full", "--full-refresh")
+
+
+def test_project_digest_follows_code_rules_and_settings(tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    for part in ("models", "macros", "seeds"):
+        shutil.copytree(PROJECT / part, copy / part)
+    shutil.copy(PROJECT / "dbt_project.yml", copy / "dbt_project.yml")
+    base = project_digest(copy, {"churn_days": 180})
+    assert project_digest(copy, {"churn_days": 180}) == base
+    assert project_digest(copy, {"churn_days": 120}) != base
+    rules = copy / "seeds" / "segment_rules.csv"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    edited_rules = project_digest(copy, {"churn_days": 180})
+    assert edited_rules != base
+    model = copy / "models" / "marts" / "customers.sql"
+    model.write_text(model.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    edited_model = project_digest(copy, {"churn_days": 180})
+    assert edited_model not in (base, edited_rules)
+    (copy / "models" / "notes.txt").write_text("not part of the build")
+    assert project_digest(copy, {"churn_days": 180}) == edited_model
