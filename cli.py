@@ -37,13 +37,17 @@ def cli() -> None:
                    "spread over reasons.")
 @click.option("--end-month", default="2026-10", show_default=True,
               help="Last simulated month (YYYY-MM).")
+@click.option("--split-by", type=click.Choice(["none", "month"]), default="none",
+              show_default=True,
+              help="month: transactions/YYYY-MM.csv, one file per month, as a retailer adds them.")
 def generate(out_dir: Path, customers: int, months: int, seed: int, file_format: str,
-             dirty_rate: float, end_month: str) -> None:
+             dirty_rate: float, end_month: str, split_by: str) -> None:
     """Write a realistic synthetic dataset in the raw data contract, with manifest.json."""
     from retail_tiers.generate import GeneratorConfig, write_dataset
 
     config = GeneratorConfig(customers=customers, months=months, seed=seed,
-                             file_format=file_format, dirty_rate=dirty_rate, end_month=end_month)
+                             file_format=file_format, dirty_rate=dirty_rate, end_month=end_month,
+                             split_by=split_by)
     manifest = write_dataset(config, out_dir)
     click.echo(f"wrote {manifest['rows']['transactions']:,} transaction lines for "
                f"{customers:,} customers to {out_dir}")

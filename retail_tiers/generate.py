@@ -79,6 +79,7 @@ class GeneratorConfig:
     dirty_rate: float = 0.01  # extra dirty lines, as a share of clean lines
     end_month: str = "2026-10"  # last simulated month, YYYY-MM
     file_prefix: str = ""  # e.g. "raw_" -> raw_transactions.csv (demo seeds)
+    split_by: str = "none"  # none | month: transactions/YYYY-MM.csv, one file per order month
     seasonality_strength: float = 1.0  # 0 = pure BG/NBD, no seasonal time change
     campaign_uplift: float = 0.06  # P(extra purchase) for a treated contacted customer
     campaign_contact_rate: float = 0.3  # share of eligible customers a campaign contacts
@@ -103,6 +104,7 @@ class GeneratorConfig:
             (self.customers >= 1, "customers: must be at least 1"),
             (1 <= self.months <= 240, "months: must be 1-240"),
             (self.file_format in ("csv", "parquet"), "format: must be csv or parquet"),
+            (self.split_by in ("none", "month"), "split_by: must be none or month"),
             (0 <= self.dirty_rate <= 0.5, "dirty_rate: must be within 0-0.5"),
             (self.seasonality_strength >= 0, "seasonality_strength: must be >= 0"),
             (0 <= self.campaign_uplift <= 1, "campaign_uplift: must be within 0-1"),
@@ -440,6 +442,13 @@ def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
             if other != suffix and stale.exists():
                 raise RetailTiersError(f"{stale}: left from an earlier run in another format; "
                                        "remove it or write to another folder")
+    split = out_dir / f"{config.file_prefix}transactions"
+    stale_layout = paths["transactions"] if config.split_by == "month" else split
+    if stale_layout.exists():
+        raise RetailTiersError(f"{stale_layout}: left from an earlier run with another "
+                               "--split-by; remove it or write to another folder")
+    if config.split_by == "month":
+        paths["transactions"] = split
     out_dir.mkdir(parents=True, exist_ok=True)
 
     world = build_world(config)
@@ -453,10 +462,15 @@ def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
     con = duckdb.connect()
     try:
         con.execute("set preserve_insertion_order = true")
-        con.register("transaction_rows", rows)
-        _copy(con, transactions_sql(len(world.orders), rows.num_rows, config.customers),
-              paths["transactions"], config.file_format)
-        con.unregister("transaction_rows")
+        sql = transactions_sql(len(world.orders), rows.num_rows, config.customers)
+        if config.split_by == "month":
+            transaction_files = _write_monthly(con, sql, rows, paths["transactions"],
+                                               config.file_format, suffix)
+        else:
+            con.register("transaction_rows", rows)
+            _copy(con, sql, paths["transactions"], config.file_format)
+            con.unregister("transaction_rows")
+            transaction_files = {paths["transactions"].name: rows.num_rows}
         del rows
         feedback_dirt = add_feedback_dirt(
             config.dirty_rate, len(world.feedback),
@@ -470,9 +484,29 @@ def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
         con.close()
 
     manifest = build_manifest(config, world, dirt, paths, feedback_dirt)
+    manifest["transaction_files"] = transaction_files
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     return manifest
+
+
+def _write_monthly(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table, folder: Path,
+                   file_format: str, suffix: str) -> dict[str, int]:
+    """The transaction lines as one file per month of their order's time (a dirty line in the
+    month of the line it was made from), each in file order: transactions/YYYY-MM.csv. What a
+    retailer adds each month; the files in name order are the lines in time order by month."""
+    months = (rows.column("ts_us").to_numpy().astype("datetime64[us]")
+              .astype("datetime64[M]"))
+    folder.mkdir()
+    written = {}
+    for month in np.unique(months):
+        part = rows.filter(pa.array(months == month))
+        name = f"{month}{suffix}"
+        con.register("transaction_rows", part)
+        _copy(con, sql, folder / name, file_format)
+        con.unregister("transaction_rows")
+        written[f"{folder.name}/{name}"] = part.num_rows
+    return written
 
 
 def side_tables(world: World, config: GeneratorConfig) -> list[tuple[str, pa.Table, str]]:

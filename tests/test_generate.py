@@ -191,6 +191,39 @@ def test_csv_and_parquet_hold_the_same_rows(tmp_path):
         assert from_csv.values.tolist() == from_parquet.values.tolist()
 
 
+def test_split_by_month_writes_the_same_lines_one_file_per_order_month(tmp_path):
+    make(tmp_path / "single", customers=300, months=6, seed=5, dirty_rate=0.05)
+    split = make(tmp_path / "split", customers=300, months=6, seed=5, dirty_rate=0.05,
+                 split_by="month")
+    assert split["files"]["transactions"] == "transactions"
+    parts = sorted((tmp_path / "split" / "transactions").iterdir())
+    last = pd.Period(END_MONTH, "M")
+    assert [part.name for part in parts] == [f"{last - back}.csv" for back in range(5, -1, -1)]
+    frames = {part.name: read(part.parent, part.stem) for part in parts}
+    assert split["transaction_files"] == {f"transactions/{name}": len(frame)
+                                          for name, frame in frames.items()}
+    assert sum(split["transaction_files"].values()) == split["rows"]["transactions"]
+    whole = read(tmp_path / "single", "transactions")
+    joined = pd.concat(frames.values())
+    # the same lines, each month's in the single file's order
+    key = list(whole.columns)
+    assert sorted(map(tuple, joined[key].values.tolist()), key=str) == sorted(
+        map(tuple, whole.values.tolist()), key=str)
+    whole_rows = list(map(tuple, whole.values.tolist()))
+    for name, frame in frames.items():
+        # each file keeps the single file's order: its lines are a subsequence of it
+        position = 0
+        for row in map(tuple, frame[key].values.tolist()):
+            position = whole_rows.index(row, position) + 1
+        # clean timestamps fall in the file's month
+        stamps = pd.to_datetime(frame["ordered_at"], errors="coerce", format="%Y-%m-%d %H:%M:%S")
+        stamps = stamps[stamps.notna() & (stamps.dt.year < 2099)]
+        assert len(stamps) > 0
+        assert (stamps.dt.strftime("%Y-%m") == name.removesuffix(".csv")).all(), name
+    with pytest.raises(RetailTiersError, match="another --split-by"):
+        make(tmp_path / "split", customers=300, months=6, seed=5)
+
+
 def test_user_errors_are_one_line_errors(tmp_path):
     with pytest.raises(RetailTiersError, match="end_month"):
         write_dataset(GeneratorConfig(end_month="2025-13"), tmp_path)
