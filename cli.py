@@ -76,13 +76,16 @@ def check(input_dir: Path, encoding: str) -> None:
 @click.option("--encoding", type=ENCODINGS, default="utf-8", show_default=True)
 @click.option("--var", "extra_vars", multiple=True, metavar="NAME=VALUE",
               help="Override a dbt var, e.g. --var churn_days=120 (repeatable).")
+@click.option("--full-refresh", is_flag=True,
+              help="Read every transactions file again, even when only new ones were added.")
 def build(input_dir: Path | None, as_of: str | None, encoding: str,
-          extra_vars: tuple[str, ...]) -> None:
+          extra_vars: tuple[str, ...], full_refresh: bool) -> None:
     """Build the warehouse with dbt and print a summary."""
     from retail_tiers.build import BuildOptions, run_build
 
     summary = run_build(BuildOptions(input_dir=input_dir, as_of=as_of, encoding=encoding,
-                                     extra_vars=extra_vars), echo=click.echo)
+                                     extra_vars=extra_vars, full_refresh=full_refresh),
+                        echo=click.echo)
     if not summary.success:
         raise RetailTiersError(summary.failure_line())
 

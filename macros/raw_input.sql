@@ -25,7 +25,7 @@
             where false
             {%- if spec.get('path') %}
             union all by name
-            select * from {{ raw_file_scan(spec['path'], spec.get('format', 'csv'), spec['present'], spec.get('header', spec['present'])) }}
+            select * from {{ raw_file_scan(spec.get('paths') or spec['path'], spec.get('format', 'csv'), spec['present'], spec.get('header', spec['present']), spec.get('file_names')) }}
             {%- endif %}
         )
     {%- endif -%}
@@ -33,24 +33,38 @@
 
 
 {#
-    raw_file_scan(path, format, columns, header): a subquery reading one file, the given
-    columns as text. CSV: read with the exact dialect `retail-tiers check` validated (comma,
-    double quotes, header row, every column text; no sniffing, so a malformed line is an error
-    rather than a silently different reading). Parquet: typed columns are cast to text so
-    staging treats both formats the same.
+    raw_file_scan(path, format, columns, header, file_names=none): a subquery reading one
+    file, the given columns as text. CSV: read with the exact dialect `retail-tiers check`
+    validated (comma, double quotes, header row, every column text; no sniffing, so a
+    malformed line is an error rather than a silently different reading). Parquet: typed
+    columns are cast to text so staging treats both formats the same.
+    A file split in parts (transactions/2026-11.csv, ...) is a list of paths, read in order,
+    with `file_names`: each row then carries the name of its part as `raw_file_name`.
 #}
-{% macro raw_file_scan(path, format, columns, header) -%}
-    {%- set quoted_path = "'" ~ (path | replace("'", "''")) ~ "'" -%}
+{% macro raw_file_scan(path, format, columns, header, file_names=none) -%}
+    {%- set paths = path if path is not string else [path] -%}
+    {%- set quoted_paths = [] -%}
+    {%- for one_path in paths -%}
+        {%- do quoted_paths.append("'" ~ (one_path | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {%- set quoted_path = quoted_paths[0] if path is string else '[' ~ (quoted_paths | join(', ')) ~ ']' -%}
     (
         select
+            {%- if file_names %}
+            case filename
+                {%- for one_path in paths %}
+                when {{ quoted_paths[loop.index0] }} then '{{ file_names[loop.index0] | replace("'", "''") }}'
+                {%- endfor %}
+            end as raw_file_name,
+            {%- endif %}
             {%- for column in columns %}
             cast("{{ column }}" as varchar) as {{ column }}{{ "," if not loop.last }}
             {%- endfor %}
         {%- if format == 'parquet' %}
-        from read_parquet({{ quoted_path }})
+        from read_parquet({{ quoted_path }}{% if file_names %}, filename = true{% endif %})
         {%- else %}
         from read_csv(
-            {{ quoted_path }},
+            {{ quoted_path }},{% if file_names %} filename = true,{% endif %}
             header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
             columns = {
                 {%- for name in header %}

@@ -32,7 +32,9 @@
 {#
     numbered_raw_rows(file_name, columns): the body of a staging model's `numbered` CTE: the
     rows of raw file `file_name` (raw_relation) numbered in file order, `source_row_number`
-    1, 2, ..., with the contract's `columns` renamed `raw_<column>`, and `has_invalid_text`:
+    1, 2, ..., with the name of the file they came from (`raw_file_name`; a file split in
+    parts, transactions/2026-11.csv ..., is numbered part by part), the contract's
+    `columns` renamed `raw_<column>`, and `has_invalid_text`:
     true on a line that was not valid in the file's encoding (`retail-tiers check` found it
     and read the file through a copy with U+FFFD in place of the bad bytes; raw_files entry
     `invalid_text`). Each staging model quarantines such a row first, as `invalid_encoding`;
@@ -44,13 +46,31 @@
 #}
 {% macro numbered_raw_rows(file_name, columns) -%}
     {%- set spec = var('raw_files', {}).get(file_name) or {} %}
-    select
-        row_number() over () as source_row_number,
-        {{ raw_columns(columns) }},
+    {%- set invalid_text -%}
         {% if spec.get('invalid_text') -%}
         coalesce(contains(concat_ws('|', {{ columns | join(', ') }}), chr(65533)), false)
         {%- else -%}
         false
-        {%- endif %} as has_invalid_text
+        {%- endif %}
+    {%- endset %}
+    {%- if spec.get('file_names') %}
+    select
+        row_number() over (partition by raw_file_name order by read_order) as source_row_number,
+        raw_file_name,
+        {{ raw_columns(columns) }},
+        {{ invalid_text }} as has_invalid_text
+    from (
+        select
+            row_number() over () as read_order,
+            *
+        from {{ raw_relation(file_name) }}
+    )
+    {%- else %}
+    select
+        row_number() over () as source_row_number,
+        '{{ (spec.get('file_name') or ('seeds/demo/raw_' ~ file_name ~ '.csv')) | replace("'", "''") }}' as raw_file_name,
+        {{ raw_columns(columns) }},
+        {{ invalid_text }} as has_invalid_text
     from {{ raw_relation(file_name) }}
+    {%- endif %}
 {%- endmacro %}

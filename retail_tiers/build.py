@@ -21,11 +21,12 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import yaml
@@ -42,14 +43,28 @@ from retail_tiers.build_state import (
     write_state,
 )
 from retail_tiers.errors import RetailTiersError
+from retail_tiers.increments import (
+    BuildInputs,
+    BuildPlan,
+    InputFile,
+    input_files,
+    plan_build,
+    project_digest,
+)
 from retail_tiers.project import project_dir, warehouse_path
 from retail_tiers.settings import check_defaults, setting
 from retail_tiers.warehouse import lock_message
 
+if TYPE_CHECKING:
+    from retail_tiers.check import CheckReport
+
 Echo = Callable[[str], Any]
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
-RESERVED_VARS = {"raw_files"}
+RESERVED_VARS = {"raw_files", "append_transactions", "input_digests"}
+# vars that only move the history's month ends: models after staging, which every build
+# recomputes, depend on them, so changing them does not stop an appending build
+INCREMENT_FREE_VARS = {"as_of_date"}
 RESOURCE_LABELS = {"unit_test": "unit test"}
 STATUS_LABELS = {"success": "ok", "pass": "ok", "fail": "FAIL", "error": "ERROR",
                  "warn": "warn", "skipped": "skipped", "runtime error": "ERROR"}
@@ -63,6 +78,7 @@ class BuildOptions:
     as_of: str | None = None
     encoding: str = "utf-8"
     extra_vars: tuple[str, ...] = ()
+    full_refresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,10 +234,24 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
                   dbt_vars: dict[str, Any], as_of: str | None, started_at: dt.datetime,
                   echo: Echo) -> BuildSummary:
     """The input check and the build, holding the build lock."""
+    start_from = None
     if options.input_dir is not None:
-        raw_files, description = prepare_input(options.input_dir, options.encoding,
-                                               warehouse, echo)
+        raw_files, description, report = prepare_input(
+            options.input_dir, options.encoding, warehouse, echo)
         dbt_vars["raw_files"] = raw_files
+        transactions = report.file("transactions")
+        plan = plan_increment(report, project, warehouse, dbt_vars, options.full_refresh)
+        if plan.is_append:
+            new_names = {item.name for item in plan.new_files}
+            raw_files["transactions"] = {
+                **transactions.raw_files_entry(
+                    [part for part in transactions.parts if part.display in new_names]),
+                "input_description": raw_files["transactions"]["input_description"]}
+            dbt_vars["append_transactions"] = True
+            start_from = warehouse
+            echo(f"  appending {plan.reason} to the warehouse's transactions")
+        else:
+            echo(f"  full build: {plan.reason}")
         dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     else:
         description = "demo data (seeds/demo)"
@@ -230,20 +260,24 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
     base_run_id = current_run_id(warehouse)
     write_state(warehouse, started_state(warehouse, description, base_run_id))
     echo(f"building {warehouse} from {description}")
-    build_and_replace(project, warehouse, dbt_args, summary, echo)
+    build_and_replace(project, warehouse, dbt_args, summary, echo, start_from)
     return summary
 
 
 def build_and_replace(project: Path, warehouse: Path, dbt_args: list[str],
-                      summary: BuildSummary, echo: Echo) -> None:
+                      summary: BuildSummary, echo: Echo, start_from: Path | None = None) -> None:
     """dbt builds a new file beside the warehouse; only a passing build replaces it.
 
     Whatever happens before the rename (a failing test, an exception, a full disk), the
     warehouse stays as it was and the failure goes to the sidecar readers consult; a kill
     leaves the sidecar saying `running` with no lock held, which readers report the same way.
+    An appending build starts from a copy of the warehouse (`start_from`), never the file
+    itself.
     """
     temp = temp_warehouse(warehouse)
     try:
+        if start_from is not None:
+            shutil.copyfile(start_from, temp)
         fault_point("before-dbt")
         run_dbt(project, temp, dbt_args, summary.dbt_vars, summary, echo)
         summary.finished_at = dt.datetime.now()
@@ -313,8 +347,9 @@ def _import_dbt() -> None:
 
 
 def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
-                  echo: Echo) -> tuple[dict[str, Any], str]:
-    """The structural check of the folder and the `raw_files` var for it."""
+                  echo: Echo) -> tuple[dict[str, Any], str, CheckReport]:
+    """The structural check of the folder, the `raw_files` var for it, and the check's
+    report (the transactions file's parts, when transactions come in several files)."""
     from retail_tiers.check import inspect_input
 
     report = inspect_input(input_dir, encoding, count_values=False,
@@ -324,13 +359,70 @@ def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
     for check in report.files:
         if check.path is not None:
             echo(f"  input {check.display}: {check.rows:,} rows, {check.encoding_note}")
+            for part in check.parts:
+                echo(f"    {part.display}: {part.rows:,} rows")
     raw_files = {check.spec.name: check.raw_files_entry() for check in report.files}
     description = str(report.input_dir)
     if report.encoding != "utf-8":
         description += f" ({report.encoding})"
     # build_runs.input_description, written by the dbt hook (macros/build_runs.sql)
     raw_files["transactions"]["input_description"] = description
-    return raw_files, description
+    return raw_files, description, report
+
+
+def plan_increment(report: CheckReport, project: Path, warehouse: Path,
+                   dbt_vars: dict[str, Any], full_refresh: bool) -> BuildPlan:
+    """Append the new transactions files to the warehouse, or build everything (and why).
+
+    Records in dbt_vars["input_digests"] what this build is made from (every transactions
+    file by content, and the project's code, rules and settings), so the next build can tell;
+    build_runs.vars_json keeps it.
+    """
+    transactions = report.file("transactions")
+    parts = transactions.parts or [transactions]
+    files = input_files(report.input_dir, [part.path for part in parts if part.path])
+    settings = {name: value for name, value in dbt_vars.items()
+                if name not in RESERVED_VARS and name not in INCREMENT_FREE_VARS}
+    current = BuildInputs(files, project_digest(project, settings))
+    dbt_vars["input_digests"] = {"project": current.project_digest,
+                                 "files": [[item.name, item.digest] for item in files]}
+    load_date = str(dbt_vars.get("load_date") or dt.date.today().isoformat())
+    previous, due_lines = recorded_inputs(warehouse, load_date)
+    plan = plan_build(previous, current, full_refresh=full_refresh)
+    if plan.is_append and due_lines:
+        lines = f"{due_lines:,} line{'s' if due_lines > 1 else ''}"
+        return BuildPlan("full", f"{lines} quarantined as future_timestamp are dated on or "
+                                 f"before {load_date} now, so every file is read again")
+    return plan
+
+
+def recorded_inputs(warehouse: Path, load_date: str) -> tuple[BuildInputs | None, int]:
+    """What the warehouse was built from (None if unknown), and how many of its lines were
+    quarantined as future_timestamp but are no longer after the load date (they would be
+    clean now)."""
+    if not warehouse.is_file():
+        return None, 0
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return None, 0  # current_run_id has already said what is wrong with the file
+    try:
+        found = con.execute(
+            "select vars_json from main.build_runs where success order by started_at desc "
+            "limit 1").fetchall()
+        recorded = json.loads(found[0][0] or "{}").get("input_digests") if found else None
+        if not recorded:
+            return None, 0
+        future = con.execute(
+            "select count(*) from staging.stg_transactions "
+            "where quarantine_reason = 'future_timestamp' and ordered_on <= cast(? as date)",
+            [load_date]).fetchone()
+    except duckdb.Error:
+        return None, 0
+    finally:
+        con.close()
+    files = tuple(InputFile(name, digest, 0) for name, digest in recorded["files"])
+    return BuildInputs(files, recorded["project"]), int(future[0]) if future else 0
 
 
 @contextlib.contextmanager

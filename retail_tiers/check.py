@@ -60,9 +60,13 @@ class FileCheck:
     rows: int | None = None
     column_stats: list[ColumnStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    label: str | None = None  # shown instead of the file name, e.g. transactions/2026-11.csv
+    parts: list[FileCheck] = field(default_factory=list)  # the files of transactions/
 
     @property
     def display(self) -> str:
+        if self.label:
+            return self.label
         return self.path.name if self.path else self.spec.name
 
     @property
@@ -96,16 +100,26 @@ class FileCheck:
             return "empty"
         return "ok"
 
-    def raw_files_entry(self) -> dict[str, Any]:
-        """This file's entry in the dbt var `raw_files` (see macros/raw_input.sql)."""
-        return {
+    def raw_files_entry(self, parts: list[FileCheck] | None = None) -> dict[str, Any]:
+        """This file's entry in the dbt var `raw_files` (see macros/raw_input.sql): one file,
+        or the given parts of a file split in several (all of them by default), with the
+        name each part's rows are recorded under (`file_names`)."""
+        entry = {
             "path": str(self.read_path.resolve()) if self.read_path else None,
             "format": self.file_format,
             "columns": self.spec.column_names,
             "present": self.present if self.read_path else [],
             "header": self.header if self.read_path else [],
             "invalid_text": bool(self.invalid_line_count) and self.read_path is not None,
+            "file_name": self.display,
         }
+        if self.parts and self.read_path:
+            chosen = self.parts if parts is None else parts
+            entry["paths"] = [str(part.read_path.resolve()) for part in chosen
+                              if part.read_path]
+            entry["file_names"] = [part.display for part in chosen if part.read_path]
+            entry["invalid_text"] = any(part.invalid_line_count for part in chosen)
+        return entry
 
 
 @dataclass
@@ -173,6 +187,11 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
             found = [folder / f"{spec.name}{suffix}" for suffix in SUFFIXES
                      if (folder / f"{spec.name}{suffix}").is_file()]
             claimed.update(path.name for path in found)
+            part_files = split_files(folder, spec.name)
+            if part_files:
+                _inspect_parts(check, found + part_files, folder, con, macros, encoding,
+                               cache_dir)
+                continue
             if len(found) > 1:
                 check.errors.append(
                     f"{spec.name}: found {' and '.join(path.name for path in found)}: "
@@ -211,6 +230,64 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
         if path.is_file() and path.name not in claimed and not path.name.startswith(".")
     )
     return report
+
+
+def split_files(folder: Path, name: str) -> list[Path]:
+    """The files of a contract file given as a folder (`transactions/2026-11.csv`, ...), in
+    name order; only transactions may be split (one file per period, added as they come)."""
+    parts = folder / name
+    if name != "transactions" or not parts.is_dir():
+        return []
+    return sorted(path for path in parts.iterdir()
+                  if path.is_file() and not path.name.startswith(".")
+                  and any(path.name.endswith(suffix) for suffix in SUFFIXES))
+
+
+def _inspect_parts(check: FileCheck, paths: list[Path], folder: Path,
+                   con: duckdb.DuckDBPyConnection, macros: Any, encoding: str,
+                   cache_dir: Path) -> None:
+    """A contract file given as several files (transactions.csv and/or transactions/*):
+    each part is checked on its own; together they are one file whose rows are the parts'
+    rows in name order (transactions.csv first). The parts must share format and header."""
+    for path in paths:
+        part = FileCheck(spec=check.spec, path=path,
+                         label=path.relative_to(folder).as_posix())
+        part.file_format = file_format(path)
+        try:
+            if part.file_format == "parquet":
+                _inspect_parquet(part, con, macros)
+            else:
+                _inspect_csv(part, con, macros, encoding, cache_dir / "parts"
+                             / part.display.replace("/", "__"))
+        except RetailTiersError as error:
+            part.errors.append(str(error))
+            part.read_path = None
+        check.parts.append(part)
+    first = check.parts[0]
+    check.path, check.file_format, check.header = first.path, first.file_format, first.header
+    check.label = f"{check.spec.name} ({len(paths)} files)"
+    check.errors = [error for part in check.parts for error in part.errors]
+    for part in check.parts[1:]:
+        if not part.errors and not first.errors and (
+                part.file_format, part.header) != (first.file_format, first.header):
+            differs = "format" if part.file_format != first.file_format else "header"
+            check.errors.append(
+                f"{part.display}: its {differs} differs from {first.display}'s: every "
+                "transactions file needs the same columns in the same order, in one format")
+    if check.errors:
+        return
+    check.read_path = first.read_path
+    check.rows = sum(part.rows or 0 for part in check.parts)
+    check.invalid_line_count = sum(part.invalid_line_count for part in check.parts)
+    notes = sorted({part.encoding_note for part in check.parts})
+    check.encoding_note = "; ".join(notes)
+    if macros is not None:
+        check.column_stats = [
+            ColumnStats(stat.name, stat.type, stat.required,
+                        sum(part.column_stats[index].empty or 0 for part in check.parts),
+                        None if stat.unparseable is None else
+                        sum(part.column_stats[index].unparseable or 0 for part in check.parts))
+            for index, stat in enumerate(first.column_stats)]
 
 
 def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -37,6 +38,8 @@ class TableComparison:
     only_new: int
     old_only_columns: tuple[str, ...]
     new_only_columns: tuple[str, ...]
+    # up to 3 rows only in OLD, then up to 3 only in NEW, as (column, value) pairs
+    examples: tuple[tuple[tuple[str, Any], ...], ...] = ()
 
     @property
     def equal(self) -> bool:
@@ -52,9 +55,15 @@ def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
 
 
 def _significant(value: str) -> str:
-    """`value` rounded to DOUBLE_DIGITS significant digits (0, null, inf and nan as they are)."""
-    return (f"case when {value} = 0 or not isfinite({value}) then {value} else round({value}, "
-            f"{DOUBLE_DIGITS} - cast(ceil(log10(abs({value}))) as integer)) end")
+    """`value` rounded to DOUBLE_DIGITS significant digits (0, null, inf and nan as they are).
+
+    Rounded twice, first to 12 digits: a mean like 102.6359375 (exact in decimal) comes out of
+    a parallel double sum as 102.63593749999999 or 102.63593750000001, which one rounding to
+    9 digits would tell apart (102.635937 / 102.635938); the first rounding removes that noise.
+    """
+    digits = f"cast(ceil(log10(abs({value}))) as integer)"
+    return (f"case when {value} = 0 or not isfinite({value}) then {value} else "
+            f"round(round({value}, 12 - {digits}), {DOUBLE_DIGITS} - {digits}) end")
 
 
 def _compared(name: str, data_type: str) -> str:
@@ -90,6 +99,13 @@ def compare(old: Path, new: Path, schemas: Sequence[str] = ("main",)) -> list[Ta
                 old_rel = f'old_wh."{schema}"."{table}"'
                 new_rel = f'new_wh."{schema}"."{table}"'
                 count = "select count(*) from ({} except all {})"
+                examples = "select * from ({} except all {}) limit 3"
+                old_only = con.execute(examples.format(
+                    f"select {listed} from {old_rel}", f"select {listed} from {new_rel}")
+                ).fetchall()
+                new_only = con.execute(examples.format(
+                    f"select {listed} from {new_rel}", f"select {listed} from {old_rel}")
+                ).fetchall()
                 found.append(TableComparison(
                     schema, table,
                     con.execute(f"select count(*) from {old_rel}").fetchone()[0],
@@ -100,6 +116,7 @@ def compare(old: Path, new: Path, schemas: Sequence[str] = ("main",)) -> list[Ta
                                              f"select {listed} from {old_rel}")).fetchone()[0],
                     tuple(name for name in old_columns if name not in new_columns),
                     tuple(name for name in new_columns if name not in old_columns),
+                    tuple(tuple(zip(shared, row, strict=True)) for row in old_only + new_only),
                 ))
         return found
     finally:

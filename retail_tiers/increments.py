@@ -7,7 +7,9 @@ rule seeds and dbt_project.yml, plus the build's settings). The next build compa
 - nothing recorded, `--full-refresh`, changed settings or rules, or a recorded file that is
   gone or changed: rebuild everything, and say why;
 - the same files and nothing new: nothing to add (the build still runs, as a full one);
-- the recorded files all still there, plus new ones: parse only the new files and append them.
+- the recorded files all still there, plus new ones that sort after them: parse only the new
+  files and append them (files are read in name order, so a new file that sorts before one
+  already read would change which of two equal ids comes first: everything is read again).
 
 Files are matched by content, so renaming `2026-11.csv` to `november.csv` is not a change, and
 a file whose bytes changed under the same name is.
@@ -118,6 +120,11 @@ def plan_build(previous: BuildInputs | None, current: BuildInputs, *,
     repeated = _repeated_digests(new)
     if repeated:
         return BuildPlan("full", f"{_listed(repeated)} hold the same bytes")
+    last_read = max(item.name for item in current.files if item.digest in seen)
+    early = [item.name for item in new if item.name < last_read]
+    if early:
+        return BuildPlan("full", f"{_listed(early)} sorts before {last_read}, which was read "
+                                 "already (files are read in name order)")
     return BuildPlan("append", f"{len(new)} new file{'s' if len(new) > 1 else ''}: "
                                f"{_listed([item.name for item in new])}", new)
 

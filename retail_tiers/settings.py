@@ -133,7 +133,7 @@ def rule_schemes() -> list[str]:
 
 
 # Set by the CLI itself (`build --input`), never by --var.
-RESERVED = ("raw_files",)
+RESERVED = ("raw_files", "append_transactions", "input_digests")
 
 
 def setting(name: str) -> Setting | None:

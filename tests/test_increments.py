@@ -50,7 +50,9 @@ def test_input_files_are_named_relative_to_the_folder_in_name_order(tmp_path: Pa
     (inputs(("a", "1")), inputs(("a", "1")), "full", "no new transactions file"),
     (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), ("c", "2")), "full",
      "b, c hold the same bytes"),
-    (inputs(("a", "1")), inputs(("renamed", "1"), ("b", "2")), "append", "1 new file: b"),
+    (inputs(("a", "1")), inputs(("renamed", "1"), ("s", "2")), "append", "1 new file: s"),
+    (inputs(("b", "1")), inputs(("a", "2"), ("b", "1")), "full",
+     "a sorts before b, which was read already"),
     (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), ("c", "3")), "append",
      "2 new files: b, c"),
 ])

@@ -1,6 +1,6 @@
 {#-
-    Every raw row that staging quarantined, from every raw file: where it was (file and data
-    row number), why, its key as far as it has one (campaign contacts: `campaign_id/customer_id`; feedback: the respondent's customer_id), and its raw values as json text.
+    Every raw row that staging quarantined, from every raw file: where it was (file, the transactions file's part when
+    transactions come in several files, and data row number), why, its key as far as it has one (campaign contacts: `campaign_id/customer_id`; feedback: the respondent's customer_id), and its raw values as json text.
 -#}
 with
 
@@ -27,6 +27,7 @@ feedback as (
 quarantined as (
     select
         'transactions' as source_file,
+        raw_file_name,
         source_row_number,
         quarantine_reason,
         transaction_id as record_key,
@@ -38,6 +39,7 @@ quarantined as (
 
     select
         'customers' as source_file,
+        cast(null as varchar) as raw_file_name,
         source_row_number,
         quarantine_reason,
         customer_id as record_key,
@@ -49,6 +51,7 @@ quarantined as (
 
     select
         'campaigns' as source_file,
+        cast(null as varchar) as raw_file_name,
         source_row_number,
         quarantine_reason,
         campaign_id as record_key,
@@ -60,6 +63,7 @@ quarantined as (
 
     select
         'campaign_contacts' as source_file,
+        cast(null as varchar) as raw_file_name,
         source_row_number,
         quarantine_reason,
         case
@@ -74,6 +78,7 @@ quarantined as (
 
     select
         'feedback' as source_file,
+        cast(null as varchar) as raw_file_name,
         source_row_number,
         quarantine_reason,
         customer_id as record_key,
@@ -85,6 +90,7 @@ quarantined as (
 final as (
     select
         source_file,
+        raw_file_name,
         source_row_number,
         quarantine_reason,
         record_key,

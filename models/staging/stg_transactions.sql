@@ -7,7 +7,19 @@
     earliest_plausible_date(), e.g. year 1 or a BC date), future_timestamp, zero_quantity,
     negative_price, and last duplicate_transaction_id: an id already on an earlier line that
     is otherwise clean (the first clean line keeps the id; a broken line never takes it).
+
+    Appending (issue 15's monthly increments): when `retail-tiers build` finds only new
+    transactions files since the last build (retail_tiers/increments.py), it passes just those
+    and var append_transactions; the model then appends their lines to the table it keeps, and
+    a new line whose id a clean line of an earlier file already holds is a duplicate. Every
+    other build replaces the table (full_refresh), as a plain `dbt build` does.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=not var('append_transactions', false),
+) }}
+{%- set appending = is_incremental() and var('append_transactions', false) -%}
 {%- set columns = [
     'transaction_id', 'order_id', 'customer_id', 'ordered_at', 'product_id', 'category',
     'quantity', 'unit_price', 'discount_amount', 'unit_cost', 'channel', 'store_id',
@@ -82,12 +94,21 @@ line_checked as (
 repeated_ids as (
     select
         transaction_id,
-        min(source_row_number) as first_source_row_number
+        min({'file': raw_file_name, 'row': source_row_number}) as first_line
     from line_checked
     where line_reason is null
     group by transaction_id
     having count(*) > 1
 ),
+{%- if appending %}
+
+-- the ids clean lines of the files loaded before already hold
+loaded_ids as (
+    select distinct transaction_id
+    from {{ this }}
+    where quarantine_reason is null
+),
+{%- endif %}
 
 classified as (
     select
@@ -95,16 +116,26 @@ classified as (
         case
             when line_checked.line_reason is not null
                 then line_checked.line_reason
-            when line_checked.source_row_number > repeated_ids.first_source_row_number
+            {%- if appending %}
+            when loaded_ids.transaction_id is not null
+                then 'duplicate_transaction_id'
+            {%- endif %}
+            when {'file': line_checked.raw_file_name, 'row': line_checked.source_row_number}
+                > repeated_ids.first_line
                 then 'duplicate_transaction_id'
         end as quarantine_reason
     from line_checked
     left join repeated_ids
         on line_checked.transaction_id = repeated_ids.transaction_id
+    {%- if appending %}
+    left join loaded_ids
+        on line_checked.transaction_id = loaded_ids.transaction_id
+    {%- endif %}
 ),
 
 final as (
     select
+        raw_file_name,
         source_row_number,
         transaction_id,
         order_id,

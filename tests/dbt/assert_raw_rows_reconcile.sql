@@ -7,6 +7,9 @@
     - staging holds one row per raw row, numbered exactly 1..raw_rows (as many distinct
       source_row_numbers as rows, the smallest 1 and the largest raw_rows), and its clean and
       quarantined counts are the ones row_accounting reports;
+    - transactions given in several files (transactions/2026-11.csv, ...): each file's lines
+      are numbered 1..its rows; a build that appended new files (var append_transactions)
+      compares the raw count with the staged lines of those files only;
     - the quarantined_rows mart lists exactly the quarantined rows of the file;
     - transactions: every clean line, and nothing else, reaches int_transaction_lines and
       the orders of int_orders_netted (sum of line_count).
@@ -30,17 +33,62 @@ raw_counts as (
     {%- endfor %}
 ),
 
+{%- set transactions_spec = var('raw_files', {}).get('transactions') or {} %}
+{%- set appended_files = transactions_spec.get('file_names') or [transactions_spec.get('file_name')] %}
+
+-- the transactions lines of this build's files: all of them, or the appended files' only
+transactions_read as (
+    select *
+    from {{ ref('stg_transactions') }}
+    {%- if var('append_transactions', false) %}
+    where raw_file_name in (
+        {%- for name in appended_files %}
+        '{{ name | replace("'", "''") }}'{{ "," if not loop.last }}
+        {%- endfor %}
+    )
+    {%- endif %}
+),
+
+-- each transactions file numbered 1..its lines
+transactions_files as (
+    select
+        raw_file_name,
+        count(*) as staged_rows,
+        count(distinct source_row_number) as distinct_row_numbers,
+        min(source_row_number) as first_row_number,
+        max(source_row_number) as last_row_number
+    from {{ ref('stg_transactions') }}
+    group by raw_file_name
+),
+
 staged_counts as (
     {%- for file_name, model_name in staging_models.items() %}
+    {%- if file_name == 'transactions' %}
+    select
+        'transactions' as source_file,
+        (select count(*) from transactions_read) as staged_rows,
+        count(*) as all_staged_rows,
+        count(*) filter (where quarantine_reason is null) as staged_clean_rows,
+        count(*) filter (where quarantine_reason is not null) as staged_quarantined_rows,
+        (
+            select coalesce(bool_and(
+                distinct_row_numbers = staged_rows and first_row_number = 1
+                and last_row_number = staged_rows), true)
+            from transactions_files
+        ) as is_numbered_in_file_order
+    from {{ ref(model_name) }}
+    {%- else %}
     select
         '{{ file_name }}' as source_file,
         count(*) as staged_rows,
+        count(*) as all_staged_rows,
         count(*) filter (where quarantine_reason is null) as staged_clean_rows,
-        count(distinct source_row_number) as distinct_row_numbers,
         count(*) filter (where quarantine_reason is not null) as staged_quarantined_rows,
-        coalesce(min(source_row_number), 1) as first_row_number,
-        coalesce(max(source_row_number), 0) as last_row_number
+        count(distinct source_row_number) = count(*)
+            and coalesce(min(source_row_number), 1) = 1
+            and coalesce(max(source_row_number), 0) = count(*) as is_numbered_in_file_order
     from {{ ref(model_name) }}
+    {%- endif %}
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -75,11 +123,10 @@ compared as (
         accounting.clean_rows as accounted_clean_rows,
         accounting.quarantined_rows as accounted_quarantined_rows,
         staged_counts.staged_rows,
+        staged_counts.all_staged_rows,
         staged_counts.staged_clean_rows,
-        staged_counts.distinct_row_numbers,
         staged_counts.staged_quarantined_rows,
-        staged_counts.first_row_number,
-        staged_counts.last_row_number,
+        staged_counts.is_numbered_in_file_order,
         coalesce(listed_quarantined.listed_rows, 0) as listed_quarantined_rows,
         downstream_transactions.line_rows,
         downstream_transactions.order_line_rows
@@ -98,14 +145,12 @@ broken as (
     select *
     from compared
     where not coalesce(
-        raw_rows = accounted_raw_rows
+        raw_rows = staged_rows
+        and accounted_raw_rows = all_staged_rows
         and accounted_raw_rows = accounted_clean_rows + accounted_quarantined_rows
-        and staged_rows = raw_rows
         and staged_clean_rows = accounted_clean_rows
-        and distinct_row_numbers = staged_rows
         and staged_quarantined_rows = accounted_quarantined_rows
-        and first_row_number = 1
-        and last_row_number = raw_rows
+        and is_numbered_in_file_order
         and listed_quarantined_rows = accounted_quarantined_rows
         and (
             source_file <> 'transactions'
