@@ -36,6 +36,7 @@ from retail_tiers.project import project_dir
 BENCH_CUSTOMERS = 1_000_000
 BENCH_MONTHS = 36
 BENCH_SEED = 7
+BENCH_END_MONTH = "2026-10"  # the generator's default last month
 CALIBRATION_LOOPS = 20_000_000
 REPORT_RUNS = 3  # each report is timed 3 times; results.json keeps the median
 
@@ -213,6 +214,77 @@ def demo_build(cli: str, work: Path, project: Path) -> dict[str, object]:
     return result
 
 
+def split_last_month(data_dir: Path, folder: Path, month: str) -> int:
+    """The bench dataset as a retailer who adds monthly files has it: transactions.csv with
+    every line but those of `month` (YYYY-MM, by the written order time; lines whose time does
+    not parse stay in it), and transactions/<month>.csv with those; the other files linked.
+    Returns the lines of the month's file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "transactions").mkdir(exist_ok=True)
+    for spec in RAW_FILES:
+        if spec.name != "transactions" and (data_dir / f"{spec.name}.csv").is_file():
+            link = folder / f"{spec.name}.csv"
+            link.unlink(missing_ok=True)
+            link.symlink_to(data_dir / f"{spec.name}.csv")
+    year, number = month.split("-")
+    in_month = f"regexp_matches(coalesce(ordered_at, ''), '^{year}[-/]?{number}')"
+    source = str(data_dir / "transactions.csv").replace("'", "''")
+    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in _header(data_dir))
+    read = (f"read_csv('{source}', header = true, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', columns = {{{columns}}})")
+    con = duckdb.connect()
+    try:
+        con.execute("set preserve_insertion_order = true; set enable_progress_bar = false")
+        base = str(folder / "transactions.csv").replace("'", "''")
+        part = str(folder / "transactions" / f"{month}.csv").replace("'", "''")
+        con.execute(f"copy (select * from {read} where not {in_month}) to '{base}' "
+                    "(format csv, header true)")
+        con.execute(f"copy (select * from {read} where {in_month}) to '{part}' "
+                    "(format csv, header true)")
+        return int(con.execute(f"select count(*) from read_csv('{part}', header = true, "
+                               "all_varchar = true)").fetchone()[0])
+    finally:
+        con.close()
+
+
+def _header(data_dir: Path) -> list[str]:
+    with (data_dir / "transactions.csv").open(encoding="utf-8") as handle:
+        return handle.readline().strip().split(",")
+
+
+def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
+                       month: str) -> dict[str, dict[str, object]]:
+    """Next month added: a full build of every month but `month` (from a transactions.csv),
+    then `month`'s file arrives in transactions/ and the next build appends it."""
+    folder = work / "monthly"
+    held = folder / "held"
+    lines = split_last_month(data_dir, folder, month)
+    part = folder / "transactions" / f"{month}.csv"
+    held.mkdir(exist_ok=True)
+    part.replace(held / part.name)
+    scratch = work / "incremental"
+    env = isolated_env(scratch, "monthly.duckdb")
+    for stale in (scratch / "monthly.duckdb", scratch / "monthly.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    before = run_stage("incremental_base_build", [cli, "build", "--input", str(folder)], env,
+                       project)
+    (held / part.name).replace(part)
+    added = run_stage("incremental", [cli, "build", "--input", str(folder)], env, project)
+    warehouse = scratch / "monthly.duckdb"
+    appended = False
+    if warehouse.is_file():
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            appended = bool(con.execute(
+                "select count(*) from main.build_runs where vars_json like "
+                "'%\"append_transactions\": true%'").fetchone()[0])
+        finally:
+            con.close()
+    return {"incremental_base_build": before,
+            "incremental": {**added, "month": month, "month_lines": lines,
+                            "appended": appended}}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
@@ -261,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         stages["lifetimes"] = lifetimes_side_by_side(
             work, env, project, seconds["models"], stages["predictions_alone"])
 
+    stages.update(incremental_stages(cli, work, data_dir, project, BENCH_END_MONTH))
     stages["demo_build"] = demo_build(cli, work, project)
 
     for lang in ("en", "zh"):
