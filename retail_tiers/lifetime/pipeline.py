@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from retail_tiers.lifetime import bgnbd, gamma_gamma, pareto_nbd, purchase_models
+from retail_tiers.lifetime.arrays import one_blas_thread
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError
 from retail_tiers.lifetime.purchase_models import MODELS
 
@@ -180,6 +181,7 @@ def _fit_purchase_models(
     return rows
 
 
+@one_blas_thread
 def fit_models(
     summary: Any,
     as_of: dt.date,
@@ -330,6 +332,7 @@ def _require_finite(model_name: str, columns: dict[str, np.ndarray], x, t_x, T, 
             )
 
 
+@one_blas_thread
 def score_patterns(
     summary: Any,
     fit_table: Any,
@@ -418,6 +421,7 @@ def _period(period: Any) -> tuple[dt.date, dt.date, int] | None:
     return found[0][0], found[0][1], int(found[0][2])
 
 
+@one_blas_thread
 def fit_holdout(summary: Any, period: Any, model_name: str = "holdout_model_fit") -> pa.Table:
     """Both purchase models refitted on the calibration summary (int_holdout_summary), with
     their expected purchase days over the holdout against the actual ones; one row per model.
@@ -468,6 +472,7 @@ def _selected_holdout_values(
     return None if values is None else (MODELS[chosen], values)
 
 
+@one_blas_thread
 def score_holdout_patterns(
     summary: Any, holdout_fit: Any, fit_table: Any, period: Any,
     model_name: str = "int_holdout_patterns_scored",
@@ -501,6 +506,7 @@ order by all
 """
 
 
+@one_blas_thread
 def expected_by_week(
     summary: Any, holdout_fit: Any, fit_table: Any, period: Any,
     model_name: str = "int_holdout_weeks_expected",
@@ -563,6 +569,7 @@ from predictions
 """
 
 
+@one_blas_thread
 def prediction_totals(
     predictions: Any, fit_table: Any, horizon_days: float, clv_months: int,
     monthly_discount_rate: float,
