@@ -385,16 +385,27 @@ def _sum_positive_series(
 
 def expected_purchases(params, t, x, t_x, T) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected repeat purchases in the next t (FHL 2005 eq. 10),
-    = E[purchases in the next t | alive] * P(alive)."""
-    return expected_purchases_if_alive(params, t, x, T) * p_alive(params, x, t_x, T)
+    = E[purchases in the next t | alive] * P(alive). The first factor depends on (x, T)
+    only, so with one horizon for all it is evaluated once per distinct (x, T) pair."""
+    x, t_x, T, t = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float),
+        np.asarray(t, dtype=float))
+    if t.size and np.all(t == t.flat[0]):
+        # a complex number as the key of the pair
+        pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
+        if_alive = expected_purchases_if_alive(
+            params, t.flat[0], pairs.real, pairs.imag)[inverse].reshape(x.shape)
+    else:
+        if_alive = expected_purchases_if_alive(params, t, x, T)
+    return if_alive * p_alive(params, x, t_x, T)
 
 
 def expected_purchases_if_alive(params, t, x, T) -> np.ndarray:
     """(a+b+x-1)/(a-1) (1 - G): expected purchases in the next t of a customer alive at T.
 
-    It depends on (x, T) only, so it is evaluated once per distinct (x, T) pair. At a = 1
-    the two factors are 0/0 (a removable singularity); within A_NEAR_ONE of it the value is
-    interpolated linearly between a = 1 - A_NEAR_ONE and 1 + A_NEAR_ONE (error ~ A_NEAR_ONE^2).
+    At a = 1 the two factors are 0/0 (a removable singularity); within A_NEAR_ONE of it the
+    value is interpolated linearly between a = 1 - A_NEAR_ONE and 1 + A_NEAR_ONE (error ~
+    A_NEAR_ONE^2).
     """
     r, alpha, a, b = (float(v) for v in params)
     x, T, t = np.broadcast_arrays(
@@ -402,20 +413,12 @@ def expected_purchases_if_alive(params, t, x, T) -> np.ndarray:
     )
     shape = x.shape
     x, T, t = x.ravel(), T.ravel(), t.ravel()
-    if t.size and np.all(t == t[0]):
-        # One horizon for all: evaluate once per distinct (x, T) (a complex number as key).
-        pairs, inverse = np.unique(x + 1j * T, return_inverse=True)
-        ux, uT, ut = pairs.real, pairs.imag, np.full(pairs.size, t[0])
-    else:
-        ux, uT, ut, inverse = x, T, t, None
     if abs(a - 1.0) < A_NEAR_ONE:
-        low = _closed_form_if_alive((r, alpha, 1.0 - A_NEAR_ONE, b), ut, ux, uT)
-        high = _closed_form_if_alive((r, alpha, 1.0 + A_NEAR_ONE, b), ut, ux, uT)
+        low = _closed_form_if_alive((r, alpha, 1.0 - A_NEAR_ONE, b), t, x, T)
+        high = _closed_form_if_alive((r, alpha, 1.0 + A_NEAR_ONE, b), t, x, T)
         value = low + (a - (1.0 - A_NEAR_ONE)) / (2 * A_NEAR_ONE) * (high - low)
     else:
-        value = _closed_form_if_alive((r, alpha, a, b), ut, ux, uT)
-    if inverse is not None:
-        value = value[inverse]
+        value = _closed_form_if_alive((r, alpha, a, b), t, x, T)
     return value.reshape(shape)
 
 

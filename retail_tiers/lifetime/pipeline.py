@@ -359,26 +359,40 @@ def score_patterns(
     model = MODELS[chosen]
     combos = _query(summary, BGNBD_COMBINATIONS_SQL)
     x, t_x, T, _ = _purchase_data(combos)
+    horizon = horizon_days / DAYS_PER_WEEK
+    weeks_per_month = DAYS_PER_MONTH / DAYS_PER_WEEK
+    # Every quantity is (what a customer alive at T buys: per distinct (x, T) pair) x P(alive)
+    # (per pattern), so each is worked out per pair and gathered, and the log-gradient of a
+    # product is the sum of its factors' log-gradients: P(alive)'s is shared.
+    pairs = purchase_models.DistinctPairs.of(x, T)
+
+    def alive_of(v):
+        return model.p_alive(v, x, t_x, T)
+
+    def horizon_if_alive(v):
+        return model.expected_purchases_if_alive(v, horizon, pairs.x, pairs.T)
+
+    def discounted_if_alive(v):
+        return purchase_models.discounted_expected_purchases_if_alive(
+            model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
+
     with np.errstate(all="ignore"):
-        alive = model.p_alive(values, x, t_x, T)
-        expected = model.expected_purchases(values, horizon_days / DAYS_PER_WEEK, x, t_x, T)
-        discounted = purchase_models.discounted_expected_purchases(
-            model, values, x, t_x, T, clv_months, monthly_discount_rate,
-            DAYS_PER_MONTH / DAYS_PER_WEEK,
-        )
-        within = {days: purchase_models.p_purchase_within(
-            model, values, days / DAYS_PER_WEEK, x, t_x, T) for days in (30, 90)}
+        alive = alive_of(values)
+        expected = horizon_if_alive(values)[pairs.index] * alive
+        discounted = discounted_if_alive(values)[pairs.index] * alive
+        within = {days: alive * model.p_purchase_within_if_alive(
+            values, days / DAYS_PER_WEEK, pairs.x, pairs.T)[pairs.index] for days in (30, 90)}
         median_days = purchase_models.median_time_to_next_purchase(
             model, values, x, t_x, T) * DAYS_PER_WEEK
         covariance = _covariance(fit_table, chosen)
-        horizon_se = purchase_models.log_standard_error(purchase_models.log_gradient(
-            lambda v: model.expected_purchases(v, horizon_days / DAYS_PER_WEEK, x, t_x, T),
-            values), covariance)
+        alive_gradient = purchase_models.log_gradient(alive_of, values)
+        horizon_se = purchase_models.log_standard_error(
+            purchase_models.log_gradient(horizon_if_alive, values)[pairs.index]
+            + alive_gradient, covariance)
         lower, upper = purchase_models.interval_90(expected, horizon_se)
-        discounted_se = purchase_models.log_standard_error(purchase_models.log_gradient(
-            lambda v: purchase_models.discounted_expected_purchases(
-                model, v, x, t_x, T, clv_months, monthly_discount_rate,
-                DAYS_PER_MONTH / DAYS_PER_WEEK), values), covariance)
+        discounted_se = purchase_models.log_standard_error(
+            purchase_models.log_gradient(discounted_if_alive, values)[pairs.index]
+            + alive_gradient, covariance)
     _require_finite(model_name, {"p_alive": alive, "expected_orders": expected,
                                  "discounted_expected_orders": discounted,
                                  "p_purchase_within_30_days": within[30],

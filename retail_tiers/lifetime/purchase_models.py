@@ -9,6 +9,7 @@ functions here work with either, given as `model`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
@@ -81,6 +82,27 @@ def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.nda
     return median
 
 
+@dataclass(frozen=True)
+class DistinctPairs:
+    """The distinct (x, T) pairs of a set of purchase patterns, and each pattern's pair.
+
+    What a customer alive at T will buy depends on (x, T) only, not on t_x: it is worked out
+    once per pair (at a million customers about 27,000 pairs for 580,000 patterns) and
+    gathered; only P(alive) needs every pattern.
+    """
+
+    x: np.ndarray
+    T: np.ndarray
+    index: np.ndarray  # per pattern, the position of its (x, T) in x and T
+
+    @classmethod
+    def of(cls, x, T) -> DistinctPairs:
+        x, T = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(T, dtype=float))
+        # a complex number as the key of the pair
+        pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
+        return cls(pairs.real, pairs.imag, inverse.reshape(x.shape))
+
+
 def discounted_expected_purchases(
     model: ModuleType,
     params,
@@ -90,24 +112,41 @@ def discounted_expected_purchases(
     months: int,
     monthly_discount_rate: float,
     weeks_per_month: float,
+    pairs: DistinctPairs | None = None,
 ) -> np.ndarray:
     """Sum over months k = 1..months of (E[Y(k m)] - E[Y((k-1) m)]) / (1 + d)^k, m in weeks.
 
     The purchases expected in month k are valued at the end of month k. P(alive) is a common
-    factor, so the sum is formed per distinct (x, T) and multiplied by it at the end.
+    factor, so the sum is formed per distinct (x, T) (`pairs`, computed here when not given)
+    and multiplied by it at the end.
     """
     x, t_x, T = np.broadcast_arrays(
         np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
     )
-    pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
-    ux, uT = pairs.real, pairs.imag
-    total = np.zeros(pairs.size)
-    previous = np.zeros(pairs.size)
+    pairs = DistinctPairs.of(x, T) if pairs is None else pairs
+    total = discounted_expected_purchases_if_alive(
+        model, params, pairs, months, monthly_discount_rate, weeks_per_month)
+    return total[pairs.index] * model.p_alive(params, x, t_x, T)
+
+
+def discounted_expected_purchases_if_alive(
+    model: ModuleType,
+    params,
+    pairs: DistinctPairs,
+    months: int,
+    monthly_discount_rate: float,
+    weeks_per_month: float,
+) -> np.ndarray:
+    """The discounted sum of discounted_expected_purchases for a customer alive at T, one
+    value per distinct (x, T) pair."""
+    total = np.zeros(pairs.x.size)
+    previous = np.zeros(pairs.x.size)
     for month in range(1, months + 1):
-        current = model.expected_purchases_if_alive(params, month * weeks_per_month, ux, uT)
+        current = model.expected_purchases_if_alive(
+            params, month * weeks_per_month, pairs.x, pairs.T)
         total += (current - previous) / (1.0 + monthly_discount_rate) ** month
         previous = current
-    return total[inverse.ravel()].reshape(x.shape) * model.p_alive(params, x, t_x, T)
+    return total
 
 
 def select(
