@@ -438,6 +438,17 @@ def p_purchase_within_if_alive(params, t, x, T) -> np.ndarray:
     return -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
 
 
+def time_to_purchase_chance_if_alive(params, chance, x, T) -> np.ndarray:
+    """The t with P(at least one purchase in the next t | alive at T) = chance (0 < chance
+    < 1): solving 1 - ((alpha+T)/(alpha+T+t))^(r+x) = chance gives
+    t = (alpha+T) ((1 - chance)^(-1/(r+x)) - 1)."""
+    r, alpha = float(params[0]), float(params[1])
+    x, T, chance = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(T, dtype=float), np.asarray(chance, dtype=float)
+    )
+    return (alpha + T) * np.expm1(-np.log1p(-chance) / (r + x))
+
+
 def p_purchase_ever_if_alive(params, x, T) -> np.ndarray:
     """P(another purchase ever | alive at T) = 1: an alive customer's next event is a purchase."""
     return np.ones(np.broadcast(np.asarray(x), np.asarray(T)).shape)

@@ -55,8 +55,9 @@ MEDIAN_RELATIVE_WIDTH = 1e-9
 def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.ndarray:
     """The t with P(at least one purchase in the next t) = 1/2, in weeks; nan where the
     chance of ever buying again, P(alive) P(purchase ever | alive), is at most 1/2 (then no
-    finite median exists). P(purchase within t) rises continuously with t, so bisection on
-    ln t brackets the median: the upper end doubles until it is reached."""
+    finite median exists). It solves P(purchase within t | alive) = 1 / (2 P(alive)): in
+    closed form where the model has one (`time_to_purchase_chance_if_alive`, BG/NBD), else
+    by bisection (`median_by_bisection`)."""
     x, t_x, T = np.broadcast_arrays(
         np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float))
     alive = model.p_alive(params, x, t_x, T)
@@ -65,12 +66,24 @@ def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.nda
     if not finite.any():
         return median
     xs, Ts, alive = x[finite], T[finite], alive[finite]
+    closed_form = getattr(model, "time_to_purchase_chance_if_alive", None)
+    if closed_form is not None:
+        median[finite] = closed_form(params, 0.5 / alive, xs, Ts)
+    else:
+        median[finite] = median_by_bisection(model, params, xs, Ts, alive)
+    return median
 
+
+def median_by_bisection(model: ModuleType, params, x: np.ndarray, T: np.ndarray,
+                        alive: np.ndarray) -> np.ndarray:
+    """The t with alive * P(purchase within t | alive at T) = 1/2 (alive > 1/2 and a finite
+    answer assumed). P(purchase within t) rises continuously with t, so bisection on ln t
+    brackets it: the upper end doubles until it is reached."""
     def reached(t: np.ndarray) -> np.ndarray:
-        return alive * model.p_purchase_within_if_alive(params, t, xs, Ts) >= 0.5
+        return alive * model.p_purchase_within_if_alive(params, t, x, T) >= 0.5
 
-    low = np.full(xs.shape, 1e-9)
-    high = np.ones(xs.shape)
+    low = np.full(x.shape, 1e-9)
+    high = np.ones(x.shape)
     while not (done := reached(high)).all():
         high = np.where(done, high, high * 2)
     while np.max(high / low) > 1 + MEDIAN_RELATIVE_WIDTH:
@@ -78,8 +91,7 @@ def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.nda
         hit = reached(middle)
         high = np.where(hit, middle, high)
         low = np.where(hit, low, middle)
-    median[finite] = high
-    return median
+    return high
 
 
 @dataclass(frozen=True)
