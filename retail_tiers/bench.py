@@ -4,10 +4,13 @@ Stages, each run as its own process so wall time and peak memory are its own:
   generate  1,000,000 customers x 36 months (cached: reused when its manifest matches)
   build     `retail-tiers build --input` on it (per-model times grouped into layers, from
             the node results the build keeps in the warehouse table main.build_results)
-  predictions_alone  the fit and scoring models re-run alone on the built warehouse
+  predictions_alone  the RFM summary, fit and scoring models re-run alone (one dbt
+            thread) on the built warehouse
   lifetimes the same purchases through lifetimes (summary, BG/NBD + Gamma-Gamma fits,
-            scoring) in its own process, side by side with the build's SQL summary and
-            predictions_alone; skipped unless the `bench` extra is installed
+            scoring) in its own process, side by side with predictions_alone's summary and
+            fit and scoring; skipped unless the `bench` extra is installed
+`--side-by-side` runs only predictions_alone and lifetimes, on the warehouse a previous run
+built.
   demo_build  `retail-tiers build` of the demo data in a scratch warehouse, 3 times (the
             median, every run, the nodes by kind)
   report    `retail-tiers report` for the as-of month, in English and in Chinese, 3 times
@@ -147,48 +150,77 @@ def dataset_is_cached(data_dir: Path) -> bool:
 
 
 PREDICTION_NODES = ("clv_model_fit", "int_clv_patterns_scored", "customer_predictions")
+# From the purchases (int_customer_orders, what lifetimes starts from too) to the summary.
+SUMMARY_NODES = ("int_customer_rfm_summary",)
 
 
 def predictions_alone(project: Path, work: Path, env: dict[str, str]) -> dict[str, object]:
-    """Issue 5's figure: fitting BG/NBD + Gamma-Gamma and scoring every customer, re-run alone
-    (one dbt thread) on the built warehouse; dbt's seconds per node, and their sum."""
+    """Issue 17's figures: the RFM summary, then fitting BG/NBD + Gamma-Gamma and scoring
+    every customer, re-run alone (one dbt thread, nothing else running) on the built
+    warehouse; dbt's seconds per node, the summary's and the fit and scoring's sums."""
     dbt = str(Path(sys.executable).with_name("dbt"))
     stage = run_stage("predictions_alone", [
-        dbt, "run", "--select", *PREDICTION_NODES, "--threads", "1", "--quiet",
+        dbt, "run", "--select", *SUMMARY_NODES, *PREDICTION_NODES, "--threads", "1", "--quiet",
         "--profiles-dir", str(project), "--project-dir", str(project)], env, project)
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
     nodes = {result["unique_id"].split(".")[-1]: round(float(result["execution_time"]), 2)
              for result in results}
     return {**stage, "node_seconds": nodes,
-            "fit_and_scoring_seconds": round(sum(nodes.values()), 2)}
+            "summary_seconds": round(sum(nodes.get(n, 0.0) for n in SUMMARY_NODES), 2),
+            "fit_and_scoring_seconds": round(sum(nodes.get(n, 0.0) for n in PREDICTION_NODES), 2)}
 
 
-SUMMARY_NODES = ("int_customer_rfm_summary",)
-HOLDOUT_NODES = ("int_holdout_period", "int_holdout_summary", "holdout_model_fit",
-                 "int_holdout_patterns_scored", "int_holdout_weeks_expected", "holdout_tracking",
-                 "holdout_by_frequency", "holdout_totals")
+HOLDOUT_NODES = ("int_customer_purchase_days", "int_holdout_period", "int_holdout_summary",
+                 "holdout_model_fit", "int_holdout_patterns_scored", "int_holdout_weeks_expected",
+                 "holdout_tracking", "holdout_by_frequency", "holdout_totals")
 
 
 def lifetimes_side_by_side(work: Path, env: dict[str, str], project: Path,
                            model_seconds: dict[str, float],
                            predictions: dict[str, object]) -> dict[str, object]:
     """lifetimes on the same purchases (retail_tiers.bench_lifetimes, its own process) next
-    to retail-tiers' SQL summary (in the build) plus fit and scoring (predictions_alone)."""
+    to retail-tiers' SQL summary plus fit and scoring, both re-run alone
+    (predictions_alone), with the calibration loop before and after."""
     if importlib.util.find_spec("lifetimes") is None:
         return {"skipped": "lifetimes is not installed (pip install -e '.[bench]')"}
+    calibration_before = calibration_seconds()
     print("bench: lifetimes: the same purchases through lifetimes", flush=True)
-    output = subprocess.run(
+    started = time.perf_counter()
+    process = subprocess.run(
         [sys.executable, "-m", "retail_tiers.bench_lifetimes", str(work / "bench.duckdb")],
-        env=env, cwd=project, check=True, capture_output=True, text=True).stdout
-    theirs = json.loads(output.strip().splitlines()[-1])
-    summary = round(sum(model_seconds.get(name, 0.0) for name in SUMMARY_NODES), 2)
+        env=env, cwd=project, check=True, capture_output=True, text=True)
+    theirs = json.loads(process.stdout.strip().splitlines()[-1])
+    theirs["process_wall_seconds"] = round(time.perf_counter() - started, 2)
+    summary = float(predictions["summary_seconds"])
     fit_and_scoring = float(predictions["fit_and_scoring_seconds"])
     ours = {"summary_seconds": summary, "fit_and_scoring_seconds": fit_and_scoring,
             "total_seconds": round(summary + fit_and_scoring, 2),
             "holdout_report_card_seconds_in_build": round(sum(
                 model_seconds.get(name, 0.0) for name in HOLDOUT_NODES), 2)}
     return {"lifetimes": theirs, "retail_tiers": ours,
-            "speedup": round(theirs["total_seconds"] / max(ours["total_seconds"], 0.01), 1)}
+            "speedup": round(theirs["total_seconds"] / max(ours["total_seconds"], 0.01), 1),
+            "calibration_seconds": {"before": calibration_before,
+                                    "after": calibration_seconds()}}
+
+
+def side_by_side(project: Path, work: Path) -> dict[str, object]:
+    """`--side-by-side`: predictions_alone and lifetimes only, on the warehouse an earlier
+    `make bench` built in `work` (bench.duckdb); no generate, build, demo or report."""
+    warehouse = work / "bench.duckdb"
+    if not warehouse.is_file():
+        raise SystemExit(f"bench: --side-by-side needs a built warehouse, {warehouse} is missing")
+    env = isolated_env(work, "bench.duckdb")
+    calibration_before = calibration_seconds()
+    predictions = predictions_alone(project, work, env)
+    return {
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "calibration_seconds": {"before": calibration_before},
+        "stages": {
+            "predictions_alone": predictions,
+            "lifetimes": lifetimes_side_by_side(
+                work, env, project, node_seconds(warehouse)["models"], predictions),
+        },
+    }
 
 
 def isolated_env(folder: Path, warehouse_name: str) -> dict[str, str]:
@@ -287,13 +319,27 @@ def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where the figures go (default bench/results.json; with "
+                             "--side-by-side, only printed unless given)")
     parser.add_argument("--work", type=Path, default=Path("bench/data"),
                         help="cache folder for the generated dataset and the bench warehouse")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="only re-run the summary, fit and scoring alone and lifetimes on "
+                             "the warehouse already built in --work; print the figures (and "
+                             "write them to --out when given)")
     args = parser.parse_args(argv)
 
     project = project_dir()
     work = args.work.resolve()
+    if args.side_by_side:
+        figures = side_by_side(project, work)
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        print(json.dumps(figures, indent=2))
+        return
+    out = args.out or Path("bench/results.json")
     data_dir = work / "dataset"
     cli = str(Path(sys.executable).with_name("retail-tiers"))
     env = isolated_env(work, "bench.duckdb")
@@ -303,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if dataset_is_cached(data_dir):
         print(f"bench: generate: reusing cached dataset in {data_dir}", flush=True)
         stages["generate"] = {"cached": True}
-        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        previous = json.loads(out.read_text()) if out.is_file() else {}
         if "wall_seconds" in previous.get("stages", {}).get("generate", {}):
             stages["generate"] = {**previous["stages"]["generate"], "cached": True}
     else:
@@ -359,9 +405,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "calibration_seconds": {"before": calibration_before, "after": calibration_seconds()},
         "stages": stages,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"bench: wrote {args.out}", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"bench: wrote {out}", flush=True)
     print(json.dumps(results, indent=2))
 
 

@@ -150,6 +150,30 @@ def test_bgnbd_gradient_matches_finite_differences():
         np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)
 
 
+
+def finite_difference_hessian(function, point: np.ndarray, step: float = 1e-5) -> np.ndarray:
+    """The Hessian by central differences of the (analytic, separately tested) gradient."""
+    columns = []
+    for i in range(point.size):
+        shift = np.zeros_like(point)
+        shift[i] = step
+        columns.append((function(point + shift)[1] - function(point - shift)[1]) / (2 * step))
+    return np.stack(columns, axis=1)
+
+
+def test_bgnbd_hessian_matches_finite_differences():
+    s = simulate_summaries(3000, (0.5, 4.0, 0.9, 3.0), (6.0, 4.0, 20.0), 400, seed=11)
+    weights = np.random.default_rng(5).integers(1, 5, s.x.size)
+    data = bgnbd.BgNbdData.build(s.x.astype(float), s.t_x, s.T, weights)
+    for point in (np.log([0.5, 4.0, 0.9, 3.0]), np.log([2.0, 0.3, 3.0, 0.5]), np.zeros(4)):
+        value, gradient, hessian = bgnbd.negative_log_likelihood_hessian(point, data)
+        plain_value, plain_gradient = bgnbd.negative_log_likelihood(point, data)
+        assert value == pytest.approx(plain_value, rel=1e-12)
+        np.testing.assert_allclose(gradient, plain_gradient, rtol=1e-12)
+        numeric = finite_difference_hessian(
+            lambda p: bgnbd.negative_log_likelihood(p, data), point)
+        np.testing.assert_allclose(hessian, numeric, rtol=1e-6, atol=1e-8)
+
 def test_bgnbd_weights_count_like_repeated_customers():
     s = simulate_summaries(4000, (0.5, 4.0, 0.9, 3.0), (6.0, 4.0, 20.0), 120, seed=2)
     days = np.stack([s.x, np.round(s.t_x * 7), np.round(s.T * 7)], axis=1).astype(int)
@@ -297,6 +321,56 @@ def test_gamma_gamma_gradient_matches_finite_differences():
             lambda p: gamma_gamma.negative_log_likelihood(p, data), point)
         np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)
 
+
+
+def test_gamma_gamma_hessian_matches_finite_differences():
+    s = simulate_summaries(3000, (0.8, 3.0, 1.5, 4.0), (6.0, 4.0, 20.0), 500, seed=4)
+    repeat = s.x > 0
+    weights = np.random.default_rng(1).integers(1, 4, repeat.sum())
+    data = gamma_gamma.GammaGammaData.build(s.x[repeat], s.spend[repeat], weights)
+    for point in (np.log([6.0, 4.0, 20.0]), np.log([1.0, 2.0, 5.0]), np.log([20.0, 1.5, 100.0])):
+        value, gradient, hessian = gamma_gamma.negative_log_likelihood_hessian(point, data)
+        plain_value, plain_gradient = gamma_gamma.negative_log_likelihood(point, data)
+        assert value == pytest.approx(plain_value, rel=1e-12)
+        np.testing.assert_allclose(gradient, plain_gradient, rtol=1e-12)
+        numeric = finite_difference_hessian(
+            lambda p: gamma_gamma.negative_log_likelihood(p, data), point)
+        np.testing.assert_allclose(hessian, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_large_fits_polished_by_newton_equal_plain_l_bfgs_b(monkeypatch):
+    """Above SUBSAMPLE_ROWS distinct rows a fit starts from a subsample and finishes with
+    Newton's method: same maximum as L-BFGS-B on all rows, same covariance as the central
+    differences of the gradient."""
+    s = simulate_summaries(20_000, (0.6, 5.0, 0.8, 2.5), (6.0, 4.0, 20.0), 730, seed=9,
+                           whole_days=False)
+    purchases = bgnbd.BgNbdData.build(s.x, s.t_x, s.T)
+    repeat = s.x > 0
+    spend = gamma_gamma.GammaGammaData.build(s.x[repeat], s.spend[repeat])
+    plain = {"bg": bgnbd.fit(purchases), "gg": gamma_gamma.fit(spend)}
+    monkeypatch.setattr(optimise, "SUBSAMPLE_ROWS", 1000)
+    monkeypatch.setattr(optimise, "SUBSAMPLE_CUSTOMERS", 3000)
+    polished = {"bg": bgnbd.fit(purchases), "gg": gamma_gamma.fit(spend)}
+    for key, fit in polished.items():
+        assert "Newton steps on all of them" in fit.message, fit.message
+        assert fit.customer_count == plain[key].customer_count
+        for name, value in fit.parameters.items():
+            assert value == pytest.approx(plain[key].parameters[name], rel=1e-6), name
+        assert fit.log_likelihood == pytest.approx(plain[key].log_likelihood, rel=1e-12)
+        np.testing.assert_allclose(fit.log_covariance, plain[key].log_covariance, rtol=1e-4)
+
+
+def test_a_large_fit_falls_back_to_l_bfgs_b_when_the_subsample_cannot_be_fitted(monkeypatch):
+    s = simulate_summaries(3000, (0.6, 5.0, 0.8, 2.5), (6.0, 4.0, 20.0), 730, seed=9,
+                           whole_days=False)
+    data = bgnbd.BgNbdData.build(s.x, s.t_x, s.T)
+    plain = bgnbd.fit(data)
+    monkeypatch.setattr(optimise, "SUBSAMPLE_ROWS", 100)
+    # an empty subsample cannot be fitted: the full fit runs instead
+    monkeypatch.setattr(optimise, "SUBSAMPLE_CUSTOMERS", 0)
+    fallback = bgnbd.fit(data)
+    assert "Newton" not in fallback.message
+    assert fallback.parameters == plain.parameters
 
 def test_gamma_gamma_fit_recovers_simulation_parameters():
     truth = (6.0, 4.0, 20.0)

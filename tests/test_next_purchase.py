@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from retail_tiers.lifetime import bgnbd, pareto_nbd, purchase_models
+from retail_tiers.lifetime.simulate import simulate_summaries
 
 BGNBD = (0.2426, 4.4136, 0.7929, 2.4259)  # CDNOW, Fader, Hardie & Lee 2005
 PARETO = (0.553, 10.578, 0.606, 11.669)  # CDNOW, Fader & Hardie
@@ -112,3 +113,16 @@ def test_no_median_when_buying_again_is_unlikely():
     assert np.isnan(purchase_models.median_time_to_next_purchase(bgnbd, BGNBD, 10, 5.0, 52.0))
     assert np.isnan(purchase_models.median_time_to_next_purchase(pareto_nbd, PARETO, 10, 5.0,
                                                                  52.0))
+
+
+def test_bgnbd_closed_form_median_equals_bisection():
+    """BG/NBD's median comes in closed form; the generic bisection agrees."""
+    s = simulate_summaries(2000, BGNBD, (6.0, 4.0, 20.0), 400, seed=21)
+    alive = bgnbd.p_alive(BGNBD, s.x, s.t_x, s.T)
+    has_median = alive > 0.5
+    assert has_median.mean() > 0.1
+    x, T, alive = s.x[has_median].astype(float), s.T[has_median], alive[has_median]
+    closed = purchase_models.median_time_to_next_purchase(
+        bgnbd, BGNBD, x, s.t_x[has_median], T)
+    bisected = purchase_models.median_by_bisection(bgnbd, BGNBD, x, T, alive)
+    np.testing.assert_allclose(closed, bisected, rtol=2e-9)

@@ -28,8 +28,8 @@ customer_orders as (
 ),
 
 {#- One window pass: partitioning by (customer, is_purchase) numbers each customer's purchases
-    and finds the previous purchase among purchases only; the other orders' values are
-    dropped. ~15 % less CPU at 4M orders than numbering the purchases apart and joining back. #}
+    and finds the previous and the first purchase among purchases only; the other orders'
+    values are dropped. ~15 % less CPU at 4M orders than numbering the purchases apart and joining back. #}
 sequenced as (
     select
         *,
@@ -38,7 +38,10 @@ sequenced as (
         end as purchase_number,
         case
             when is_purchase then lag(ordered_on) over customer_orders_by_kind
-        end as previous_purchase_on
+        end as previous_purchase_on,
+        case
+            when is_purchase then first_value(ordered_on) over customer_orders_by_kind
+        end as first_purchase_on
     from customer_orders
     window customer_orders_by_kind as (
         partition by customer_id, is_purchase order by ordered_at, order_id
@@ -58,6 +61,7 @@ final as (
         purchase_number,
         previous_purchase_on,
         ordered_on - previous_purchase_on as days_since_previous_purchase,
+        first_purchase_on,
         net_quantity,
         net_revenue,
         cost_amount,

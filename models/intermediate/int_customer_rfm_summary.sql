@@ -10,22 +10,47 @@
     Return-only orders are not purchases and do not change any of these: their refund is
     not a purchase day and is not netted into the spend of the day it arrives (it nets in
     the revenue marts instead). Returns inside an order are already netted in its revenue.
+    One pass over the orders (no table of purchase days in between): a purchase starts a
+    purchase day unless the customer's previous purchase was on the same day, and the repeat
+    days' spend is that of the purchases after the first purchase day. The same pass sums
+    every order's net revenue and gross margin up to E (refunds included) for the margin
+    rate of customer_predictions.
 -#}
 with
 
-purchase_days as (
-    select * from {{ ref('int_customer_purchase_days') }}
+customer_orders as (
+    select * from {{ ref('int_customer_orders') }}
+),
+
+orders_to_date as (
+    select
+        customer_id,
+        ordered_on,
+        is_purchase,
+        previous_purchase_on,
+        first_purchase_on,
+        net_revenue,
+        gross_margin_amount
+    from customer_orders
+    where ordered_on <= {{ as_of_date() }}
 ),
 
 customer_purchase_days as (
     select
         customer_id,
-        min(ordered_on) as first_purchase_on,
-        max(ordered_on) as last_purchase_on,
-        count(*) as purchase_day_count,
-        sum(day_net_revenue) - arg_min(day_net_revenue, ordered_on) as repeat_day_spend_amount
-    from purchase_days
+        min(ordered_on) filter (where is_purchase) as first_purchase_on,
+        max(ordered_on) filter (where is_purchase) as last_purchase_on,
+        count(*) filter (
+            where is_purchase and previous_purchase_on is distinct from ordered_on
+        ) as purchase_day_count,
+        coalesce(
+            sum(net_revenue) filter (where is_purchase and ordered_on > first_purchase_on), 0
+        ) as repeat_day_spend_amount,
+        sum(net_revenue) as lifetime_net_revenue,
+        sum(gross_margin_amount) as lifetime_gross_margin_amount
+    from orders_to_date
     group by customer_id
+    having count(*) filter (where is_purchase) > 0
 ),
 
 final as (
@@ -43,7 +68,9 @@ final as (
         case
             when purchase_day_count > 1
                 then cast(repeat_day_spend_amount as double) / (purchase_day_count - 1)
-        end as mean_repeat_day_spend_amount
+        end as mean_repeat_day_spend_amount,
+        lifetime_net_revenue,
+        lifetime_gross_margin_amount
     from customer_purchase_days
 )
 

@@ -21,10 +21,6 @@ model_fit as (
     select * from {{ ref('clv_model_fit') }}
 ),
 
-customer_orders as (
-    select * from {{ ref('int_customer_orders') }}
-),
-
 spend_model as (
     select
         p,
@@ -34,27 +30,6 @@ spend_model as (
     from model_fit
     where model = 'gamma_gamma'
         and fit_status = 'fitted'
-),
-
-customer_margins as (
-    select
-        customer_id,
-        sum(net_revenue) as net_revenue,
-        sum(gross_margin_amount) as gross_margin_amount
-    from customer_orders
-    where ordered_on <= {{ as_of_date() }}
-    group by customer_id
-),
-
-customer_margin_rates as (
-    select
-        customer_id,
-        case
-            when net_revenue > 0
-                then least(greatest(cast(gross_margin_amount as double) / cast(net_revenue as double), 0), 1)
-            else {{ var('default_gross_margin') }}
-        end as gross_margin_rate
-    from customer_margins
 ),
 
 scored as (
@@ -99,16 +74,20 @@ scored as (
             * greatest(coalesce(summary.mean_repeat_day_spend_amount, 0), 0)
         ) / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
             as expected_spend_per_order_amount,
-        coalesce(customer_margin_rates.gross_margin_rate, {{ var('default_gross_margin') }})
-            as gross_margin_rate
+        -- the summary sums every order up to the as-of date, refunds included
+        case
+            when summary.lifetime_net_revenue > 0
+                then least(greatest(
+                    cast(summary.lifetime_gross_margin_amount as double)
+                    / cast(summary.lifetime_net_revenue as double), 0), 1)
+            else {{ var('default_gross_margin') }}
+        end as gross_margin_rate
     from summary
     inner join patterns
         on summary.repeat_purchase_day_count = patterns.repeat_purchase_day_count
         and summary.days_first_to_last_purchase = patterns.days_first_to_last_purchase
         and summary.days_since_first_purchase = patterns.days_since_first_purchase
     cross join spend_model
-    left join customer_margin_rates
-        on summary.customer_id = customer_margin_rates.customer_id
 ),
 
 clv_uncertainty as (

@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
+from retail_tiers.lifetime import optimise
+from retail_tiers.lifetime.arrays import dot
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
 
 MODEL = "bg_nbd"
@@ -126,35 +128,64 @@ def negative_log_likelihood(log_params: np.ndarray, data: BgNbdData) -> tuple[fl
     For repeaters ln(A3 + A4) = ln A3 + softplus(d) with d = ln A4 - ln A3, and A4's share
     of the sum is expit(d); the gradient follows term by term.
     """
-    r, alpha, a, b = np.exp(log_params)
+    value, gradient, _ = _evaluate(log_params, data, with_hessian=False)
+    return value, gradient
+
+
+def negative_log_likelihood_hessian(
+    log_params: np.ndarray, data: BgNbdData
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """negative_log_likelihood and its Hessian in the log-parameters (analytic; used by the
+    Newton polish of large fits and for the covariance there). For the repeaters'
+    softplus(d), d'' = s d'' + s (1 - s) d' d'^T with s = expit(d)."""
+    return _evaluate(log_params, data, with_hessian=True)
+
+
+def _evaluate(log_params: np.ndarray, data: BgNbdData, with_hessian: bool):
+    r, alpha, a, b = theta = np.exp(log_params)
     total = data.weight_by_x.sum()
     ux, wx = data.unique_x, data.weight_by_x
+    h = np.zeros((4, 4))  # Hessian of ln L in the natural parameters (r, alpha, a, b)
 
     # Terms that depend on x only: once per distinct x, weighted by its customers.
-    value = wx @ (
+    value = dot(wx,
         gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux) - gammaln(b)
         - gammaln(a + b + ux)
     ) + total * r * np.log(alpha)
-    d_r = wx @ (digamma(r + ux) - digamma(r)) + total * np.log(alpha)
+    d_r = dot(wx, digamma(r + ux) - digamma(r)) + total * np.log(alpha)
     d_alpha = total * r / alpha
-    d_a = wx @ (digamma(a + b) - digamma(a + b + ux))
-    d_b = wx @ (digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))
+    d_a = dot(wx, digamma(a + b) - digamma(a + b + ux))
+    d_b = dot(wx, digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))
+    if with_hessian:
+        h[0, 0] = dot(wx, polygamma(1, r + ux) - polygamma(1, r))
+        h[0, 1] = total / alpha
+        h[1, 1] = -total * r / alpha**2
+        h[2, 2] = h[2, 3] = dot(wx, polygamma(1, a + b) - polygamma(1, a + b + ux))
+        h[3, 3] = dot(wx, polygamma(1, a + b) + polygamma(1, b + ux) - polygamma(1, b)
+                        - polygamma(1, a + b + ux))
 
     # x = 0: ln A3 = -r ln(alpha + T).
     log_t0 = np.log(alpha + data.T_once)
+    inv_t0 = 1.0 / (alpha + data.T_once)
     w0 = data.weight_once
-    value -= r * (w0 @ log_t0)
-    d_r -= w0 @ log_t0
-    d_alpha -= r * (w0 @ (1.0 / (alpha + data.T_once)))
+    value -= r * dot(w0, log_t0)
+    d_r -= dot(w0, log_t0)
+    d_alpha -= r * dot(w0, inv_t0)
+    if with_hessian:
+        h[0, 1] -= dot(w0, inv_t0)
+        h[1, 1] += r * (dot(w0, inv_t0**2))
 
     # x > 0: ln A3 + softplus(d), d = ln A4 - ln A3 = ln a - ln(b+x-1) - (r+x) (L(t_x) - L(T))
     # with L(t) = ln(alpha + t); A4's share of A3 + A4 is expit(d).
     log_time = np.log(alpha + data.times)
     inv_time = 1.0 / (alpha + data.times)
     # Sums over repeaters that involve T only: per distinct T.
-    value -= r * (data.weight_by_T @ log_time) + data.weight_x_by_T @ log_time
-    d_r -= data.weight_by_T @ log_time
-    d_alpha -= r * (data.weight_by_T @ inv_time) + data.weight_x_by_T @ inv_time
+    value -= r * dot(data.weight_by_T, log_time) + dot(data.weight_x_by_T, log_time)
+    d_r -= dot(data.weight_by_T, log_time)
+    d_alpha -= r * dot(data.weight_by_T, inv_time) + dot(data.weight_x_by_T, inv_time)
+    if with_hessian:
+        h[0, 1] -= dot(data.weight_by_T, inv_time)
+        h[1, 1] += dot(r * data.weight_by_T + data.weight_x_by_T, inv_time**2)
     with np.errstate(divide="ignore", invalid="ignore"):  # ln(b + x - 1) for x = 0 is unused
         log_b_x = np.log(b + data.unique_x - 1)
     rx = r + data.x_repeat
@@ -165,19 +196,48 @@ def negative_log_likelihood(log_params: np.ndarray, data: BgNbdData) -> tuple[fl
     share4 = np.where(d >= 0, 1.0, small) / (1.0 + small)
     w1 = data.weight_repeat
     ws4 = w1 * share4
-    value += w1 @ softplus
-    d_r -= ws4 @ diff
-    d_alpha -= (ws4 * rx) @ (inv_time[data.t_x_index] - inv_time[data.T_index])
+    value += dot(w1, softplus)
+    d_r -= dot(ws4, diff)
+    inv_diff = inv_time[data.t_x_index] - inv_time[data.T_index]
+    d_alpha -= dot(ws4 * rx, inv_diff)
     d_a += ws4.sum() / a
-    d_b -= np.bincount(data.x_index, weights=ws4, minlength=data.unique_x.size) @ (
-        1.0 / np.where(data.unique_x > 0, b + data.unique_x - 1, 1.0))
+    inv_b_x = 1.0 / np.where(data.unique_x > 0, b + data.unique_x - 1, 1.0)
+    ws4_by_x = np.bincount(data.x_index, weights=ws4, minlength=ux.size)
+    d_b -= dot(ws4_by_x, inv_b_x)
 
-    gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-    return -value / total, -gradient / total
+    if with_hessian:
+        # d' = (-diff, -(r+x) inv_diff, 1/a, -1/(b+x-1)); d'' is -inv_diff at (r, alpha),
+        # (r+x) (1/(alpha+t_x)^2 - 1/(alpha+T)^2) at (alpha, alpha), -1/a^2 at (a, a) and
+        # 1/(b+x-1)^2 at (b, b).
+        h_r = small / (1.0 + small) ** 2 * w1  # weight x s (1 - s)
+        d_alpha_d = rx * inv_diff
+        h_r_alpha = h_r * d_alpha_d
+        h_by_x = np.bincount(data.x_index, weights=h_r, minlength=ux.size)
+        h[0, 0] += dot(h_r, diff**2)
+        h[0, 1] += dot(h_r_alpha, diff) - dot(ws4, inv_diff)
+        h[1, 1] += (dot(h_r_alpha, d_alpha_d) + dot(ws4 * rx,
+            inv_time[data.t_x_index] ** 2 - inv_time[data.T_index] ** 2))
+        h[0, 2] -= dot(h_r, diff) / a
+        h[0, 3] += dot(np.bincount(data.x_index, weights=h_r * diff, minlength=ux.size), inv_b_x)
+        h[1, 2] -= h_r_alpha.sum() / a
+        h[1, 3] += dot(np.bincount(data.x_index, weights=h_r_alpha, minlength=ux.size), inv_b_x)
+        h[2, 2] += (h_r.sum() - ws4.sum()) / a**2
+        h[2, 3] -= dot(h_by_x, inv_b_x) / a
+        h[3, 3] += dot(ws4_by_x + h_by_x, inv_b_x**2)
+
+    natural = np.array([d_r, d_alpha, d_a, d_b])
+    gradient = natural * theta
+    hessian = None
+    if with_hessian:
+        h = np.triu(h) + np.triu(h, 1).T
+        hessian = -(h * np.outer(theta, theta) + np.diag(gradient)) / total
+    return -value / total, -gradient / total, hessian
 
 
 def fit(data: BgNbdData) -> FitResult:
-    """Maximum likelihood estimates of (r, alpha, a, b); raises LifetimeFitError on failure."""
+    """Maximum likelihood estimates of (r, alpha, a, b); raises LifetimeFitError on failure.
+    More than SUBSAMPLE_ROWS distinct rows: a subsample fit polished by Newton's method on
+    all of them (optimise.maximise_large)."""
     if not data.has_repeaters:
         raise LifetimeFitError(
             f"{MODEL} fit: no customer has a repeat purchase, so the purchase rate and the "
@@ -188,7 +248,22 @@ def fit(data: BgNbdData) -> FitResult:
     mean_T = float(data.weight @ data.T) / total
     # Start at a purchase rate matching the data (r / alpha = mean x / mean T) and p ~ 0.25.
     start = np.array([1.0, max(mean_T, 1e-3) / max(mean_x, 1e-3), 1.0, 3.0])
-    return _maximise(data, start)
+    if data.x.size <= optimise.SUBSAMPLE_ROWS:
+        return _maximise(data, start)
+
+    def subsample_fit() -> FitResult:
+        weight = optimise.subsample_weights(data.weight)
+        kept = weight > 0
+        sample = BgNbdData.build(data.x[kept], data.t_x[kept], data.T[kept], weight[kept])
+        if not sample.has_repeaters:
+            raise LifetimeFitError(f"{MODEL} fit: no repeat purchase in the subsample")
+        return _maximise(sample, start)
+
+    return optimise.maximise_large(
+        MODEL, PARAMETER_NAMES,
+        lambda log_params: negative_log_likelihood(log_params, data),
+        lambda log_params: negative_log_likelihood_hessian(log_params, data),
+        start, total, data.x.size, subsample_fit)
 
 
 def _maximise(data: BgNbdData, start: np.ndarray) -> FitResult:
@@ -310,16 +385,27 @@ def _sum_positive_series(
 
 def expected_purchases(params, t, x, t_x, T) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected repeat purchases in the next t (FHL 2005 eq. 10),
-    = E[purchases in the next t | alive] * P(alive)."""
-    return expected_purchases_if_alive(params, t, x, T) * p_alive(params, x, t_x, T)
+    = E[purchases in the next t | alive] * P(alive). The first factor depends on (x, T)
+    only, so with one horizon for all it is evaluated once per distinct (x, T) pair."""
+    x, t_x, T, t = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float),
+        np.asarray(t, dtype=float))
+    if t.size and np.all(t == t.flat[0]):
+        # a complex number as the key of the pair
+        pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
+        if_alive = expected_purchases_if_alive(
+            params, t.flat[0], pairs.real, pairs.imag)[inverse].reshape(x.shape)
+    else:
+        if_alive = expected_purchases_if_alive(params, t, x, T)
+    return if_alive * p_alive(params, x, t_x, T)
 
 
 def expected_purchases_if_alive(params, t, x, T) -> np.ndarray:
     """(a+b+x-1)/(a-1) (1 - G): expected purchases in the next t of a customer alive at T.
 
-    It depends on (x, T) only, so it is evaluated once per distinct (x, T) pair. At a = 1
-    the two factors are 0/0 (a removable singularity); within A_NEAR_ONE of it the value is
-    interpolated linearly between a = 1 - A_NEAR_ONE and 1 + A_NEAR_ONE (error ~ A_NEAR_ONE^2).
+    At a = 1 the two factors are 0/0 (a removable singularity); within A_NEAR_ONE of it the
+    value is interpolated linearly between a = 1 - A_NEAR_ONE and 1 + A_NEAR_ONE (error ~
+    A_NEAR_ONE^2).
     """
     r, alpha, a, b = (float(v) for v in params)
     x, T, t = np.broadcast_arrays(
@@ -327,20 +413,12 @@ def expected_purchases_if_alive(params, t, x, T) -> np.ndarray:
     )
     shape = x.shape
     x, T, t = x.ravel(), T.ravel(), t.ravel()
-    if t.size and np.all(t == t[0]):
-        # One horizon for all: evaluate once per distinct (x, T) (a complex number as key).
-        pairs, inverse = np.unique(x + 1j * T, return_inverse=True)
-        ux, uT, ut = pairs.real, pairs.imag, np.full(pairs.size, t[0])
-    else:
-        ux, uT, ut, inverse = x, T, t, None
     if abs(a - 1.0) < A_NEAR_ONE:
-        low = _closed_form_if_alive((r, alpha, 1.0 - A_NEAR_ONE, b), ut, ux, uT)
-        high = _closed_form_if_alive((r, alpha, 1.0 + A_NEAR_ONE, b), ut, ux, uT)
+        low = _closed_form_if_alive((r, alpha, 1.0 - A_NEAR_ONE, b), t, x, T)
+        high = _closed_form_if_alive((r, alpha, 1.0 + A_NEAR_ONE, b), t, x, T)
         value = low + (a - (1.0 - A_NEAR_ONE)) / (2 * A_NEAR_ONE) * (high - low)
     else:
-        value = _closed_form_if_alive((r, alpha, a, b), ut, ux, uT)
-    if inverse is not None:
-        value = value[inverse]
+        value = _closed_form_if_alive((r, alpha, a, b), t, x, T)
     return value.reshape(shape)
 
 
@@ -358,6 +436,17 @@ def p_purchase_within_if_alive(params, t, x, T) -> np.ndarray:
         np.asarray(x, dtype=float), np.asarray(T, dtype=float), np.asarray(t, dtype=float)
     )
     return -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
+
+
+def time_to_purchase_chance_if_alive(params, chance, x, T) -> np.ndarray:
+    """The t with P(at least one purchase in the next t | alive at T) = chance (0 < chance
+    < 1): solving 1 - ((alpha+T)/(alpha+T+t))^(r+x) = chance gives
+    t = (alpha+T) ((1 - chance)^(-1/(r+x)) - 1)."""
+    r, alpha = float(params[0]), float(params[1])
+    x, T, chance = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(T, dtype=float), np.asarray(chance, dtype=float)
+    )
+    return (alpha + T) * np.expm1(-np.log1p(-chance) / (r + x))
 
 
 def p_purchase_ever_if_alive(params, x, T) -> np.ndarray:

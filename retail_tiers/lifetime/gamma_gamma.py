@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
+from retail_tiers.lifetime import optimise
+from retail_tiers.lifetime.arrays import dot
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
 
 MODEL = "gamma_gamma"
@@ -78,36 +80,77 @@ def negative_log_likelihood(
     ln f = ln Gamma(px+q) - ln Gamma(px) - ln Gamma(q) + q ln gamma + px ln(x m) - ln m
            - (px+q) ln(gamma + x m); the Gamma-function terms depend on x only.
     """
-    p, q, gamma = np.exp(log_params)
+    value, gradient, _ = _evaluate(log_params, data, with_hessian=False)
+    return value, gradient
+
+
+def negative_log_likelihood_hessian(
+    log_params: np.ndarray, data: GammaGammaData
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """negative_log_likelihood and its analytic Hessian in (ln p, ln q, ln gamma)."""
+    return _evaluate(log_params, data, with_hessian=True)
+
+
+def _evaluate(log_params: np.ndarray, data: GammaGammaData, with_hessian: bool):
+    p, q, gamma = theta = np.exp(log_params)
     ux, wx = data.unique_x, data.weight_by_x
     x, w = data.x, data.weight
     total = wx.sum()
     pu = p * ux
-    value = wx @ (gammaln(pu + q) - gammaln(pu) - gammaln(q)) + total * q * np.log(gamma)
+    value = dot(wx, gammaln(pu + q) - gammaln(pu) - gammaln(q)) + total * q * np.log(gamma)
     value += p * data.sum_wx_log_xm - data.sum_w_log_m
     psi_pq = digamma(pu + q)
-    d_p = wx @ (ux * (psi_pq - digamma(pu))) + data.sum_wx_log_xm
-    d_q = wx @ (psi_pq - digamma(q)) + total * np.log(gamma)
+    d_p = dot(wx, ux * (psi_pq - digamma(pu))) + data.sum_wx_log_xm
+    d_q = dot(wx, psi_pq - digamma(q)) + total * np.log(gamma)
     d_gamma = total * q / gamma
 
     scale = gamma + x * data.spend
     log_scale = np.log(scale)
+    inv_scale = 1.0 / scale
     wx_rows = w * x
-    value -= p * (wx_rows @ log_scale) + q * (w @ log_scale)
-    d_p -= wx_rows @ log_scale
-    d_q -= w @ log_scale
-    d_gamma -= (p * wx_rows + q * w) @ (1.0 / scale)
+    value -= p * dot(wx_rows, log_scale) + q * dot(w, log_scale)
+    d_p -= dot(wx_rows, log_scale)
+    d_q -= dot(w, log_scale)
+    weighted_inv = (p * wx_rows + q * w) * inv_scale
+    d_gamma -= weighted_inv.sum()
 
-    gradient = np.array([d_p * p, d_q * q, d_gamma * gamma])
-    return -value / total, -gradient / total
+    gradient = np.array([d_p, d_q, d_gamma]) * theta
+    hessian = None
+    if with_hessian:
+        trigamma_pq = polygamma(1, pu + q)
+        h = np.empty((3, 3))
+        h[0, 0] = dot(wx, ux**2 * (trigamma_pq - polygamma(1, pu)))
+        h[0, 1] = dot(wx, ux * trigamma_pq)
+        h[1, 1] = dot(wx, trigamma_pq - polygamma(1, q))
+        h[0, 2] = -dot(wx_rows, inv_scale)
+        h[1, 2] = total / gamma - dot(w, inv_scale)
+        h[2, 2] = -total * q / gamma**2 + dot(weighted_inv, inv_scale)
+        h[1, 0], h[2, 0], h[2, 1] = h[0, 1], h[0, 2], h[1, 2]
+        hessian = -(h * np.outer(theta, theta) + np.diag(gradient)) / total
+    return -value / total, -gradient / total, hessian
 
 
 def fit(data: GammaGammaData) -> FitResult:
-    """Maximum likelihood (p, q, gamma); raises LifetimeFitError on failure or q <= 1."""
+    """Maximum likelihood (p, q, gamma); raises LifetimeFitError on failure or q <= 1.
+    More than SUBSAMPLE_ROWS distinct rows: a subsample fit polished by Newton's method on
+    all of them (optimise.maximise_large)."""
     mean_spend = float(data.weight @ data.spend) / float(data.weight.sum())
     # Start with p = 1, q = 2 and gamma = mean spend: population mean p gamma / (q-1) = mean.
     start = np.array([1.0, 2.0, mean_spend])
-    result = _maximise(data, start)
+    if data.x.size <= optimise.SUBSAMPLE_ROWS:
+        result = _maximise(data, start)
+    else:
+        def subsample_fit() -> FitResult:
+            weight = optimise.subsample_weights(data.weight)
+            kept = weight > 0
+            return _maximise(GammaGammaData.build(data.x[kept], data.spend[kept], weight[kept]),
+                             start)
+
+        result = optimise.maximise_large(
+            MODEL, PARAMETER_NAMES,
+            lambda log_params: negative_log_likelihood(log_params, data),
+            lambda log_params: negative_log_likelihood_hessian(log_params, data),
+            start, float(data.weight.sum()), data.x.size, subsample_fit)
     q = result.parameters["q"]
     if q <= 1:
         raise LifetimeFitError(

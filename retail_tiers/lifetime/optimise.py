@@ -1,9 +1,17 @@
-"""Maximum likelihood on log-parameters with bounded L-BFGS-B, shared by both models.
+"""Maximum likelihood on log-parameters with bounded L-BFGS-B, shared by the models.
 
 Each model supplies `objective(log_params) -> (mean negative log-likelihood, gradient with
 respect to the log-parameters)`. Working on log-parameters keeps every parameter positive
 without constraints and makes the scales comparable; the box bounds only stop the search
 from running off to 0 or infinity on degenerate data.
+
+Large data (BG/NBD and Gamma-Gamma with more than SUBSAMPLE_ROWS distinct rows) is fitted
+in two steps, `maximise_large`: L-BFGS-B on a random subsample of the customers gives a
+start close to the answer, and Newton's method with the model's analytic Hessian polishes
+it on the full data in a few evaluations (quadratic convergence) instead of the 30-40 that
+L-BFGS-B needs from a cold start. Where the polish cannot finish (a Hessian that is not
+positive definite, a parameter near its search bound, too many steps), the plain L-BFGS-B
+fit on the full data runs instead, so the answer never depends on the shortcut.
 """
 
 from __future__ import annotations
@@ -18,12 +26,25 @@ from scipy.optimize import minimize
 from retail_tiers.errors import RetailTiersError
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+# log_params -> (mean negative log-likelihood, its gradient, its Hessian), log-parameters.
+SecondOrder = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 
 # exp(-18.42) ~ 1e-8 and exp(18.42) ~ 1e8: far outside any sensible fit, inside float range.
 LOG_BOUND = 18.42
 # A line-search stop with a gradient this small (per customer, log scale) is a converged fit.
 GRADIENT_TOLERANCE = 1e-5
 MAX_ITERATIONS = 2000
+# Above this many distinct rows the fit starts from a fit on a subsample (maximise_large).
+SUBSAMPLE_ROWS = 50_000
+# About this many customers are drawn for that subsample: the start is then within a few
+# standard errors of a 30,000-customer fit, which Newton's method closes in 3-5 steps.
+SUBSAMPLE_CUSTOMERS = 30_000
+SUBSAMPLE_SEED = 17
+# Newton's method stops when its next step moves no log-parameter by more than this (the
+# parameters are then this close, relatively, to the maximum; the step after would be ~its
+# square), or gives up after NEWTON_MAX_STEPS.
+NEWTON_STEP_TOLERANCE = 1e-9
+NEWTON_MAX_STEPS = 25
 
 
 class LifetimeFitError(RetailTiersError):
@@ -64,7 +85,7 @@ def maximise(
     GRADIENT_TOLERANCE (the float limit of a mean log-likelihood, not a failure).
     """
     started = time.perf_counter()
-    x0 = np.clip(np.log(np.asarray(start, dtype=float)), -LOG_BOUND + 1, LOG_BOUND - 1)
+    x0 = _log_start(start)
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
     with np.errstate(all="ignore"):
         result = minimize(
@@ -112,6 +133,105 @@ def maximise(
         seconds=seconds,
         message=message,
     )
+
+
+def _log_start(start: np.ndarray) -> np.ndarray:
+    return np.clip(np.log(np.asarray(start, dtype=float)), -LOG_BOUND + 1, LOG_BOUND - 1)
+
+
+def subsample_weights(weight: np.ndarray) -> np.ndarray:
+    """Each row's weight thinned at random to a sample of about SUBSAMPLE_CUSTOMERS customers
+    (each customer kept with the same chance, independently; fractional weights are
+    rounded); a row nobody was drawn from gets 0. Seeded, so a build is repeatable."""
+    share = min(1.0, SUBSAMPLE_CUSTOMERS / max(float(weight.sum()), 1.0))
+    counts = np.maximum(np.rint(weight), 0).astype(np.int64)
+    return np.random.default_rng(SUBSAMPLE_SEED).binomial(counts, share).astype(float)
+
+
+def maximise_large(
+    model: str,
+    names: tuple[str, ...],
+    objective: Objective,
+    second_order: SecondOrder,
+    start: np.ndarray,
+    total_weight: float,
+    distinct_count: int,
+    subsample_fit: Callable[[], FitResult],
+) -> FitResult:
+    """The fit of a large data set: `subsample_fit()` (an ordinary fit on a subsample of the
+    customers) gives the start, Newton's method with the analytic Hessian (`second_order`)
+    finishes on the full data. Falls back to `maximise` from `start` on the full data when
+    the subsample fit fails or the polish cannot finish."""
+    started = time.perf_counter()
+    try:
+        warm = subsample_fit()
+    except LifetimeFitError:
+        warm = None
+    if warm is not None:
+        polished = _newton(model, names, second_order,
+                           _log_start(np.array([warm.parameters[n] for n in names])),
+                           total_weight, distinct_count, started, warm.iteration_count)
+        if polished is not None:
+            return polished
+    return maximise(model, names, objective, start, total_weight, distinct_count)
+
+
+def _newton(
+    model: str,
+    names: tuple[str, ...],
+    second_order: SecondOrder,
+    log_params: np.ndarray,
+    total_weight: float,
+    distinct_count: int,
+    started: float,
+    warm_iterations: int,
+) -> FitResult | None:
+    """Newton's method with a backtracking line search from `log_params`; the FitResult when
+    it converges inside the search box with a positive definite Hessian, None otherwise."""
+    with np.errstate(all="ignore"):
+        value, gradient, hessian = second_order(log_params)
+        for step_number in range(1, NEWTON_MAX_STEPS + 1):
+            if not (np.isfinite(value) and np.all(np.isfinite(gradient))
+                    and np.all(np.isfinite(hessian))):
+                return None
+            try:
+                np.linalg.cholesky(hessian)
+            except np.linalg.LinAlgError:
+                return None
+            step = -np.linalg.solve(hessian, gradient)
+            if float(np.max(np.abs(step))) < NEWTON_STEP_TOLERANCE:
+                if float(np.max(np.abs(log_params))) > LOG_BOUND - 1:
+                    return None
+                information = total_weight * (hessian + hessian.T) / 2
+                return FitResult(
+                    log_covariance=np.linalg.inv(information),
+                    model=model,
+                    parameters=dict(zip(names, np.exp(log_params).tolist(), strict=True)),
+                    log_likelihood=-float(value) * total_weight,
+                    customer_count=round(total_weight),
+                    distinct_combination_count=int(distinct_count),
+                    converged=True,
+                    iteration_count=warm_iterations + step_number,
+                    seconds=time.perf_counter() - started,
+                    message=(f"converged: L-BFGS-B on a subsample of the customers "
+                             f"({warm_iterations} iterations), then {step_number} Newton "
+                             f"steps on all of them (last step below {NEWTON_STEP_TOLERANCE:g})"),
+                )
+            shrink = 1.0
+            while True:
+                candidate = log_params + shrink * step
+                found = second_order(candidate)
+                # Armijo: accept a step that lowers the value by a share of the predicted fall
+                # (give or take the rounding of a mean log-likelihood near its maximum).
+                if np.isfinite(found[0]) and found[0] <= (
+                        value + 1e-4 * shrink * (gradient @ step) + 1e-14 * abs(value)):
+                    break
+                shrink /= 2
+                if shrink < 1e-6:
+                    return None
+            log_params = candidate
+            value, gradient, hessian = found
+    return None
 
 
 HESSIAN_STEP = 1e-4

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from retail_tiers.lifetime import bgnbd, gamma_gamma, pareto_nbd, purchase_models
+from retail_tiers.lifetime.arrays import one_blas_thread
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError
 from retail_tiers.lifetime.purchase_models import MODELS
 
@@ -180,6 +181,7 @@ def _fit_purchase_models(
     return rows
 
 
+@one_blas_thread
 def fit_models(
     summary: Any,
     as_of: dt.date,
@@ -330,6 +332,7 @@ def _require_finite(model_name: str, columns: dict[str, np.ndarray], x, t_x, T, 
             )
 
 
+@one_blas_thread
 def score_patterns(
     summary: Any,
     fit_table: Any,
@@ -356,26 +359,40 @@ def score_patterns(
     model = MODELS[chosen]
     combos = _query(summary, BGNBD_COMBINATIONS_SQL)
     x, t_x, T, _ = _purchase_data(combos)
+    horizon = horizon_days / DAYS_PER_WEEK
+    weeks_per_month = DAYS_PER_MONTH / DAYS_PER_WEEK
+    # Every quantity is (what a customer alive at T buys: per distinct (x, T) pair) x P(alive)
+    # (per pattern), so each is worked out per pair and gathered, and the log-gradient of a
+    # product is the sum of its factors' log-gradients: P(alive)'s is shared.
+    pairs = purchase_models.DistinctPairs.of(x, T)
+
+    def alive_of(v):
+        return model.p_alive(v, x, t_x, T)
+
+    def horizon_if_alive(v):
+        return model.expected_purchases_if_alive(v, horizon, pairs.x, pairs.T)
+
+    def discounted_if_alive(v):
+        return purchase_models.discounted_expected_purchases_if_alive(
+            model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
+
     with np.errstate(all="ignore"):
-        alive = model.p_alive(values, x, t_x, T)
-        expected = model.expected_purchases(values, horizon_days / DAYS_PER_WEEK, x, t_x, T)
-        discounted = purchase_models.discounted_expected_purchases(
-            model, values, x, t_x, T, clv_months, monthly_discount_rate,
-            DAYS_PER_MONTH / DAYS_PER_WEEK,
-        )
-        within = {days: purchase_models.p_purchase_within(
-            model, values, days / DAYS_PER_WEEK, x, t_x, T) for days in (30, 90)}
+        alive = alive_of(values)
+        expected = horizon_if_alive(values)[pairs.index] * alive
+        discounted = discounted_if_alive(values)[pairs.index] * alive
+        within = {days: alive * model.p_purchase_within_if_alive(
+            values, days / DAYS_PER_WEEK, pairs.x, pairs.T)[pairs.index] for days in (30, 90)}
         median_days = purchase_models.median_time_to_next_purchase(
             model, values, x, t_x, T) * DAYS_PER_WEEK
         covariance = _covariance(fit_table, chosen)
-        horizon_se = purchase_models.log_standard_error(purchase_models.log_gradient(
-            lambda v: model.expected_purchases(v, horizon_days / DAYS_PER_WEEK, x, t_x, T),
-            values), covariance)
+        alive_gradient = purchase_models.log_gradient(alive_of, values)
+        horizon_se = purchase_models.log_standard_error(
+            purchase_models.log_gradient(horizon_if_alive, values)[pairs.index]
+            + alive_gradient, covariance)
         lower, upper = purchase_models.interval_90(expected, horizon_se)
-        discounted_se = purchase_models.log_standard_error(purchase_models.log_gradient(
-            lambda v: purchase_models.discounted_expected_purchases(
-                model, v, x, t_x, T, clv_months, monthly_discount_rate,
-                DAYS_PER_MONTH / DAYS_PER_WEEK), values), covariance)
+        discounted_se = purchase_models.log_standard_error(
+            purchase_models.log_gradient(discounted_if_alive, values)[pairs.index]
+            + alive_gradient, covariance)
     _require_finite(model_name, {"p_alive": alive, "expected_orders": expected,
                                  "discounted_expected_orders": discounted,
                                  "p_purchase_within_30_days": within[30],
@@ -418,6 +435,7 @@ def _period(period: Any) -> tuple[dt.date, dt.date, int] | None:
     return found[0][0], found[0][1], int(found[0][2])
 
 
+@one_blas_thread
 def fit_holdout(summary: Any, period: Any, model_name: str = "holdout_model_fit") -> pa.Table:
     """Both purchase models refitted on the calibration summary (int_holdout_summary), with
     their expected purchase days over the holdout against the actual ones; one row per model.
@@ -468,6 +486,7 @@ def _selected_holdout_values(
     return None if values is None else (MODELS[chosen], values)
 
 
+@one_blas_thread
 def score_holdout_patterns(
     summary: Any, holdout_fit: Any, fit_table: Any, period: Any,
     model_name: str = "int_holdout_patterns_scored",
@@ -501,6 +520,7 @@ order by all
 """
 
 
+@one_blas_thread
 def expected_by_week(
     summary: Any, holdout_fit: Any, fit_table: Any, period: Any,
     model_name: str = "int_holdout_weeks_expected",
@@ -563,6 +583,7 @@ from predictions
 """
 
 
+@one_blas_thread
 def prediction_totals(
     predictions: Any, fit_table: Any, horizon_days: float, clv_months: int,
     monthly_discount_rate: float,

@@ -9,6 +9,7 @@ functions here work with either, given as `model`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
@@ -54,8 +55,9 @@ MEDIAN_RELATIVE_WIDTH = 1e-9
 def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.ndarray:
     """The t with P(at least one purchase in the next t) = 1/2, in weeks; nan where the
     chance of ever buying again, P(alive) P(purchase ever | alive), is at most 1/2 (then no
-    finite median exists). P(purchase within t) rises continuously with t, so bisection on
-    ln t brackets the median: the upper end doubles until it is reached."""
+    finite median exists). It solves P(purchase within t | alive) = 1 / (2 P(alive)): in
+    closed form where the model has one (`time_to_purchase_chance_if_alive`, BG/NBD), else
+    by bisection (`median_by_bisection`)."""
     x, t_x, T = np.broadcast_arrays(
         np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float))
     alive = model.p_alive(params, x, t_x, T)
@@ -64,12 +66,24 @@ def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.nda
     if not finite.any():
         return median
     xs, Ts, alive = x[finite], T[finite], alive[finite]
+    closed_form = getattr(model, "time_to_purchase_chance_if_alive", None)
+    if closed_form is not None:
+        median[finite] = closed_form(params, 0.5 / alive, xs, Ts)
+    else:
+        median[finite] = median_by_bisection(model, params, xs, Ts, alive)
+    return median
 
+
+def median_by_bisection(model: ModuleType, params, x: np.ndarray, T: np.ndarray,
+                        alive: np.ndarray) -> np.ndarray:
+    """The t with alive * P(purchase within t | alive at T) = 1/2 (alive > 1/2 and a finite
+    answer assumed). P(purchase within t) rises continuously with t, so bisection on ln t
+    brackets it: the upper end doubles until it is reached."""
     def reached(t: np.ndarray) -> np.ndarray:
-        return alive * model.p_purchase_within_if_alive(params, t, xs, Ts) >= 0.5
+        return alive * model.p_purchase_within_if_alive(params, t, x, T) >= 0.5
 
-    low = np.full(xs.shape, 1e-9)
-    high = np.ones(xs.shape)
+    low = np.full(x.shape, 1e-9)
+    high = np.ones(x.shape)
     while not (done := reached(high)).all():
         high = np.where(done, high, high * 2)
     while np.max(high / low) > 1 + MEDIAN_RELATIVE_WIDTH:
@@ -77,8 +91,28 @@ def median_time_to_next_purchase(model: ModuleType, params, x, t_x, T) -> np.nda
         hit = reached(middle)
         high = np.where(hit, middle, high)
         low = np.where(hit, low, middle)
-    median[finite] = high
-    return median
+    return high
+
+
+@dataclass(frozen=True)
+class DistinctPairs:
+    """The distinct (x, T) pairs of a set of purchase patterns, and each pattern's pair.
+
+    What a customer alive at T will buy depends on (x, T) only, not on t_x: it is worked out
+    once per pair (at a million customers about 27,000 pairs for 580,000 patterns) and
+    gathered; only P(alive) needs every pattern.
+    """
+
+    x: np.ndarray
+    T: np.ndarray
+    index: np.ndarray  # per pattern, the position of its (x, T) in x and T
+
+    @classmethod
+    def of(cls, x, T) -> DistinctPairs:
+        x, T = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(T, dtype=float))
+        # a complex number as the key of the pair
+        pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
+        return cls(pairs.real, pairs.imag, inverse.reshape(x.shape))
 
 
 def discounted_expected_purchases(
@@ -90,24 +124,41 @@ def discounted_expected_purchases(
     months: int,
     monthly_discount_rate: float,
     weeks_per_month: float,
+    pairs: DistinctPairs | None = None,
 ) -> np.ndarray:
     """Sum over months k = 1..months of (E[Y(k m)] - E[Y((k-1) m)]) / (1 + d)^k, m in weeks.
 
     The purchases expected in month k are valued at the end of month k. P(alive) is a common
-    factor, so the sum is formed per distinct (x, T) and multiplied by it at the end.
+    factor, so the sum is formed per distinct (x, T) (`pairs`, computed here when not given)
+    and multiplied by it at the end.
     """
     x, t_x, T = np.broadcast_arrays(
         np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
     )
-    pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
-    ux, uT = pairs.real, pairs.imag
-    total = np.zeros(pairs.size)
-    previous = np.zeros(pairs.size)
+    pairs = DistinctPairs.of(x, T) if pairs is None else pairs
+    total = discounted_expected_purchases_if_alive(
+        model, params, pairs, months, monthly_discount_rate, weeks_per_month)
+    return total[pairs.index] * model.p_alive(params, x, t_x, T)
+
+
+def discounted_expected_purchases_if_alive(
+    model: ModuleType,
+    params,
+    pairs: DistinctPairs,
+    months: int,
+    monthly_discount_rate: float,
+    weeks_per_month: float,
+) -> np.ndarray:
+    """The discounted sum of discounted_expected_purchases for a customer alive at T, one
+    value per distinct (x, T) pair."""
+    total = np.zeros(pairs.x.size)
+    previous = np.zeros(pairs.x.size)
     for month in range(1, months + 1):
-        current = model.expected_purchases_if_alive(params, month * weeks_per_month, ux, uT)
+        current = model.expected_purchases_if_alive(
+            params, month * weeks_per_month, pairs.x, pairs.T)
         total += (current - previous) / (1.0 + monthly_discount_rate) ** month
         previous = current
-    return total[inverse.ravel()].reshape(x.shape) * model.p_alive(params, x, t_x, T)
+    return total
 
 
 def select(
