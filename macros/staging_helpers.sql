@@ -31,7 +31,8 @@
 
 {#
     numbered_raw_rows(file_name, columns): the body of a staging model's `numbered` CTE: the
-    rows of raw file `file_name` (raw_relation) numbered in file order, `source_row_number`
+    rows of raw file `file_name` (raw_relation; a contract column the file lacks is null)
+    numbered in file order, `source_row_number`
     1, 2, ..., with the contract's `columns` renamed `raw_<column>`, and `has_invalid_text`:
     true on a line that was not valid in the file's encoding (`retail-tiers check` found it
     and read the file through a copy with U+FFFD in place of the bad bytes; raw_files entry
@@ -52,5 +53,5 @@
         {%- else -%}
         false
         {%- endif %} as has_invalid_text
-    from {{ raw_relation(file_name) }}
+    from {{ raw_relation(file_name, columns) }}
 {%- endmacro %}

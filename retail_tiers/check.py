@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import jinja2
 
-from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile, file_format
+from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile, amount_form, file_format
 from retail_tiers.encoding import normalize_encoding, scan_text, transcode_to_cache
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.project import project_dir
@@ -40,7 +40,7 @@ DELIMITER_NAMES = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
 class ColumnStats:
     name: str
     type: str
-    required: bool
+    required: str  # yes / no (a column with an alternative is `yes`)
     empty: int | None = None
     unparseable: int | None = None  # None: text column (anything parses) or not counted
 
@@ -73,7 +73,7 @@ class FileCheck:
     def missing_required(self) -> list[str]:
         if self.path is None:
             return []
-        return [name for name in self.spec.required_columns if name not in self.header]
+        return self.spec.missing_required(self.header)
 
     @property
     def missing_optional(self) -> list[str]:
@@ -329,7 +329,7 @@ def _check_columns(check: FileCheck) -> None:
 def _count(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
            relation: str) -> None:
     """Rows (a full read, which also finds bad field counts) and, with macros, value counts."""
-    stats = [ColumnStats(column.name, column.type, column.required)
+    stats = [ColumnStats(column.name, column.type, column.required_label.split(",")[0])
              for column in check.spec.columns if column.name in check.header]
     selects = ["count(*)"]
     if macros is not None:
@@ -438,6 +438,8 @@ def _format_file(check: FileCheck) -> list[str]:
         lines.append(f"  missing optional columns: {', '.join(check.missing_optional)}")
     if check.extra_columns:
         lines.append(f"  extra columns (ignored): {', '.join(check.extra_columns)}")
+    if check.spec.name == "transactions" and check.header:
+        lines.append(f"  {amount_form(check.header)}")
     if check.column_stats and check.column_stats[0].empty is not None:
         width = max(len(stat.name) for stat in check.column_stats)
         lines.append(f"  {'column':<{width}}  {'type':<9}  {'req':<3}  {'empty':>9}  "
@@ -445,7 +447,7 @@ def _format_file(check: FileCheck) -> list[str]:
         for stat in check.column_stats:
             bad = "-" if stat.unparseable is None else f"{stat.unparseable:,}"
             lines.append(f"  {stat.name:<{width}}  {stat.type:<9}  "
-                         f"{'yes' if stat.required else 'no':<3}  {stat.empty or 0:>9,}  "
+                         f"{stat.required:<3}  {stat.empty or 0:>9,}  "
                          f"{bad:>11}")
     return lines
 
