@@ -63,6 +63,7 @@ class BuildOptions:
     as_of: str | None = None
     encoding: str = "utf-8"
     extra_vars: tuple[str, ...] = ()
+    sheet: str | None = None  # the sheet of Excel workbooks (default: the first)
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
     """The input check and the build, holding the build lock."""
     if options.input_dir is not None:
         raw_files, description = prepare_input(options.input_dir, options.encoding,
-                                               warehouse, echo)
+                                               warehouse, echo, sheet=options.sheet)
         dbt_vars["raw_files"] = raw_files
         dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     else:
@@ -313,12 +314,13 @@ def _import_dbt() -> None:
 
 
 def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
-                  echo: Echo) -> tuple[dict[str, Any], str]:
+                  echo: Echo, sheet: str | None = None) -> tuple[dict[str, Any], str]:
     """The structural check of the folder and the `raw_files` var for it."""
     from retail_tiers.check import inspect_input
 
     report = inspect_input(input_dir, encoding, count_values=False,
-                           cache_dir=warehouse.with_name(warehouse.stem + "_input_cache"))
+                           cache_dir=warehouse.with_name(warehouse.stem + "_input_cache"),
+                           sheet=sheet)
     if not report.usable:
         raise RetailTiersError(report.first_error())
     for check in report.files:

@@ -5,13 +5,16 @@ values per column, encoding. Unparseable values are counted by DuckDB with the v
 staging uses (macros/parsing.sql rendered with plain Jinja), so `check` and `build` agree.
 
 `inspect_input(..., count_values=False)` is the fast structural part that `build --input`
-runs first: file discovery, encoding, header, field counts, row counts.
+runs first: file discovery, encoding, header, field counts, row counts. An Excel workbook
+(`.xlsx`) is converted to a typed Parquet copy in the cache folder (retail_tiers/excel.py)
+and from then on checked and read like a Parquet file.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import shlex
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +54,8 @@ class FileCheck:
 
     spec: RawFile
     path: Path | None = None  # the user's file; None when absent
-    file_format: str = "csv"
-    read_path: Path | None = None  # what DuckDB reads: the file or its UTF-8 copy
+    file_format: str = "csv"  # csv, parquet or xlsx
+    read_path: Path | None = None  # what DuckDB reads: the file, its UTF-8 or Parquet copy
     encoding_note: str = ""
     invalid_lines: tuple[int, ...] = ()  # lines not valid in the encoding (first few)
     invalid_line_count: int = 0
@@ -100,7 +103,8 @@ class FileCheck:
         """This file's entry in the dbt var `raw_files` (see macros/raw_input.sql)."""
         return {
             "path": str(self.read_path.resolve()) if self.read_path else None,
-            "format": self.file_format,
+            # a workbook is read through its typed Parquet copy
+            "format": "parquet" if self.file_format == "xlsx" else self.file_format,
             "columns": self.spec.column_names,
             "present": self.present if self.read_path else [],
             "header": self.header if self.read_path else [],
@@ -116,6 +120,7 @@ class CheckReport:
     errors: list[str] = field(default_factory=list)  # about the folder, not one file
     ignored_files: list[str] = field(default_factory=list)
     values_counted: bool = True
+    sheet: str | None = None  # the sheet read in Excel workbooks (None: the first)
 
     @property
     def all_errors(self) -> list[str]:
@@ -140,15 +145,18 @@ class CheckReport:
         raise KeyError(name)
 
 
-def check_input(input_dir: Path, encoding: str = "utf-8") -> CheckReport:
+def check_input(input_dir: Path, encoding: str = "utf-8", sheet: str | None = None
+                ) -> CheckReport:
     """The full check: structure plus empty/unparseable value counts; leaves no files."""
     with tempfile.TemporaryDirectory(prefix="retail-tiers-check-") as scratch:
-        return inspect_input(input_dir, encoding, count_values=True, cache_dir=Path(scratch))
+        return inspect_input(input_dir, encoding, count_values=True, cache_dir=Path(scratch),
+                             sheet=sheet)
 
 
 def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: bool = True,
-                  cache_dir: Path) -> CheckReport:
-    """Check every contract file in `input_dir`; non-UTF-8 CSVs get a UTF-8 copy in cache_dir.
+                  cache_dir: Path, sheet: str | None = None) -> CheckReport:
+    """Check every contract file in `input_dir`; non-UTF-8 CSVs get a UTF-8 copy in cache_dir,
+    Excel workbooks a typed Parquet copy of their first sheet, or of the sheet `sheet`.
 
     A missing or unreadable folder raises RetailTiersError; problems with files are
     collected in the report (`report.usable`, `report.first_error()`).
@@ -161,7 +169,7 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
         raise RetailTiersError(f"input {folder} is not a folder")
     folder = folder.resolve()
     report = CheckReport(input_dir=folder, encoding=encoding, files=[],
-                         values_counted=count_values)
+                         values_counted=count_values, sheet=sheet)
     claimed: set[str] = set()
     macros = _parsing_macros() if count_values else None
     con = duckdb.connect()
@@ -199,6 +207,8 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
             try:
                 if check.file_format == "parquet":
                     _inspect_parquet(check, con, macros)
+                elif check.file_format == "xlsx":
+                    _inspect_excel(check, con, macros, cache_dir, sheet)
                 else:
                     _inspect_csv(check, con, macros, encoding, cache_dir)
             except RetailTiersError as error:
@@ -269,6 +279,26 @@ def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: A
     check.header = _reading_names([str(row[0]) for row in described], check)
     _check_columns(check)
     _count(check, con, macros, relation)
+
+
+def _inspect_excel(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
+                   cache_dir: Path, sheet: str | None) -> None:
+    """A workbook's sheet as a typed Parquet copy, then checked like a Parquet file."""
+    from retail_tiers.excel import sheet_to_parquet
+
+    path, display = check.path, check.display
+    assert path is not None
+    if path.stat().st_size == 0:
+        raise RetailTiersError(f"{display}: empty file (0 bytes)")
+    copy = sheet_to_parquet(path, display, cache_dir / f"{check.spec.name}.xlsx.parquet",
+                            sheet, lambda header: _reading_names(header, check))
+    check.read_path = copy.path
+    starts = "" if copy.header_row == 1 else f", header in row {copy.header_row}"
+    check.encoding_note = (f"Excel sheet {copy.sheet!r}{starts} (data row n is Excel row "
+                           f"{copy.header_row} + n)")
+    check.header = copy.header
+    _check_columns(check)
+    _count(check, con, macros, f"read_parquet({sql_literal(str(copy.path))})")
 
 
 def _parse_header(line: str, check: FileCheck) -> list[str]:
@@ -417,9 +447,11 @@ def format_report(report: CheckReport) -> str:
         lines.append(f"{len(errors)} problem{'s' if len(errors) > 1 else ''}:")
         lines.extend(f"  - {error}" for error in errors)
     else:
-        encoding = f" --encoding {report.encoding}" if report.encoding != "utf-8" else ""
+        options = f" --encoding {report.encoding}" if report.encoding != "utf-8" else ""
+        if report.sheet is not None:
+            options += f" --sheet {shlex.quote(report.sheet)}"
         lines.append("the input is usable: run `retail-tiers build --input "
-                     f"{report.input_dir}{encoding}`")
+                     f"{report.input_dir}{options}`")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ColumnType = str  # one of: text, integer, decimal, timestamp, date, boolean
 
-SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
+SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".xlsx")
 
 
 @dataclass(frozen=True)
@@ -206,5 +206,7 @@ def amount_form(header: list[str]) -> str:
 
 
 def file_format(path: Path) -> str:
-    """'parquet' or 'csv' from a file name."""
-    return "parquet" if path.name.endswith(".parquet") else "csv"
+    """'parquet', 'xlsx' or 'csv' from a file name."""
+    if path.name.endswith(".parquet"):
+        return "parquet"
+    return "xlsx" if path.name.endswith(".xlsx") else "csv"
