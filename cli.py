@@ -15,6 +15,8 @@ import click
 from retail_tiers.errors import RetailTiersError
 
 ENCODINGS = click.Choice(["utf-8", "gb18030", "gbk"], case_sensitive=False)
+PRESET_HELP = ("An import preset: a platform's or ERP's export mapped onto the contract "
+               "(taobao, jushuitan, or the path of your own .yml; see docs/import.md).")
 SHEET_HELP = ("The sheet to read in every Excel workbook (.xlsx) of the folder "
               "(default: each workbook's first sheet).")
 
@@ -54,13 +56,16 @@ def generate(out_dir: Path, customers: int, months: int, seed: int, file_format:
 @cli.command()
 @click.option("--input", "input_dir", type=click.Path(path_type=Path), required=True,
               help="Folder with transactions.csv|parquet|xlsx and optional files.")
-@click.option("--encoding", type=ENCODINGS, default="utf-8", show_default=True)
+@click.option("--encoding", type=ENCODINGS, default=None,
+              help="Encoding of CSV files [default: utf-8, or the preset's].")
 @click.option("--sheet", default=None, metavar="NAME", help=SHEET_HELP)
-def check(input_dir: Path, encoding: str, sheet: str | None) -> None:
+@click.option("--preset", default=None, metavar="NAME", help=PRESET_HELP)
+def check(input_dir: Path, encoding: str | None, sheet: str | None,
+          preset: str | None) -> None:
     """Check a folder of raw files against the data contract (no warehouse is touched)."""
     from retail_tiers.check import check_input, format_report
 
-    report = check_input(input_dir, encoding=encoding, sheet=sheet)
+    report = check_input(input_dir, encoding=encoding, sheet=sheet, preset=preset)
     click.echo(format_report(report))
     if not report.usable:
         raise RetailTiersError(report.first_error())
@@ -72,19 +77,24 @@ def check(input_dir: Path, encoding: str, sheet: str | None) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="Compute customer state as of this date (default: end of the latest "
                    "complete month in the data).")
-@click.option("--encoding", type=ENCODINGS, default="utf-8", show_default=True)
+@click.option("--encoding", type=ENCODINGS, default=None,
+              help="Encoding of CSV files [default: utf-8, or the preset's].")
 @click.option("--var", "extra_vars", multiple=True, metavar="NAME=VALUE",
               help="Override a dbt var, e.g. --var churn_days=120 (repeatable).")
 @click.option("--sheet", default=None, metavar="NAME", help=SHEET_HELP)
-def build(input_dir: Path | None, as_of: str | None, encoding: str,
-          extra_vars: tuple[str, ...], sheet: str | None) -> None:
+@click.option("--preset", default=None, metavar="NAME", help=PRESET_HELP)
+def build(input_dir: Path | None, as_of: str | None, encoding: str | None,
+          extra_vars: tuple[str, ...], sheet: str | None, preset: str | None) -> None:
     """Build the warehouse with dbt and print a summary."""
     from retail_tiers.build import BuildOptions, run_build
 
-    if sheet is not None and input_dir is None:
-        raise RetailTiersError("--sheet: give it with --input (the demo data has no workbook)")
+    for option, value in (("--sheet", sheet), ("--preset", preset)):
+        if value is not None and input_dir is None:
+            raise RetailTiersError(f"{option}: give it with --input (it is not for the demo "
+                                   "data)")
     summary = run_build(BuildOptions(input_dir=input_dir, as_of=as_of, encoding=encoding,
-                                     extra_vars=extra_vars, sheet=sheet), echo=click.echo)
+                                     extra_vars=extra_vars, sheet=sheet, preset=preset),
+                        echo=click.echo)
     if not summary.success:
         raise RetailTiersError(summary.failure_line())
 

@@ -55,3 +55,21 @@
         {%- endif %} as has_invalid_text
     from {{ raw_relation(file_name, columns) }}
 {%- endmacro %}
+
+
+{#
+    excluded_statuses(file_name, reason): the order statuses that an import preset excludes
+    under `reason` (retail_tiers/presets.py puts them in the raw_files entry of the file,
+    `excluded_statuses: {status: reason}`), as a list of SQL literals for `in (...)`; `null`
+    when there are none (nothing is `in (null)`).
+#}
+{% macro excluded_statuses(file_name, reason) -%}
+    {%- set spec = var('raw_files', {}).get(file_name) or {} -%}
+    {%- set found = [] -%}
+    {%- for status, status_reason in (spec.get('excluded_statuses') or {}).items() -%}
+        {%- if status_reason == reason -%}
+            {%- do found.append("'" ~ (status | string | replace("'", "''")) ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- found | join(', ') if found else 'null' -}}
+{%- endmacro %}

@@ -61,9 +61,10 @@ QUIET_WHEN_PASSING = ("test", "unit_test")  # progress shows these only when not
 class BuildOptions:
     input_dir: Path | None = None
     as_of: str | None = None
-    encoding: str = "utf-8"
+    encoding: str | None = None  # CSV encoding (None: UTF-8, or the preset's for its files)
     extra_vars: tuple[str, ...] = ()
     sheet: str | None = None  # the sheet of Excel workbooks (default: the first)
+    preset: str | None = None  # an import preset's name or .yml path (retail_tiers/presets)
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,8 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
     """The input check and the build, holding the build lock."""
     if options.input_dir is not None:
         raw_files, description = prepare_input(options.input_dir, options.encoding,
-                                               warehouse, echo, sheet=options.sheet)
+                                               warehouse, echo, sheet=options.sheet,
+                                               preset=options.preset)
         dbt_vars["raw_files"] = raw_files
         dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     else:
@@ -313,16 +315,20 @@ def _import_dbt() -> None:
     import dbt.cli.main  # noqa: F401
 
 
-def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
-                  echo: Echo, sheet: str | None = None) -> tuple[dict[str, Any], str]:
+def prepare_input(input_dir: Path, encoding: str | None, warehouse: Path,
+                  echo: Echo, sheet: str | None = None,
+                  preset: str | None = None) -> tuple[dict[str, Any], str]:
     """The structural check of the folder and the `raw_files` var for it."""
     from retail_tiers.check import inspect_input
 
     report = inspect_input(input_dir, encoding, count_values=False,
                            cache_dir=warehouse.with_name(warehouse.stem + "_input_cache"),
-                           sheet=sheet)
+                           sheet=sheet, preset=preset)
     if not report.usable:
         raise RetailTiersError(report.first_error())
+    if report.preset is not None:
+        for name, rows, note in report.preset.sources:
+            echo(f"  preset {report.preset.preset.name} read {name}: {rows:,} rows, {note}")
     for check in report.files:
         if check.path is not None:
             echo(f"  input {check.display}: {check.rows:,} rows, {check.encoding_note}")
@@ -330,6 +336,8 @@ def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
     description = str(report.input_dir)
     if report.encoding != "utf-8":
         description += f" ({report.encoding})"
+    if report.preset is not None:
+        description += f" (preset {report.preset.preset.name})"
     # build_runs.input_description, written by the dbt hook (macros/build_runs.sql)
     raw_files["transactions"]["input_description"] = description
     return raw_files, description

@@ -26,6 +26,7 @@ import jinja2
 from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile, amount_form, file_format
 from retail_tiers.encoding import normalize_encoding, scan_text, transcode_to_cache
 from retail_tiers.errors import RetailTiersError
+from retail_tiers.presets import PresetResult, apply_preset, load_preset
 from retail_tiers.project import project_dir
 
 PARSERS: dict[str, str | None] = {
@@ -63,9 +64,13 @@ class FileCheck:
     rows: int | None = None
     column_stats: list[ColumnStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    label: str | None = None  # shown instead of the file name (a preset's made file)
+    entry_extra: dict[str, Any] = field(default_factory=dict)  # more raw_files entry keys
 
     @property
     def display(self) -> str:
+        if self.label:
+            return self.label
         return self.path.name if self.path else self.spec.name
 
     @property
@@ -109,6 +114,7 @@ class FileCheck:
             "present": self.present if self.read_path else [],
             "header": self.header if self.read_path else [],
             "invalid_text": bool(self.invalid_line_count) and self.read_path is not None,
+            **self.entry_extra,
         }
 
 
@@ -121,6 +127,7 @@ class CheckReport:
     ignored_files: list[str] = field(default_factory=list)
     values_counted: bool = True
     sheet: str | None = None  # the sheet read in Excel workbooks (None: the first)
+    preset: PresetResult | None = None  # what an import preset made of the folder
 
     @property
     def all_errors(self) -> list[str]:
@@ -145,23 +152,28 @@ class CheckReport:
         raise KeyError(name)
 
 
-def check_input(input_dir: Path, encoding: str = "utf-8", sheet: str | None = None
-                ) -> CheckReport:
+def check_input(input_dir: Path, encoding: str | None = None, sheet: str | None = None,
+                preset: str | None = None) -> CheckReport:
     """The full check: structure plus empty/unparseable value counts; leaves no files."""
     with tempfile.TemporaryDirectory(prefix="retail-tiers-check-") as scratch:
         return inspect_input(input_dir, encoding, count_values=True, cache_dir=Path(scratch),
-                             sheet=sheet)
+                             sheet=sheet, preset=preset)
 
 
-def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: bool = True,
-                  cache_dir: Path, sheet: str | None = None) -> CheckReport:
+def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values: bool = True,
+                  cache_dir: Path, sheet: str | None = None,
+                  preset: str | None = None) -> CheckReport:
     """Check every contract file in `input_dir`; non-UTF-8 CSVs get a UTF-8 copy in cache_dir,
     Excel workbooks a typed Parquet copy of their first sheet, or of the sheet `sheet`.
+    With `preset` (a preset name or .yml path), the preset's files make the transactions
+    file (retail_tiers/presets.py); `encoding` then defaults to the preset's for its files.
 
     A missing or unreadable folder raises RetailTiersError; problems with files are
     collected in the report (`report.usable`, `report.first_error()`).
     """
-    encoding = normalize_encoding(encoding)
+    preset_encoding = encoding
+    encoding = normalize_encoding(encoding or "utf-8")
+    loaded = load_preset(preset) if preset else None
     folder = Path(input_dir).expanduser()
     if not folder.exists():
         raise RetailTiersError(f"input folder {folder} does not exist")
@@ -171,6 +183,9 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
     report = CheckReport(input_dir=folder, encoding=encoding, files=[],
                          values_counted=count_values, sheet=sheet)
     claimed: set[str] = set()
+    if loaded is not None:
+        report.preset = apply_preset(loaded, folder, cache_dir, preset_encoding, sheet)
+        claimed |= report.preset.claimed
     macros = _parsing_macros() if count_values else None
     con = duckdb.connect()
     try:
@@ -181,6 +196,19 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
             found = [folder / f"{spec.name}{suffix}" for suffix in SUFFIXES
                      if (folder / f"{spec.name}{suffix}").is_file()]
             claimed.update(path.name for path in found)
+            if report.preset is not None and spec.name == "transactions":
+                if found:
+                    check.errors.append(
+                        f"{found[0].name}: the folder holds a transactions file and the files "
+                        f"of preset {loaded.name}: remove one, or run without --preset")
+                    continue
+                _use_preset_file(check, report.preset)
+                try:
+                    _inspect_parquet(check, con, macros)
+                except RetailTiersError as error:
+                    check.errors.append(str(error))
+                    check.read_path = None
+                continue
             if len(found) > 1:
                 check.errors.append(
                     f"{spec.name}: found {' and '.join(path.name for path in found)}: "
@@ -268,7 +296,7 @@ def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: A
     if path.stat().st_size == 0:
         raise RetailTiersError(f"{display}: empty file (0 bytes)")
     check.read_path = path
-    check.encoding_note = "Parquet"
+    check.encoding_note = "made by the preset" if check.label else "Parquet"
     relation = f"read_parquet({sql_literal(str(path))})"
     try:
         described = con.execute(f"describe select * from {relation}").fetchall()
@@ -279,6 +307,14 @@ def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: A
     check.header = _reading_names([str(row[0]) for row in described], check)
     _check_columns(check)
     _count(check, con, macros, relation)
+
+
+def _use_preset_file(check: FileCheck, result: PresetResult) -> None:
+    """The transactions file a preset made, checked and read like a Parquet file."""
+    check.path = result.transactions
+    check.file_format = "parquet"
+    check.label = f"transactions (preset {result.preset.name})"
+    check.entry_extra = result.raw_files_extra()
 
 
 def _inspect_excel(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
@@ -433,6 +469,9 @@ def _parsing_macros(project: Path | None = None) -> Any:
 
 def format_report(report: CheckReport) -> str:
     lines = [f"input: {report.input_dir} (encoding {report.encoding})", ""]
+    if report.preset is not None:
+        lines.extend(_format_preset(report.preset))
+        lines.append("")
     for check in report.files:
         lines.extend(_format_file(check))
         lines.append("")
@@ -450,9 +489,26 @@ def format_report(report: CheckReport) -> str:
         options = f" --encoding {report.encoding}" if report.encoding != "utf-8" else ""
         if report.sheet is not None:
             options += f" --sheet {shlex.quote(report.sheet)}"
+        if report.preset is not None:
+            options += f" --preset {shlex.quote(report.preset.preset.name)}"
         lines.append("the input is usable: run `retail-tiers build --input "
                      f"{report.input_dir}{options}`")
     return "\n".join(lines)
+
+
+def _format_preset(result: PresetResult) -> list[str]:
+    preset = result.preset
+    lines = [f"preset {preset.name}: {preset.title}"]
+    for name, rows, note in result.sources:
+        lines.append(f"  read {name}: {rows:,} row{'s' if rows != 1 else ''}, {note}")
+    total = sum(result.lines_by_status.values())
+    lines.append(f"  made {total:,} transaction line{'s' if total != 1 else ''}; by order status:")
+    for status, count in sorted(result.lines_by_status.items(),
+                                key=lambda item: (-item[1], str(item[0]))):
+        reason = preset.excluded_statuses.get(str(status)) if status is not None else None
+        kept = f"quarantined as {reason}" if reason else "kept"
+        lines.append(f"    {status if status is not None else '(none)'}: {count:,} ({kept})")
+    return lines
 
 
 def _format_file(check: FileCheck) -> list[str]:

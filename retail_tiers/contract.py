@@ -116,6 +116,13 @@ TRANSACTIONS = RawFile(
         ),
         Column("channel", "text", False, "e.g. store, online, app, mini-program"),
         Column("store_id", "text", False),
+        Column(
+            "order_status",
+            "text",
+            False,
+            "the platform's order status, kept as written; an import preset names the statuses "
+            "that are not sales (docs/import.md)",
+        ),
     ),
 )
 

@@ -1,6 +1,8 @@
 {#-
     One row per raw transaction line, numbered in file order, typed, normalised and classified
-    (quarantine_reason null = clean). Reasons, the first that applies wins:
+    (quarantine_reason null = clean). Reasons, the first that applies wins: invalid_encoding;
+    order_unpaid, order_closed, order_superseded (an order status that an import preset
+    excludes, raw_files var `excluded_statuses`: lines that are not sales, kept and counted);
     missing_transaction_id, missing_order_id, amount_out_of_range (a quantity above 1,000,000
     units, or a price, discount, cost, paid line_amount or line amount above max_line_amount(),
     or a number too large to read), non_numeric_value (also: neither unit_price nor
@@ -12,7 +14,7 @@
 {%- set columns = [
     'transaction_id', 'order_id', 'customer_id', 'ordered_at', 'product_id', 'category',
     'quantity', 'unit_price', 'discount_amount', 'line_amount', 'unit_cost', 'channel',
-    'store_id',
+    'store_id', 'order_status',
 ] -%}
 
 with
@@ -37,7 +39,8 @@ parsed as (
         {{ parse_decimal('raw_line_amount') }} as line_amount,
         {{ parse_decimal('raw_unit_cost') }} as unit_cost,
         lower({{ clean_text('raw_channel') }}) as channel,
-        {{ clean_text('raw_store_id') }} as store_id
+        {{ clean_text('raw_store_id') }} as store_id,
+        {{ clean_text('raw_order_status') }} as order_status
     from numbered
 ),
 
@@ -47,6 +50,12 @@ line_checked as (
         case
             when has_invalid_text
                 then 'invalid_encoding'
+            when order_status in ({{ excluded_statuses('transactions', 'order_unpaid') }})
+                then 'order_unpaid'
+            when order_status in ({{ excluded_statuses('transactions', 'order_closed') }})
+                then 'order_closed'
+            when order_status in ({{ excluded_statuses('transactions', 'order_superseded') }})
+                then 'order_superseded'
             when transaction_id is null
                 then 'missing_transaction_id'
             when order_id is null
@@ -131,6 +140,7 @@ final as (
         unit_cost,
         channel,
         store_id,
+        order_status,
         coalesce(quantity < 0, false) as is_return,
         quarantine_reason,
         case
