@@ -181,7 +181,32 @@ FEEDBACK = RawFile(
     ),
 )
 
-RAW_FILES: tuple[RawFile, ...] = (TRANSACTIONS, CUSTOMERS, CAMPAIGNS, CAMPAIGN_CONTACTS, FEEDBACK)
+CUSTOMER_IDENTITIES = RawFile(
+    name="customer_identities",
+    required=False,
+    description="one row per platform id: which one customer it is, so that a customer "
+    "buying in several shops is one customer",
+    columns=(
+        Column(
+            "store_id",
+            "text",
+            False,
+            "the shop or platform the id belongs to, as in transactions.store_id; empty = the "
+            "id is this customer in every store",
+        ),
+        Column("customer_id", "text", True, "the id as it appears in transactions.customer_id"),
+        Column(
+            "customer_key",
+            "text",
+            True,
+            "the one customer it is: a member phone, 会员卡号 or CRM id; customers and every "
+            "customer figure use it",
+        ),
+    ),
+)
+
+RAW_FILES: tuple[RawFile, ...] = (TRANSACTIONS, CUSTOMERS, CAMPAIGNS, CAMPAIGN_CONTACTS, FEEDBACK,
+                                  CUSTOMER_IDENTITIES)
 
 
 def raw_file(name: str) -> RawFile:
