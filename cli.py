@@ -15,6 +15,10 @@ import click
 from retail_tiers.errors import RetailTiersError
 
 ENCODINGS = click.Choice(["utf-8", "gb18030", "gbk"], case_sensitive=False)
+PRESET_HELP = ("An import preset: a platform's or ERP's export mapped onto the contract "
+               "(taobao, jushuitan, or the path of your own .yml; see docs/import.md).")
+SHEET_HELP = ("The sheet to read in every Excel workbook (.xlsx) of the folder "
+              "(default: each workbook's first sheet).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,13 +59,17 @@ def generate(out_dir: Path, customers: int, months: int, seed: int, file_format:
 
 @cli.command()
 @click.option("--input", "input_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder with transactions.csv|parquet and optional files.")
-@click.option("--encoding", type=ENCODINGS, default="utf-8", show_default=True)
-def check(input_dir: Path, encoding: str) -> None:
+              help="Folder with transactions.csv|parquet|xlsx and optional files.")
+@click.option("--encoding", type=ENCODINGS, default=None,
+              help="Encoding of CSV files [default: utf-8, or the preset's].")
+@click.option("--sheet", default=None, metavar="NAME", help=SHEET_HELP)
+@click.option("--preset", default=None, metavar="NAME", help=PRESET_HELP)
+def check(input_dir: Path, encoding: str | None, sheet: str | None,
+          preset: str | None) -> None:
     """Check a folder of raw files against the data contract (no warehouse is touched)."""
     from retail_tiers.check import check_input, format_report
 
-    report = check_input(input_dir, encoding=encoding)
+    report = check_input(input_dir, encoding=encoding, sheet=sheet, preset=preset)
     click.echo(format_report(report))
     if not report.usable:
         raise RetailTiersError(report.first_error())
@@ -73,18 +81,27 @@ def check(input_dir: Path, encoding: str) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="Compute customer state as of this date (default: end of the latest "
                    "complete month in the data).")
-@click.option("--encoding", type=ENCODINGS, default="utf-8", show_default=True)
+@click.option("--encoding", type=ENCODINGS, default=None,
+              help="Encoding of CSV files [default: utf-8, or the preset's].")
 @click.option("--var", "extra_vars", multiple=True, metavar="NAME=VALUE",
               help="Override a dbt var, e.g. --var churn_days=120 (repeatable).")
+@click.option("--sheet", default=None, metavar="NAME", help=SHEET_HELP)
+@click.option("--preset", default=None, metavar="NAME", help=PRESET_HELP)
 @click.option("--full-refresh", is_flag=True,
               help="Read every transactions file again, even when only new ones were added.")
-def build(input_dir: Path | None, as_of: str | None, encoding: str,
-          extra_vars: tuple[str, ...], full_refresh: bool) -> None:
+def build(input_dir: Path | None, as_of: str | None, encoding: str | None,
+          extra_vars: tuple[str, ...], sheet: str | None, preset: str | None,
+          full_refresh: bool) -> None:
     """Build the warehouse with dbt and print a summary."""
     from retail_tiers.build import BuildOptions, run_build
 
+    for option, value in (("--sheet", sheet), ("--preset", preset)):
+        if value is not None and input_dir is None:
+            raise RetailTiersError(f"{option}: give it with --input (it is not for the demo "
+                                   "data)")
     summary = run_build(BuildOptions(input_dir=input_dir, as_of=as_of, encoding=encoding,
-                                     extra_vars=extra_vars, full_refresh=full_refresh),
+                                     extra_vars=extra_vars, sheet=sheet, preset=preset,
+                                     full_refresh=full_refresh),
                         echo=click.echo)
     if not summary.success:
         raise RetailTiersError(summary.failure_line())
@@ -120,8 +137,9 @@ def alerts(month: str | None, as_json: bool) -> None:
 @click.option("--month", default=None, metavar="YYYY-MM",
               help="Report month (default: the as-of month of the last build).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--format", "file_format", type=click.Choice(["pdf", "html"]), default="pdf",
-              show_default=True)
+@click.option("--format", "file_format", type=click.Choice(["pdf", "html", "xlsx"]),
+              default="pdf", show_default=True,
+              help="pdf, html, or xlsx: the month's KPI, segment and campaign tables.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for the report (default: reports/output in the project).")
 @click.option("--all-months", is_flag=True,
@@ -129,6 +147,18 @@ def alerts(month: str | None, as_json: bool) -> None:
 def report(month: str | None, lang: str, file_format: str, out_dir: Path | None,
            all_months: bool) -> None:
     """Render the monthly customer report (A4 PDF, or HTML) from the warehouse."""
+    if file_format == "xlsx":
+        from reports.render import default_out_dir
+        from reports.workbook import write_report_workbook
+        from retail_tiers.project import project_dir, warehouse_path
+
+        if all_months:
+            raise RetailTiersError("--all-months: not with --format xlsx (one month per "
+                                   "workbook: give --month)")
+        path = write_report_workbook(warehouse_path(), month, lang,  # type: ignore[arg-type]
+                                     out_dir or default_out_dir(project_dir()))
+        click.echo(f"wrote {path}")
+        return
     from reports.chartjobs import ChartRenderer
 
     renderer = ChartRenderer()  # first: its worker imports matplotlib while we import the rest
@@ -143,23 +173,31 @@ def report(month: str | None, lang: str, file_format: str, out_dir: Path | None,
 
 @cli.command()
 @click.option("--segment", default=None, metavar="NAME",
-              help="Segment code or English name (e.g. champions, \"At Risk\"), or watchlist.")
+              help="Segment code, English or Chinese name (e.g. champions, \"At Risk\", "
+                   "核心价值客户), or watchlist.")
 @click.option("--left", "left_segment", default=None, metavar="NAME",
               help="Instead of --segment: the customers who left this segment this month.")
 @click.option("--scheme", type=click.Choice(["rfm_grid", "rfm8"]), default=None,
               help="Segment scheme (default: the scheme of the build, var segment_scheme).")
 @click.option("--out", "out_file", type=click.Path(path_type=Path), required=True,
-              help="CSV file to write.")
+              help="File to write (.csv, or .xlsx for an Excel workbook).")
+@click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="csv or xlsx (typed cells) [default: from the --out name, else csv].")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Column titles: the column names (en) or Chinese titles (zh).")
 def export(segment: str | None, left_segment: str | None, scheme: str | None,
-           out_file: Path) -> None:
-    """Write a segment's customers (or the churn watchlist) to CSV for a campaign tool."""
+           out_file: Path, file_format: str | None, lang: str) -> None:
+    """Write a segment's customers (or the churn watchlist) to CSV or Excel for a campaign
+    tool. A segment is named by its code, English or Chinese name (核心价值客户)."""
     from retail_tiers.export import export_segment
     from retail_tiers.project import warehouse_path
 
     if (segment is None) == (left_segment is None):
         raise RetailTiersError("export: give either --segment NAME or --left NAME")
+    if file_format is None:
+        file_format = "xlsx" if out_file.suffix.lower() == ".xlsx" else "csv"
     result = export_segment(warehouse_path(), segment or str(left_segment), out_file, scheme,
-                            left=left_segment is not None)
+                            left=left_segment is not None, file_format=file_format, lang=lang)
     if result.notice:
         click.echo(f"note: {result.notice}")
     click.echo(f"wrote {result.rows:,} customers of {result.description} as of "

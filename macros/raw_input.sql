@@ -1,17 +1,37 @@
 {#
-    raw_relation(file_name): the rows of one raw file, every column as text.
+    raw_relation(file_name, columns=none): the rows of one raw file, every column as text.
 
     Without input (var `raw_files` empty) this is the demo seed `raw_<file_name>` under
-    seeds/demo. With `retail-tiers build --input DIR` the CLI passes, per contract file,
+    seeds/demo; with `columns`, contract columns the seed lacks (transactions' line_amount,
+    say) are added as nulls, as for a user's file, and a file the demo has no seed for
+    (customer_identities) is an empty table of `columns`. With `retail-tiers build --input DIR` the CLI passes, per contract file,
         {"path": "/abs/file.csv" | null, "format": "csv" | "parquet", "columns": [...]}
     A file that is absent (path null) is an empty table with the contract's columns; a file
     that lacks optional columns gets them as nulls (`union all by name`); extra columns are
     carried but never selected by staging.
 #}
-{% macro raw_relation(file_name) -%}
+{% macro raw_relation(file_name, columns=none) -%}
     {%- set raw_files = var('raw_files', {}) -%}
-    {%- if raw_files | length == 0 -%}
+    {%- if raw_files | length == 0 and file_name not in demo_seed_files() -%}
+        (
+            select
+                {%- for column in (columns or ['no_rows']) %}
+                cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
+                {%- endfor %}
+            where false
+        )
+    {%- elif raw_files | length == 0 and columns is none -%}
         {{ ref('raw_' ~ file_name) }}
+    {%- elif raw_files | length == 0 -%}
+        (
+            select
+                {%- for column in columns %}
+                cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
+                {%- endfor %}
+            where false
+            union all by name
+            select * from {{ ref('raw_' ~ file_name) }}
+        )
     {%- else -%}
         {%- set spec = raw_files.get(file_name) -%}
         {%- if spec is none -%}
@@ -92,5 +112,12 @@
     RAW_FILES; a test keeps the two equal). Each has a staging model `stg_<name>`.
 #}
 {% macro raw_file_names() -%}
+    {{ return(['transactions', 'customers', 'campaigns', 'campaign_contacts', 'feedback',
+               'customer_identities']) }}
+{%- endmacro %}
+
+
+{# demo_seed_files(): the raw files the demo data has a seed for (seeds/demo/raw_<name>.csv). #}
+{% macro demo_seed_files() -%}
     {{ return(['transactions', 'customers', 'campaigns', 'campaign_contacts', 'feedback']) }}
 {%- endmacro %}

@@ -31,8 +31,8 @@
 
 {#
     numbered_raw_rows(file_name, columns): the body of a staging model's `numbered` CTE: the
-    rows of raw file `file_name` (raw_relation) numbered in file order, `source_row_number`
-    1, 2, ..., with the name of the file they came from (`raw_file_name`; a file split in
+    rows of raw file `file_name` (raw_relation; a contract column the file lacks is null)
+    numbered in file order, `source_row_number` 1, 2, ..., with the name of the file they came from (`raw_file_name`; a file split in
     parts, transactions/2026-11.csv ..., is numbered part by part), the contract's
     `columns` renamed `raw_<column>`, and `has_invalid_text`:
     true on a line that was not valid in the file's encoding (`retail-tiers check` found it
@@ -63,7 +63,7 @@
         select
             row_number() over () as read_order,
             *
-        from {{ raw_relation(file_name) }}
+        from {{ raw_relation(file_name, columns) }}
     )
     {%- else %}
     select
@@ -71,6 +71,24 @@
         '{{ (spec.get('file_name') or ('seeds/demo/raw_' ~ file_name ~ '.csv')) | replace("'", "''") }}' as raw_file_name,
         {{ raw_columns(columns) }},
         {{ invalid_text }} as has_invalid_text
-    from {{ raw_relation(file_name) }}
+    from {{ raw_relation(file_name, columns) }}
     {%- endif %}
+{%- endmacro %}
+
+
+{#
+    excluded_statuses(file_name, reason): the order statuses that an import preset excludes
+    under `reason` (retail_tiers/presets.py puts them in the raw_files entry of the file,
+    `excluded_statuses: {status: reason}`), as a list of SQL literals for `in (...)`; `null`
+    when there are none (nothing is `in (null)`).
+#}
+{% macro excluded_statuses(file_name, reason) -%}
+    {%- set spec = var('raw_files', {}).get(file_name) or {} -%}
+    {%- set found = [] -%}
+    {%- for status, status_reason in (spec.get('excluded_statuses') or {}).items() -%}
+        {%- if status_reason == reason -%}
+            {%- do found.append("'" ~ (status | string | replace("'", "''")) ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- found | join(', ') if found else 'null' -}}
 {%- endmacro %}

@@ -31,7 +31,7 @@ REQUIRED_TABLES = [
     "feedback_monthly", "segment_category_mix", "sales_by_channel_store_city",
     "acquisition_channel_value", "display_names", "report_actions",
     "holdout_tracking", "holdout_by_frequency", "holdout_totals", "clv_model_fit",
-    "prediction_totals", "report_clv_context",
+    "prediction_totals", "report_clv_context", "customer_identity_audit",
 ]
 
 WATCHLIST_ROWS = 28  # the rows that fill the watchlist's page
@@ -101,6 +101,7 @@ class ReportData:
     quarantine: list[Row] = field(default_factory=list)
     build: Row | None = None
     failed_checks: list[Row] = field(default_factory=list)
+    identities: Row | None = None  # customer_identity_audit: one customer across shops
     feedback_segments: list[Row] = field(default_factory=list)
     feedback_trend: list[Row] = field(default_factory=list)
     category_mix: list[Row] = field(default_factory=list)
@@ -549,6 +550,16 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> tuple[list[Row], list[Row], 
     return accounting, quarantine, (build[0] if build else None), failed
 
 
+def identity_audit(con: duckdb.DuckDBPyConnection) -> Row | None:
+    """The one row of customer_identity_audit (stitch rate, ids left unresolved)."""
+    found = rows(con, """
+        select identity_rows, platform_id_count, stitched_id_count, unresolved_id_count,
+               stitch_rate, customers_before_stitching, customer_count
+        from main.customer_identity_audit
+    """)
+    return found[0] if found else None
+
+
 def feedback_segments(con: duckdb.DuckDBPyConnection, month: ReportMonth,
                       scheme: str) -> list[Row]:
     """Survey responses of the report month by segment (at month end) of the scheme, in the
@@ -772,4 +783,5 @@ def load_month(con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path,
         data.actions = actions(con)
     (data.row_accounting, data.quarantine, data.build,
      data.failed_checks) = data_quality(con)
+    data.identities = identity_audit(con)
     return data

@@ -1047,7 +1047,19 @@ class Sections:
             "tests": [(name, fmt.integer(value)) for name, value in tests],
             "failed": failed, "headline": headline,
             "started": fmt.timestamp(build.get("started_at")),
+            "identities": self.identities_line(),
         }
+
+    def identities_line(self) -> str:
+        """One sentence on one customer across shops (customer_identity_audit)."""
+        fmt, t, audit = self.fmt, self.t, self.data.identities
+        if not audit or not audit["identity_rows"]:
+            return t("quality.identities_none")
+        return t("quality.identities", stitched=fmt.integer(audit["stitched_id_count"]),
+                 ids=fmt.integer(audit["platform_id_count"]),
+                 rate=fmt.percent(audit["stitch_rate"], 1),
+                 customers=fmt.integer(audit["customer_count"]),
+                 unresolved=fmt.integer(audit["unresolved_id_count"]))
 
 
 def build_context(data: ReportData, fmt: Formatter, t: Messages,

@@ -76,9 +76,11 @@ QUIET_WHEN_PASSING = ("test", "unit_test")  # progress shows these only when not
 class BuildOptions:
     input_dir: Path | None = None
     as_of: str | None = None
-    encoding: str = "utf-8"
+    encoding: str | None = None  # CSV encoding (None: UTF-8, or the preset's for its files)
     extra_vars: tuple[str, ...] = ()
-    full_refresh: bool = False
+    sheet: str | None = None  # the sheet of Excel workbooks (default: the first)
+    preset: str | None = None  # an import preset's name or .yml path (retail_tiers/presets)
+    full_refresh: bool = False  # read every transactions file, even if only new ones came
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,8 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
     start_from = None
     if options.input_dir is not None:
         raw_files, description, report = prepare_input(
-            options.input_dir, options.encoding, warehouse, echo)
+            options.input_dir, options.encoding, warehouse, echo, sheet=options.sheet,
+            preset=options.preset)
         dbt_vars["raw_files"] = raw_files
         transactions = report.file("transactions")
         plan = plan_increment(report, project, warehouse, dbt_vars, options.full_refresh)
@@ -346,16 +349,21 @@ def _import_dbt() -> None:
     import dbt.cli.main  # noqa: F401
 
 
-def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
-                  echo: Echo) -> tuple[dict[str, Any], str, CheckReport]:
+def prepare_input(input_dir: Path, encoding: str | None, warehouse: Path,
+                  echo: Echo, sheet: str | None = None,
+                  preset: str | None = None) -> tuple[dict[str, Any], str, CheckReport]:
     """The structural check of the folder, the `raw_files` var for it, and the check's
     report (the transactions file's parts, when transactions come in several files)."""
     from retail_tiers.check import inspect_input
 
     report = inspect_input(input_dir, encoding, count_values=False,
-                           cache_dir=warehouse.with_name(warehouse.stem + "_input_cache"))
+                           cache_dir=warehouse.with_name(warehouse.stem + "_input_cache"),
+                           sheet=sheet, preset=preset)
     if not report.usable:
         raise RetailTiersError(report.first_error())
+    if report.preset is not None:
+        for name, rows, note in report.preset.sources:
+            echo(f"  preset {report.preset.preset.name} read {name}: {rows:,} rows, {note}")
     for check in report.files:
         if check.path is not None:
             echo(f"  input {check.display}: {check.rows:,} rows, {check.encoding_note}")
@@ -365,6 +373,8 @@ def prepare_input(input_dir: Path, encoding: str, warehouse: Path,
     description = str(report.input_dir)
     if report.encoding != "utf-8":
         description += f" ({report.encoding})"
+    if report.preset is not None:
+        description += f" (preset {report.preset.preset.name})"
     # build_runs.input_description, written by the dbt hook (macros/build_runs.sql)
     raw_files["transactions"]["input_description"] = description
     return raw_files, description, report
@@ -378,6 +388,8 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
     file by content, and the project's code, rules and settings), so the next build can tell;
     build_runs.vars_json keeps it.
     """
+    if report.preset is not None:
+        return BuildPlan("full", "an import preset's files are always read whole")
     transactions = report.file("transactions")
     parts = transactions.parts or [transactions]
     files = input_files(report.input_dir, [part.path for part in parts if part.path])

@@ -5,13 +5,16 @@ values per column, encoding. Unparseable values are counted by DuckDB with the v
 staging uses (macros/parsing.sql rendered with plain Jinja), so `check` and `build` agree.
 
 `inspect_input(..., count_values=False)` is the fast structural part that `build --input`
-runs first: file discovery, encoding, header, field counts, row counts.
+runs first: file discovery, encoding, header, field counts, row counts. An Excel workbook
+(`.xlsx`) is converted to a typed Parquet copy in the cache folder (retail_tiers/excel.py)
+and from then on checked and read like a Parquet file.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import shlex
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +23,10 @@ from typing import Any
 import duckdb
 import jinja2
 
-from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile, file_format
+from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile, amount_form, file_format
 from retail_tiers.encoding import normalize_encoding, scan_text, transcode_to_cache
 from retail_tiers.errors import RetailTiersError
+from retail_tiers.presets import PresetResult, apply_preset, load_preset
 from retail_tiers.project import project_dir
 
 PARSERS: dict[str, str | None] = {
@@ -40,7 +44,7 @@ DELIMITER_NAMES = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
 class ColumnStats:
     name: str
     type: str
-    required: bool
+    required: str  # yes / no (a column with an alternative is `yes`)
     empty: int | None = None
     unparseable: int | None = None  # None: text column (anything parses) or not counted
 
@@ -51,8 +55,8 @@ class FileCheck:
 
     spec: RawFile
     path: Path | None = None  # the user's file; None when absent
-    file_format: str = "csv"
-    read_path: Path | None = None  # what DuckDB reads: the file or its UTF-8 copy
+    file_format: str = "csv"  # csv, parquet or xlsx
+    read_path: Path | None = None  # what DuckDB reads: the file, its UTF-8 or Parquet copy
     encoding_note: str = ""
     invalid_lines: tuple[int, ...] = ()  # lines not valid in the encoding (first few)
     invalid_line_count: int = 0
@@ -60,7 +64,9 @@ class FileCheck:
     rows: int | None = None
     column_stats: list[ColumnStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    label: str | None = None  # shown instead of the file name, e.g. transactions/2026-11.csv
+    # shown instead of the file name: transactions/2026-11.csv, a preset's made file
+    label: str | None = None
+    entry_extra: dict[str, Any] = field(default_factory=dict)  # more raw_files entry keys
     parts: list[FileCheck] = field(default_factory=list)  # the files of transactions/
 
     @property
@@ -77,7 +83,7 @@ class FileCheck:
     def missing_required(self) -> list[str]:
         if self.path is None:
             return []
-        return [name for name in self.spec.required_columns if name not in self.header]
+        return self.spec.missing_required(self.header)
 
     @property
     def missing_optional(self) -> list[str]:
@@ -106,12 +112,14 @@ class FileCheck:
         name each part's rows are recorded under (`file_names`)."""
         entry = {
             "path": str(self.read_path.resolve()) if self.read_path else None,
-            "format": self.file_format,
+            # a workbook is read through its typed Parquet copy
+            "format": "parquet" if self.file_format == "xlsx" else self.file_format,
             "columns": self.spec.column_names,
             "present": self.present if self.read_path else [],
             "header": self.header if self.read_path else [],
             "invalid_text": bool(self.invalid_line_count) and self.read_path is not None,
             "file_name": self.display,
+            **self.entry_extra,
         }
         if self.parts and self.read_path:
             chosen = self.parts if parts is None else parts
@@ -130,6 +138,8 @@ class CheckReport:
     errors: list[str] = field(default_factory=list)  # about the folder, not one file
     ignored_files: list[str] = field(default_factory=list)
     values_counted: bool = True
+    sheet: str | None = None  # the sheet read in Excel workbooks (None: the first)
+    preset: PresetResult | None = None  # what an import preset made of the folder
 
     @property
     def all_errors(self) -> list[str]:
@@ -154,20 +164,28 @@ class CheckReport:
         raise KeyError(name)
 
 
-def check_input(input_dir: Path, encoding: str = "utf-8") -> CheckReport:
+def check_input(input_dir: Path, encoding: str | None = None, sheet: str | None = None,
+                preset: str | None = None) -> CheckReport:
     """The full check: structure plus empty/unparseable value counts; leaves no files."""
     with tempfile.TemporaryDirectory(prefix="retail-tiers-check-") as scratch:
-        return inspect_input(input_dir, encoding, count_values=True, cache_dir=Path(scratch))
+        return inspect_input(input_dir, encoding, count_values=True, cache_dir=Path(scratch),
+                             sheet=sheet, preset=preset)
 
 
-def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: bool = True,
-                  cache_dir: Path) -> CheckReport:
-    """Check every contract file in `input_dir`; non-UTF-8 CSVs get a UTF-8 copy in cache_dir.
+def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values: bool = True,
+                  cache_dir: Path, sheet: str | None = None,
+                  preset: str | None = None) -> CheckReport:
+    """Check every contract file in `input_dir`; non-UTF-8 CSVs get a UTF-8 copy in cache_dir,
+    Excel workbooks a typed Parquet copy of their first sheet, or of the sheet `sheet`.
+    With `preset` (a preset name or .yml path), the preset's files make the transactions
+    file (retail_tiers/presets.py); `encoding` then defaults to the preset's for its files.
 
     A missing or unreadable folder raises RetailTiersError; problems with files are
     collected in the report (`report.usable`, `report.first_error()`).
     """
-    encoding = normalize_encoding(encoding)
+    preset_encoding = encoding
+    encoding = normalize_encoding(encoding or "utf-8")
+    loaded = load_preset(preset) if preset else None
     folder = Path(input_dir).expanduser()
     if not folder.exists():
         raise RetailTiersError(f"input folder {folder} does not exist")
@@ -175,8 +193,11 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
         raise RetailTiersError(f"input {folder} is not a folder")
     folder = folder.resolve()
     report = CheckReport(input_dir=folder, encoding=encoding, files=[],
-                         values_counted=count_values)
+                         values_counted=count_values, sheet=sheet)
     claimed: set[str] = set()
+    if loaded is not None:
+        report.preset = apply_preset(loaded, folder, cache_dir, preset_encoding, sheet)
+        claimed |= report.preset.claimed
     macros = _parsing_macros() if count_values else None
     con = duckdb.connect()
     try:
@@ -187,10 +208,22 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
             found = [folder / f"{spec.name}{suffix}" for suffix in SUFFIXES
                      if (folder / f"{spec.name}{suffix}").is_file()]
             claimed.update(path.name for path in found)
-            part_files = split_files(folder, spec.name)
-            if part_files:
+            if report.preset is None and (part_files := split_files(folder, spec.name)):
                 _inspect_parts(check, found + part_files, folder, con, macros, encoding,
-                               cache_dir)
+                               cache_dir, sheet)
+                continue
+            if report.preset is not None and spec.name == "transactions":
+                if found:
+                    check.errors.append(
+                        f"{found[0].name}: the folder holds a transactions file and the files "
+                        f"of preset {loaded.name}: remove one, or run without --preset")
+                    continue
+                _use_preset_file(check, report.preset)
+                try:
+                    _inspect_parquet(check, con, macros)
+                except RetailTiersError as error:
+                    check.errors.append(str(error))
+                    check.read_path = None
                 continue
             if len(found) > 1:
                 check.errors.append(
@@ -215,14 +248,7 @@ def inspect_input(input_dir: Path, encoding: str = "utf-8", *, count_values: boo
                 continue
             check.path = found[0]
             check.file_format = file_format(check.path)
-            try:
-                if check.file_format == "parquet":
-                    _inspect_parquet(check, con, macros)
-                else:
-                    _inspect_csv(check, con, macros, encoding, cache_dir)
-            except RetailTiersError as error:
-                check.errors.append(str(error))
-                check.read_path = None
+            _inspect_file(check, con, macros, encoding, cache_dir, sheet)
     finally:
         con.close()
     report.ignored_files = sorted(
@@ -243,9 +269,24 @@ def split_files(folder: Path, name: str) -> list[Path]:
                   and any(path.name.endswith(suffix) for suffix in SUFFIXES))
 
 
+def _inspect_file(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
+                  encoding: str, cache_dir: Path, sheet: str | None) -> None:
+    """Check one file by its format; a problem goes to check.errors."""
+    try:
+        if check.file_format == "parquet":
+            _inspect_parquet(check, con, macros)
+        elif check.file_format == "xlsx":
+            _inspect_excel(check, con, macros, cache_dir, sheet)
+        else:
+            _inspect_csv(check, con, macros, encoding, cache_dir)
+    except RetailTiersError as error:
+        check.errors.append(str(error))
+        check.read_path = None
+
+
 def _inspect_parts(check: FileCheck, paths: list[Path], folder: Path,
                    con: duckdb.DuckDBPyConnection, macros: Any, encoding: str,
-                   cache_dir: Path) -> None:
+                   cache_dir: Path, sheet: str | None) -> None:
     """A contract file given as several files (transactions.csv and/or transactions/*):
     each part is checked on its own; together they are one file whose rows are the parts'
     rows in name order (transactions.csv first). The parts must share format and header."""
@@ -253,15 +294,8 @@ def _inspect_parts(check: FileCheck, paths: list[Path], folder: Path,
         part = FileCheck(spec=check.spec, path=path,
                          label=path.relative_to(folder).as_posix())
         part.file_format = file_format(path)
-        try:
-            if part.file_format == "parquet":
-                _inspect_parquet(part, con, macros)
-            else:
-                _inspect_csv(part, con, macros, encoding, cache_dir / "parts"
-                             / part.display.replace("/", "__"))
-        except RetailTiersError as error:
-            part.errors.append(str(error))
-            part.read_path = None
+        _inspect_file(part, con, macros, encoding,
+                      cache_dir / "parts" / part.display.replace("/", "__"), sheet)
         check.parts.append(part)
     first = check.parts[0]
     check.path, check.file_format, check.header = first.path, first.file_format, first.header
@@ -335,7 +369,7 @@ def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: A
     if path.stat().st_size == 0:
         raise RetailTiersError(f"{display}: empty file (0 bytes)")
     check.read_path = path
-    check.encoding_note = "Parquet"
+    check.encoding_note = "made by the preset" if check.label else "Parquet"
     relation = f"read_parquet({sql_literal(str(path))})"
     try:
         described = con.execute(f"describe select * from {relation}").fetchall()
@@ -346,6 +380,34 @@ def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: A
     check.header = _reading_names([str(row[0]) for row in described], check)
     _check_columns(check)
     _count(check, con, macros, relation)
+
+
+def _use_preset_file(check: FileCheck, result: PresetResult) -> None:
+    """The transactions file a preset made, checked and read like a Parquet file."""
+    check.path = result.transactions
+    check.file_format = "parquet"
+    check.label = f"transactions (preset {result.preset.name})"
+    check.entry_extra = result.raw_files_extra()
+
+
+def _inspect_excel(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
+                   cache_dir: Path, sheet: str | None) -> None:
+    """A workbook's sheet as a typed Parquet copy, then checked like a Parquet file."""
+    from retail_tiers.excel import sheet_to_parquet
+
+    path, display = check.path, check.display
+    assert path is not None
+    if path.stat().st_size == 0:
+        raise RetailTiersError(f"{display}: empty file (0 bytes)")
+    copy = sheet_to_parquet(path, display, cache_dir / f"{check.spec.name}.xlsx.parquet",
+                            sheet, lambda header: _reading_names(header, check))
+    check.read_path = copy.path
+    starts = "" if copy.header_row == 1 else f", header in row {copy.header_row}"
+    check.encoding_note = (f"Excel sheet {copy.sheet!r}{starts} (data row n is Excel row "
+                           f"{copy.header_row} + n)")
+    check.header = copy.header
+    _check_columns(check)
+    _count(check, con, macros, f"read_parquet({sql_literal(str(copy.path))})")
 
 
 def _parse_header(line: str, check: FileCheck) -> list[str]:
@@ -406,7 +468,7 @@ def _check_columns(check: FileCheck) -> None:
 def _count(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
            relation: str) -> None:
     """Rows (a full read, which also finds bad field counts) and, with macros, value counts."""
-    stats = [ColumnStats(column.name, column.type, column.required)
+    stats = [ColumnStats(column.name, column.type, column.required_label.split(",")[0])
              for column in check.spec.columns if column.name in check.header]
     selects = ["count(*)"]
     if macros is not None:
@@ -480,6 +542,9 @@ def _parsing_macros(project: Path | None = None) -> Any:
 
 def format_report(report: CheckReport) -> str:
     lines = [f"input: {report.input_dir} (encoding {report.encoding})", ""]
+    if report.preset is not None:
+        lines.extend(_format_preset(report.preset))
+        lines.append("")
     for check in report.files:
         lines.extend(_format_file(check))
         lines.append("")
@@ -494,10 +559,29 @@ def format_report(report: CheckReport) -> str:
         lines.append(f"{len(errors)} problem{'s' if len(errors) > 1 else ''}:")
         lines.extend(f"  - {error}" for error in errors)
     else:
-        encoding = f" --encoding {report.encoding}" if report.encoding != "utf-8" else ""
+        options = f" --encoding {report.encoding}" if report.encoding != "utf-8" else ""
+        if report.sheet is not None:
+            options += f" --sheet {shlex.quote(report.sheet)}"
+        if report.preset is not None:
+            options += f" --preset {shlex.quote(report.preset.preset.name)}"
         lines.append("the input is usable: run `retail-tiers build --input "
-                     f"{report.input_dir}{encoding}`")
+                     f"{report.input_dir}{options}`")
     return "\n".join(lines)
+
+
+def _format_preset(result: PresetResult) -> list[str]:
+    preset = result.preset
+    lines = [f"preset {preset.name}: {preset.title}"]
+    for name, rows, note in result.sources:
+        lines.append(f"  read {name}: {rows:,} row{'s' if rows != 1 else ''}, {note}")
+    total = sum(result.lines_by_status.values())
+    lines.append(f"  made {total:,} transaction line{'s' if total != 1 else ''}; by order status:")
+    for status, count in sorted(result.lines_by_status.items(),
+                                key=lambda item: (-item[1], str(item[0]))):
+        reason = preset.excluded_statuses.get(str(status)) if status is not None else None
+        kept = f"quarantined as {reason}" if reason else "kept"
+        lines.append(f"    {status if status is not None else '(none)'}: {count:,} ({kept})")
+    return lines
 
 
 def _format_file(check: FileCheck) -> list[str]:
@@ -515,6 +599,8 @@ def _format_file(check: FileCheck) -> list[str]:
         lines.append(f"  missing optional columns: {', '.join(check.missing_optional)}")
     if check.extra_columns:
         lines.append(f"  extra columns (ignored): {', '.join(check.extra_columns)}")
+    if check.spec.name == "transactions" and check.header:
+        lines.append(f"  {amount_form(check.header)}")
     if check.column_stats and check.column_stats[0].empty is not None:
         width = max(len(stat.name) for stat in check.column_stats)
         lines.append(f"  {'column':<{width}}  {'type':<9}  {'req':<3}  {'empty':>9}  "
@@ -522,7 +608,7 @@ def _format_file(check: FileCheck) -> list[str]:
         for stat in check.column_stats:
             bad = "-" if stat.unparseable is None else f"{stat.unparseable:,}"
             lines.append(f"  {stat.name:<{width}}  {stat.type:<9}  "
-                         f"{'yes' if stat.required else 'no':<3}  {stat.empty or 0:>9,}  "
+                         f"{stat.required:<3}  {stat.empty or 0:>9,}  "
                          f"{bad:>11}")
     return lines
 

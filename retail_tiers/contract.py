@@ -11,7 +11,7 @@ from pathlib import Path
 
 ColumnType = str  # one of: text, integer, decimal, timestamp, date, boolean
 
-SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
+SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".xlsx")
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,16 @@ class Column:
     type: ColumnType
     required: bool
     notes: str = ""
+    # a required column that another column can stand in for (unit_price or line_amount):
+    # the file must have at least one of the two
+    alternative: str = ""
+
+    @property
+    def required_label(self) -> str:
+        """`yes`, `no`, or `yes, or <alternative>` (the contract table's `required` cell)."""
+        if not self.required:
+            return "no"
+        return f"yes, or {self.alternative}" if self.alternative else "yes"
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,27 @@ class RawFile:
 
     @property
     def required_columns(self) -> list[str]:
-        return [column.name for column in self.columns if column.required]
+        """Columns every file must have (a column with an alternative is not one of them)."""
+        return [column.name for column in self.columns
+                if column.required and not column.alternative]
+
+    def missing_required(self, header: list[str]) -> list[str]:
+        """The required columns `header` lacks; a pair of alternatives that are both absent
+        is one entry, `unit_price or line_amount`."""
+        missing: list[str] = []
+        for column in self.columns:
+            if not column.required or column.name in header:
+                continue
+            if column.alternative:
+                if column.alternative in header:
+                    continue
+                pair = " or ".join(sorted((column.name, column.alternative),
+                                          key=self.column_names.index))
+                if pair not in missing:
+                    missing.append(pair)
+            else:
+                missing.append(column.name)
+        return missing
 
 
 TRANSACTIONS = RawFile(
@@ -63,9 +93,21 @@ TRANSACTIONS = RawFile(
         Column("category", "text", False),
         Column("quantity", "integer", True, "negative = a return line"),
         Column(
-            "unit_price", "decimal", True, "price per unit before discount, in the store currency"
+            "unit_price",
+            "decimal",
+            True,
+            "price per unit before discount, in the store currency",
+            alternative="line_amount",
         ),
         Column("discount_amount", "decimal", False, "whole-line discount, default 0"),
+        Column(
+            "line_amount",
+            "decimal",
+            True,
+            "amount paid for the line after discounts (a return line: the amount refunded, "
+            "also >= 0); when given it is the line's revenue, exactly as in the file",
+            alternative="unit_price",
+        ),
         Column(
             "unit_cost",
             "decimal",
@@ -74,6 +116,13 @@ TRANSACTIONS = RawFile(
         ),
         Column("channel", "text", False, "e.g. store, online, app, mini-program"),
         Column("store_id", "text", False),
+        Column(
+            "order_status",
+            "text",
+            False,
+            "the platform's order status, kept as written; an import preset names the statuses "
+            "that are not sales (docs/import.md)",
+        ),
     ),
 )
 
@@ -132,7 +181,32 @@ FEEDBACK = RawFile(
     ),
 )
 
-RAW_FILES: tuple[RawFile, ...] = (TRANSACTIONS, CUSTOMERS, CAMPAIGNS, CAMPAIGN_CONTACTS, FEEDBACK)
+CUSTOMER_IDENTITIES = RawFile(
+    name="customer_identities",
+    required=False,
+    description="one row per platform id: which one customer it is, so that a customer "
+    "buying in several shops is one customer",
+    columns=(
+        Column(
+            "store_id",
+            "text",
+            False,
+            "the shop or platform the id belongs to, as in transactions.store_id; empty = the "
+            "id is this customer in every store",
+        ),
+        Column("customer_id", "text", True, "the id as it appears in transactions.customer_id"),
+        Column(
+            "customer_key",
+            "text",
+            True,
+            "the one customer it is: a member phone, 会员卡号 or CRM id; customers and every "
+            "customer figure use it",
+        ),
+    ),
+)
+
+RAW_FILES: tuple[RawFile, ...] = (TRANSACTIONS, CUSTOMERS, CAMPAIGNS, CAMPAIGN_CONTACTS, FEEDBACK,
+                                  CUSTOMER_IDENTITIES)
 
 
 def raw_file(name: str) -> RawFile:
@@ -146,12 +220,25 @@ def markdown_table(spec: RawFile) -> str:
     """The file's columns as the README's contract table (DESIGN section 1's format)."""
     lines = ["| column | type | required | notes |", "|---|---|---|---|"]
     for column in spec.columns:
-        required = "yes" if column.required else "no"
         notes = f" {column.notes} |" if column.notes else " |"
-        lines.append(f"| {column.name} | {column.type} | {required} |{notes}")
+        lines.append(f"| {column.name} | {column.type} | {column.required_label} |{notes}")
     return "\n".join(lines) + "\n"
 
 
+def amount_form(header: list[str]) -> str:
+    """How a transactions file gives its amounts, in one sentence for `check`."""
+    has_paid, has_price = "line_amount" in header, "unit_price" in header
+    if has_paid and has_price:
+        return ("amounts: line_amount (paid) where a line gives it, else quantity x unit_price "
+                "- discount_amount; line_amount is used exactly as written")
+    if has_paid:
+        return ("amounts: paid amounts (line_amount): each line's revenue is its line_amount "
+                "exactly as written; discount_amount, when given, is added back for gross sales")
+    return "amounts: unit prices: each line's revenue is quantity x unit_price - discount_amount"
+
+
 def file_format(path: Path) -> str:
-    """'parquet' or 'csv' from a file name."""
-    return "parquet" if path.name.endswith(".parquet") else "csv"
+    """'parquet', 'xlsx' or 'csv' from a file name."""
+    if path.name.endswith(".parquet"):
+        return "parquet"
+    return "xlsx" if path.name.endswith(".xlsx") else "csv"

@@ -1,5 +1,7 @@
 """`retail-tiers export`: a segment's customers (or the churn watchlist) as a CSV file for a
-campaign tool, as of the build's as-of date.
+campaign tool, or an Excel workbook (`--format xlsx`: typed cells, retail_tiers/workbook.py),
+as of the build's as-of date. `--lang zh` gives the columns Chinese titles; a segment may be
+named by its code, English or Chinese name (`--segment 核心价值客户`).
 
 DuckDB writes the file itself (COPY ... TO), so a million-customer segment never passes
 through Python; it writes to a temporary file beside the target that is then renamed over it,
@@ -13,8 +15,10 @@ from __future__ import annotations
 import codecs
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -29,20 +33,25 @@ SCHEME_COLUMNS = {"rfm_grid": "rfm_grid_segment_code", "rfm8": "rfm8_segment_cod
 FORMULA_START = r"^[=+\-@\t\r]"
 
 
-def text_cell(column: str, alias: str) -> str:
+def text_cell(column: str, alias: str, safe: bool = True) -> str:
     """A text column made safe for spreadsheets: a value starting with = + - @ (or a tab or
     carriage return) would be run as a formula by Excel (`=HYPERLINK(...)`, `@SUM(...)`), so
     it gets a leading apostrophe, which Excel shows as text. Number columns are left as they
-    are (a negative amount is a number, not a formula)."""
+    are (a negative amount is a number, not a formula). Without `safe` (Excel output, whose
+    text cells are never formulas) the column as it is."""
+    if not safe:
+        return f"{column} as {alias}"
     return (f"case when regexp_matches({column}, '{FORMULA_START}') "
             f"then chr(39) || {column} else {column} end as {alias}")
 
 
-CUSTOMER_COLUMNS = f"""
-    {text_cell("customers.customer_id", "customer_id")},
-    {text_cell("rules.segment_code", "segment_code")},
-    {text_cell("rules.segment_name_en", "segment_name_en")},
-    {text_cell("rules.segment_name_zh", "segment_name_zh")},
+def customer_columns(safe: bool = True) -> str:
+    """The exported columns; `safe`: text cells guarded against formulas (CSV)."""
+    return f"""
+    {text_cell("customers.customer_id", "customer_id", safe)},
+    {text_cell("rules.segment_code", "segment_code", safe)},
+    {text_cell("rules.segment_name_en", "segment_name_en", safe)},
+    {text_cell("rules.segment_name_zh", "segment_name_zh", safe)},
     customers.lifecycle_stage,
     customers.as_of_date,
     customers.last_order_on,
@@ -58,6 +67,9 @@ CUSTOMER_COLUMNS = f"""
     round(predictions.predicted_clv, 2) as predicted_clv,
     round(predictions.churn_probability, 4) as churn_probability
 """
+
+
+CUSTOMER_COLUMNS = customer_columns()
 
 
 @dataclass(frozen=True)
@@ -76,26 +88,27 @@ def active_scheme(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def resolve_segment(con: duckdb.DuckDBPyConnection, scheme: str, name: str) -> tuple[str, str]:
-    """(segment_code, English name) for a code or English name, case-insensitively."""
+    """(segment_code, English name) for a code, English or Chinese name, case-insensitively."""
     segments = con.execute("""
-        select segment_code, segment_name_en
+        select segment_code, segment_name_en, segment_name_zh
         from main.segment_summary
         where scheme = ?
         order by segment_priority, segment_code
     """, [scheme]).fetchall()
     wanted = " ".join(name.split()).casefold()
-    for code, english in segments:
-        if wanted in (str(code).casefold(), str(english or "").casefold()):
+    for code, english, chinese in segments:
+        names = (str(code), str(english or ""), str(chinese or ""))
+        if wanted in {" ".join(found.split()).casefold() for found in names if found}:
             return str(code), str(english or code)
-    valid = ", ".join(f"{code} ({english})" for code, english in segments)
+    valid = ", ".join(f"{code} ({english}, {chinese})" for code, english, chinese in segments)
     raise RetailTiersError(
         f"--segment {name}: no such segment in scheme {scheme}; valid: {valid}, or {WATCHLIST}")
 
 
-def segment_query(scheme: str) -> str:
+def segment_query(scheme: str, safe: bool = True) -> str:
     column = SCHEME_COLUMNS.get(scheme, "segment_code")
     return f"""
-        select {CUSTOMER_COLUMNS}
+        select {customer_columns(safe)}
         from main.customers as customers
         inner join main.segment_summary as rules
             on rules.scheme = '{scheme}'
@@ -107,10 +120,11 @@ def segment_query(scheme: str) -> str:
     """
 
 
-WATCHLIST_QUERY = f"""
+def watchlist_query(safe: bool = True) -> str:
+    return f"""
     select
         watchlist.watchlist_rank,
-        {CUSTOMER_COLUMNS},
+        {customer_columns(safe)},
         round(watchlist.value_at_risk_amount, 2) as value_at_risk_amount
     from main.churn_watchlist as watchlist
     inner join main.customers as customers
@@ -124,8 +138,9 @@ WATCHLIST_QUERY = f"""
 """
 
 
-LEFT_QUERY = f"""
-    select {CUSTOMER_COLUMNS}
+def left_query(safe: bool = True) -> str:
+    return f"""
+    select {customer_columns(safe)}
     from main.customers as customers
     inner join main.customer_monthly_history as history
         on customers.customer_id = history.customer_id
@@ -139,6 +154,49 @@ LEFT_QUERY = f"""
         and history.segment_code <> $segment
     order by predictions.predicted_clv desc nulls last, customers.customer_id
 """
+
+
+WATCHLIST_QUERY = watchlist_query()
+LEFT_QUERY = left_query()
+
+
+def column_titles(columns: list[str], lang: str) -> list[str]:
+    """Column titles: `column.<name>` of the messages (in English the column names)."""
+    from reports.i18n import Messages
+
+    t = Messages(lang)  # type: ignore[arg-type]
+    return [t(f"column.{name}") if t.has(f"column.{name}") else name for name in columns]
+
+
+def write_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str, str],
+                 target: Path, file_format: str, lang: str, sheet: str) -> int:
+    """The query's rows to `target`: CSV (DuckDB's COPY) or an Excel sheet of typed cells."""
+    if file_format == "csv":
+        if lang == "en":
+            return copy_atomic(con, query, parameters, target)
+        renamed = ", ".join(f'"{name}" as "{title}"' for name, title in zip(
+            *_names_and_titles(con, query, parameters, lang), strict=True))
+        return copy_atomic(con, f"select {renamed} from ({query})", parameters, target)
+    from retail_tiers.workbook import Sheet, write_workbook
+
+    names, titles = _names_and_titles(con, query, parameters, lang)
+    result = con.execute(query, parameters)
+
+    def batches() -> Iterator[tuple[Any, ...]]:
+        while True:
+            batch = result.fetchmany(10_000)
+            if not batch:
+                return
+            yield from batch
+
+    return write_workbook(target, [Sheet(sheet, names, titles, batches())])[0]
+
+
+def _names_and_titles(con: duckdb.DuckDBPyConnection, query: str,
+                      parameters: dict[str, str], lang: str) -> tuple[list[str], list[str]]:
+    described = con.execute(f"select * from ({query}) limit 0", parameters).description
+    names = [str(column[0]) for column in described or []]
+    return names, column_titles(names, lang)
 
 
 def copy_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str, str],
@@ -165,7 +223,8 @@ def copy_atomic(con: duckdb.DuckDBPyConnection, query: str, parameters: dict[str
 
 
 def export_segment(warehouse: Path, segment: str, out: Path,
-                   scheme: str | None = None, left: bool = False) -> ExportResult:
+                   scheme: str | None = None, left: bool = False, file_format: str = "csv",
+                   lang: str = "en") -> ExportResult:
     """Write the customers of `segment` (code, English name or 'watchlist') to `out`; with
     `left`, the customers who were in `segment` (of the build's scheme) at the end of the month
     before the as-of month and are no longer (the report's win-back action)."""
@@ -173,6 +232,11 @@ def export_segment(warehouse: Path, segment: str, out: Path,
         raise RetailTiersError(f"--scheme {scheme}: expected one of {', '.join(SCHEMES)}")
     if out.exists() and out.is_dir():
         raise RetailTiersError(f"--out {out}: is a folder; give a file name such as segment.csv")
+    safe = file_format == "csv"
+
+    def write(query: str, parameters: dict[str, str], sheet: str) -> int:
+        return write_atomic(con, query, parameters, out, file_format, lang, sheet)
+
     con = connect(warehouse)
     try:
         require_tables(con, warehouse, ["customers", "segment_summary", "customer_predictions"])
@@ -185,18 +249,18 @@ def export_segment(warehouse: Path, segment: str, out: Path,
         notice = build_notice(con, warehouse)
         if segment.strip().casefold() == WATCHLIST:
             require_tables(con, warehouse, ["churn_watchlist"])
-            rows = copy_atomic(con, WATCHLIST_QUERY, {}, out)
+            rows = write(watchlist_query(safe), {}, "watchlist")
             return ExportResult(out, rows, "the churn watchlist", as_of, notice)
         if left:
             require_tables(con, warehouse, ["customer_monthly_history"])
             scheme = active_scheme(con)
             code, english = resolve_segment(con, scheme, segment)
-            rows = copy_atomic(con, LEFT_QUERY, {"segment": code}, out)
+            rows = write(left_query(safe), {"segment": code}, f"left {code}")
             return ExportResult(out, rows, f"those who left {english} ({scheme})",
                                 as_of, notice)
         scheme = scheme or active_scheme(con)
         code, english = resolve_segment(con, scheme, segment)
-        rows = copy_atomic(con, segment_query(scheme), {"segment": code}, out)
+        rows = write(segment_query(scheme, safe), {"segment": code}, code)
         return ExportResult(out, rows, f"segment {english} ({scheme})", as_of, notice)
     finally:
         con.close()

@@ -43,7 +43,7 @@ def test_contract_table_matches_contract(spec) -> None:
     heading = rf"^#+ `{spec.name}` \({required}\): {re.escape(spec.description)}$"
     rows = markdown_table_after(heading)
     expected = [
-        [column.name, column.type, "yes" if column.required else "no", column.notes]
+        [column.name, column.type, column.required_label, column.notes]
         for column in spec.columns
     ]
     assert rows == expected

@@ -24,6 +24,10 @@ feedback as (
     select * from {{ ref('stg_feedback') }}
 ),
 
+customer_identities as (
+    select * from {{ ref('stg_customer_identities') }}
+),
+
 quarantined as (
     select
         'transactions' as source_file,
@@ -84,6 +88,20 @@ quarantined as (
         customer_id as record_key,
         raw_record
     from feedback
+    where quarantine_reason is not null
+
+    union all
+
+    select
+        'customer_identities' as source_file,
+        source_row_number,
+        quarantine_reason,
+        case
+            when store_id is not null or customer_id is not null
+                then coalesce(store_id, '') || '/' || coalesce(customer_id, '')
+        end as record_key,
+        raw_record
+    from customer_identities
     where quarantine_reason is not null
 ),
 

@@ -1,9 +1,12 @@
 {#-
     One row per raw transaction line, numbered in file order, typed, normalised and classified
-    (quarantine_reason null = clean). Reasons, the first that applies wins:
+    (quarantine_reason null = clean). Reasons, the first that applies wins: invalid_encoding;
+    order_unpaid, order_closed, order_superseded (an order status that an import preset
+    excludes, raw_files var `excluded_statuses`: lines that are not sales, kept and counted);
     missing_transaction_id, missing_order_id, amount_out_of_range (a quantity above 1,000,000
-    units, or a price, discount, cost or line amount above max_line_amount(), or a number too
-    large to read), non_numeric_value, unparseable_timestamp, implausible_timestamp (before
+    units, or a price, discount, cost, paid line_amount or line amount above max_line_amount(),
+    or a number too large to read), non_numeric_value (also: neither unit_price nor
+    line_amount given), unparseable_timestamp, implausible_timestamp (before
     earliest_plausible_date(), e.g. year 1 or a BC date), future_timestamp, zero_quantity,
     negative_price, and last duplicate_transaction_id: an id already on an earlier line that
     is otherwise clean (the first clean line keeps the id; a broken line never takes it).
@@ -22,7 +25,8 @@
 {%- set appending = is_incremental() and var('append_transactions', false) -%}
 {%- set columns = [
     'transaction_id', 'order_id', 'customer_id', 'ordered_at', 'product_id', 'category',
-    'quantity', 'unit_price', 'discount_amount', 'unit_cost', 'channel', 'store_id',
+    'quantity', 'unit_price', 'discount_amount', 'line_amount', 'unit_cost', 'channel',
+    'store_id', 'order_status',
 ] -%}
 
 with
@@ -44,9 +48,11 @@ parsed as (
         {{ parse_integer('raw_quantity') }} as quantity,
         {{ parse_decimal('raw_unit_price') }} as unit_price,
         {{ parse_decimal('raw_discount_amount') }} as parsed_discount_amount,
+        {{ parse_decimal('raw_line_amount') }} as line_amount,
         {{ parse_decimal('raw_unit_cost') }} as unit_cost,
         lower({{ clean_text('raw_channel') }}) as channel,
-        {{ clean_text('raw_store_id') }} as store_id
+        {{ clean_text('raw_store_id') }} as store_id,
+        {{ clean_text('raw_order_status') }} as order_status
     from numbered
 ),
 
@@ -56,6 +62,12 @@ line_checked as (
         case
             when has_invalid_text
                 then 'invalid_encoding'
+            when order_status in ({{ excluded_statuses('transactions', 'order_unpaid') }})
+                then 'order_unpaid'
+            when order_status in ({{ excluded_statuses('transactions', 'order_closed') }})
+                then 'order_closed'
+            when order_status in ({{ excluded_statuses('transactions', 'order_superseded') }})
+                then 'order_superseded'
             when transaction_id is null
                 then 'missing_transaction_id'
             when order_id is null
@@ -63,12 +75,15 @@ line_checked as (
             when {{ is_out_of_range('raw_quantity', 1000000) }}
                 or {{ is_out_of_range('raw_unit_price', max_line_amount()) }}
                 or {{ is_out_of_range('raw_discount_amount', max_line_amount()) }}
+                or {{ is_out_of_range('raw_line_amount', max_line_amount()) }}
                 or {{ is_out_of_range('raw_unit_cost', max_line_amount()) }}
                 or abs(quantity) * cast(unit_price as double) > {{ max_line_amount() }}
                 or abs(quantity) * cast(unit_cost as double) > {{ max_line_amount() }}
                 then 'amount_out_of_range'
             when quantity is null
-                or unit_price is null
+                or (unit_price is null and line_amount is null)
+                or {{ is_unparseable('raw_unit_price', 'unit_price') }}
+                or {{ is_unparseable('raw_line_amount', 'line_amount') }}
                 or {{ is_unparseable('raw_discount_amount', 'parsed_discount_amount') }}
                 or {{ is_unparseable('raw_unit_cost', 'unit_cost') }}
                 then 'non_numeric_value'
@@ -82,6 +97,7 @@ line_checked as (
                 then 'zero_quantity'
             when unit_price < 0
                 or parsed_discount_amount < 0
+                or line_amount < 0
                 or unit_cost < 0
                 then 'negative_price'
         end as line_reason
@@ -151,9 +167,11 @@ final as (
             when {{ clean_text('raw_discount_amount') }} is null then cast(0 as decimal(18, 4))
             else parsed_discount_amount
         end as discount_amount,
+        line_amount,
         unit_cost,
         channel,
         store_id,
+        order_status,
         coalesce(quantity < 0, false) as is_return,
         quarantine_reason,
         case
