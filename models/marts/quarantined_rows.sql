@@ -94,6 +94,7 @@ quarantined as (
 
     select
         'customer_identities' as source_file,
+        cast(null as varchar) as raw_file_name,
         source_row_number,
         quarantine_reason,
         case
