@@ -21,9 +21,6 @@ from retail_tiers.compare import compare
 from retail_tiers.generate import GeneratorConfig, write_dataset
 
 SCHEMAS = ("main", "staging", "intermediate", "predictions")
-# Until the Pareto/NBD choice is settled on tiny data, both builds use BG/NBD (the model
-# choice is not what this file tests).
-MODEL = ("--var", "clv_purchase_model=bg_nbd")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +43,7 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
 
 
 def build(workspace: Workspace, data: Path, *args: str) -> str:
-    result = run_cli(["build", "--input", str(data), *MODEL, *args], workspace)
+    result = run_cli(["build", "--input", str(data), *args], workspace)
     assert result.exit_code == 0, result.stderr + result.stdout[-3000:]
     return result.stdout
 
