@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from retail_tiers import simulate as sim
-from retail_tiers.contract import RAW_FILES, SUFFIXES
+from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile
 from retail_tiers.errors import RetailTiersError
 
 # stg_transactions' quarantine reasons, in precedence order (first that applies wins).
@@ -66,6 +66,16 @@ FEEDBACK_DEFECT_VARIANTS: dict[str, tuple[str, ...]] = {
 FUTURE_YEAR = 2099
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
+
+# The contract files and columns the generator writes: transactions in the unit-price form
+# (no paid line_amount, no platform order_status) and no customer_identities file.
+GENERATED_FILES = tuple(spec for spec in RAW_FILES if spec.name != "customer_identities")
+NOT_GENERATED_COLUMNS = frozenset({"line_amount", "order_status"})
+
+
+def generated_columns(spec: RawFile) -> list[str]:
+    """The columns of `spec` that the generator writes, in contract order."""
+    return [name for name in spec.column_names if name not in NOT_GENERATED_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -435,8 +445,9 @@ def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
     if out_dir.exists() and not out_dir.is_dir():
         raise RetailTiersError(f"{out_dir}: exists and is not a folder")
     suffix = ".parquet" if config.file_format == "parquet" else ".csv"
-    paths = {spec.name: out_dir / f"{config.file_prefix}{spec.name}{suffix}" for spec in RAW_FILES}
-    for spec in RAW_FILES:
+    paths = {spec.name: out_dir / f"{config.file_prefix}{spec.name}{suffix}"
+             for spec in GENERATED_FILES}
+    for spec in GENERATED_FILES:
         for other in SUFFIXES:
             stale = out_dir / f"{config.file_prefix}{spec.name}{other}"
             if other != suffix and stale.exists():

@@ -121,6 +121,11 @@ def load_preset(name: str, project: Path | None = None) -> Preset:
         raise RetailTiersError(f"{where}: needs an `orders` or a `lines` section")
     if orders is None and lines is not None and not lines.required:
         raise RetailTiersError(f"{where}: lines.required: false needs an `orders` section")
+    if orders is not None and lines is not None and "line_amount" in orders.columns \
+            and not lines.order_amount and "line_amount" not in lines.columns:
+        raise RetailTiersError(f"{where}: orders.columns.line_amount is an order's amount: "
+                               "give lines.allocation to spread it over the lines (or map "
+                               "lines.columns.line_amount)")
     statuses = data.get("excluded_statuses") or {}
     if not isinstance(statuses, dict):
         raise RetailTiersError(f"{where}: excluded_statuses: expected status: reason pairs")

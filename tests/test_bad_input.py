@@ -366,7 +366,8 @@ def test_build_with_input_records_vars_and_skips_demo(
     assert recorded["churn_days"] == 120
     assert recorded["as_of_date"] == "2024-06-30"
     assert set(recorded["raw_files"]) == {"transactions", "customers", "campaigns",
-                                          "campaign_contacts", "feedback"}
+                                          "campaign_contacts", "feedback",
+                                          "customer_identities"}
     assert recorded["raw_files"]["campaign_contacts"]["path"] is None
     kinds = {row[0] for row in workspace.query("select resource_type from main.build_results")}
     assert "model" in kinds

@@ -196,6 +196,10 @@ def test_an_analysts_copy_of_a_preset_works_from_its_path(tmp_path: Path,
                       "one of order_unpaid, order_closed, order_superseded"),
     ("orders:\n  files: [a.csv]\n  columns: {order_id: 订单编号, price: 价格}\n",
      "error: preset bad.yml: orders: price is not a transactions column"),
+    ("orders:\n  files: [a.csv]\n  columns: {order_id: 单号, line_amount: 实付}\n"
+     "lines:\n  files: [b.csv]\n  columns: {order_id: 单号, quantity: 数量}\n",
+     "error: preset bad.yml: orders.columns.line_amount is an order's amount: give "
+     "lines.allocation to spread it over the lines"),
 ])
 def test_a_bad_preset_is_one_line(tmp_path: Path, workspace: Workspace,
                                   preset_text: str | None, message: str) -> None:
