@@ -168,7 +168,8 @@ def test_lean_svg_keeps_the_drawing_and_drops_only_bare_groups() -> None:
     )
     root = ElementTree.fromstring(lean_svg(svg))
     g = f"{{{SVG_NS}}}g"
-    assert root.get("style") == "stroke-linejoin: round; stroke-linecap: butt"
+    assert root.get("style") is None
+    assert (root.get("stroke-linejoin"), root.get("stroke-linecap")) == ("round", "butt")
     assert root.find(f".//{{{SVG_NS}}}style") is None
     assert root.find(f"{{{SVG_NS}}}defs") is None          # emptied, so removed
     assert [element.get("id") for element in root.iter(g)] == ["used", "moved", "clipped"]
@@ -176,6 +177,53 @@ def test_lean_svg_keeps_the_drawing_and_drops_only_bare_groups() -> None:
     assert [element.get("id") for element in root] == ["used", "p2", "moved", "clipped"]
     assert [element.get("id") for element in root.iter(f"{{{SVG_NS}}}path")] == [
         "p1", "p2", None]
+
+
+def test_lean_svg_writes_styles_as_attributes_and_drops_what_paints_nothing() -> None:
+    """Styles become presentation attributes; an identity rotation, a path that only moves
+    the pen and the clip of a path inside its clip rectangle (stroke included) go; a clip
+    that a stroke, a transform or relative path data could cross stays."""
+    import xml.etree.ElementTree as ElementTree
+
+    from reports.charts import SVG_NS, lean_svg
+
+    clip = ('<defs><clipPath id="c"><rect x="10" y="10" width="100" height="50"/></clipPath>'
+            '</defs>')
+    svg = (
+        f'<svg xmlns="{SVG_NS}" xmlns:xlink="http://www.w3.org/1999/xlink">{clip}'
+        '<text id="t" style="font-size: 7px; font-family: \'Noto Sans\'; text-anchor: end"'
+        ' x="5" y="6" transform="rotate(-0 5 6)">1</text>'
+        '<text id="r" x="5" y="6" transform="rotate(-90 5 6)">2</text>'
+        '<path id="move" d="M 20 20 " style="stroke: #000"/>'
+        # filled bar inside the rectangle; a stroke of 1 reaches 2 (twice the width) out
+        '<path id="bar" d="M 20 20 L 40 20 L 40 58 L 20 58 z" clip-path="url(#c)"'
+        ' style="fill: #123456; stroke: none"/>'
+        '<path id="line" d="M 12 30 C 20 30 30 40 108 30" clip-path="url(#c)"'
+        ' style="fill: none; stroke: #000; stroke-width: 1"/>'
+        '<path id="edge" d="M 12 30 L 109 30" clip-path="url(#c)"'
+        ' style="fill: none; stroke: #000; stroke-width: 1"/>'
+        '<g style="stroke: #000; stroke-width: 3">'
+        '<path id="inherits" d="M 15 30 L 100 30" clip-path="url(#c)"/></g>'
+        '<path id="relative" d="m 20 20 l 5 5" clip-path="url(#c)" style="stroke: none"/>'
+        '<path id="moved" d="M 20 20 L 30 30" clip-path="url(#c)" transform="scale(9)"'
+        ' style="stroke: none"/>'
+        '</svg>'
+    )
+    root = ElementTree.fromstring(lean_svg(svg))
+    by_id = {element.get("id"): element for element in root.iter() if element.get("id")}
+    label = by_id["t"]
+    assert label.get("style") is None and label.get("transform") is None
+    assert (label.get("font-size"), label.get("font-family"), label.get("text-anchor")) == (
+        "7px", "'Noto Sans'", "end")
+    assert label.text == "1"
+    assert by_id["r"].get("transform") == "rotate(-90 5 6)"
+    assert "move" not in by_id
+    assert by_id["bar"].get("fill") == "#123456" and by_id["bar"].get("clip-path") is None
+    assert by_id["line"].get("clip-path") is None          # 12 - 2 >= 10, 108 + 2 <= 110
+    assert by_id["edge"].get("clip-path") == "url(#c)"     # 109 + 2 > 110
+    assert by_id["inherits"].get("clip-path") == "url(#c)"  # inherited width 3: 15 - 6 < 10
+    assert by_id["relative"].get("clip-path") == "url(#c)"
+    assert by_id["moved"].get("clip-path") == "url(#c)"
 
 
 def test_linked_charts_reach_the_pdf_and_one_that_cannot_be_drawn_stops_it(
