@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from reports import theme
+from reports.chart_sizes import BY_ROWS_MM, FIXED_MM, rows_height_mm
 from reports.formats import Formatter
 from reports.theme import Fonts
 
@@ -259,7 +260,8 @@ def value_formatter(kind: str, fmt: Formatter) -> Callable[[float], str]:
 
 def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
                 fmt: Formatter, fonts: Fonts, chart_id: str,
-                width_mm: float = 56, height_mm: float = 30,
+                width_mm: float = FIXED_MM["trend_chart"][0],
+                height_mm: float = FIXED_MM["trend_chart"][1],
                 weak: Sequence[bool] | None = None, tick_every: int = 3) -> str:
     """One KPI over the months: a line with markers, the last month marked and labelled.
     Months flagged `weak` (e.g. too few survey responses) get a hollow marker."""
@@ -310,11 +312,11 @@ def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
 # ---- segment bars -------------------------------------------------------------------------
 def share_bars(labels: Sequence[str], first: Sequence[float], second: Sequence[float],
                legend: tuple[str, str], fmt: Formatter, fonts: Fonts, chart_id: str,
-               width_mm: float = 86, height_mm: float | None = None,
+               width_mm: float = BY_ROWS_MM["share_bars"][0], height_mm: float | None = None,
                label_mm: float = 30) -> str:
     """Two shares per row as paired horizontal bars (light hatched vs solid), labelled."""
     rows = len(labels)
-    height = height_mm or 12 + rows * 6.2
+    height = height_mm or rows_height_mm("share_bars", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -352,8 +354,8 @@ HEAT_STEPS = 8
 
 
 def heat_palette() -> list[tuple[str, str]]:
-    """The heatmap tables' colour steps, light to dark: (background, text colour) each.
-    Binned, not continuous: eight steps of one hue stay distinguishable in greyscale print."""
+    """The heatmap tables' colour steps, light to dark: (background, text colour) each, worked
+    out from the colour map (theme.HEAT_PALETTE holds the result; a test keeps them equal)."""
     colormap = heat_colormap()
     steps = []
     for step in range(HEAT_STEPS):
@@ -365,8 +367,8 @@ def heat_palette() -> list[tuple[str, str]]:
 # ---- distribution -------------------------------------------------------------------------
 def histogram(edge_labels: Sequence[str], counts: Sequence[float], highlight: Sequence[bool],
               legend: tuple[str, str], x_title: str, y_title: str, fmt: Formatter,
-              fonts: Fonts, chart_id: str, width_mm: float = 100,
-              height_mm: float = 48) -> str:
+              fonts: Fonts, chart_id: str, width_mm: float = FIXED_MM["histogram"][0],
+              height_mm: float = FIXED_MM["histogram"][1]) -> str:
     """Customers per value band, bars side by side with the band edges as ticks between
     them (edge_labels has one label more than counts: the last is the open end, e.g. '200+').
     Highlighted bands (e.g. those reaching the top decile) are solid, others light."""
@@ -407,7 +409,8 @@ def histogram(edge_labels: Sequence[str], counts: Sequence[float], highlight: Se
 
 def column_shares(labels: Sequence[str], shares: Sequence[float], highlight: Sequence[bool],
                   x_title: str, y_title: str, fmt: Formatter, fonts: Fonts, chart_id: str,
-                  width_mm: float = 70, height_mm: float = 48) -> str:
+                  width_mm: float = FIXED_MM["column_shares"][0],
+                  height_mm: float = FIXED_MM["column_shares"][1]) -> str:
     """Shares as labelled columns (e.g. the share of predicted value held by each decile)."""
 
     def draw() -> Figure:
@@ -442,11 +445,12 @@ def column_shares(labels: Sequence[str], shares: Sequence[float], highlight: Seq
 # ---- campaign uplift ----------------------------------------------------------------------
 def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[Number],
                  high: Sequence[Number], significant: Sequence[bool], x_title: str,
-                 fmt: Formatter, fonts: Fonts, chart_id: str, width_mm: float = 178,
+                 fmt: Formatter, fonts: Fonts, chart_id: str,
+                 width_mm: float = BY_ROWS_MM["uplift_chart"][0],
                  height_mm: float | None = None) -> str:
     """Uplift per campaign with its confidence interval; a filled dot = interval excludes 0."""
     rows = len(labels)
-    height = height_mm or 14 + rows * 11
+    height = height_mm or rows_height_mm("uplift_chart", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -488,15 +492,16 @@ def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[
 # ---- NPS by segment --------------------------------------------------------------------
 def nps_bars(labels: Sequence[str], values: Sequence[Number], notes: Sequence[str],
              weak: Sequence[bool], x_title: str, empty_text: str, fmt: Formatter,
-             fonts: Fonts, chart_id: str, width_mm: float = 178, label_mm: float = 36,
-             note_mm: float = 16, height_mm: float | None = None) -> str:
+             fonts: Fonts, chart_id: str, width_mm: float = BY_ROWS_MM["nps_bars"][0],
+             label_mm: float = 36, note_mm: float = 16,
+             height_mm: float | None = None) -> str:
     """Net Promoter Score per row as horizontal bars diverging from zero: solid navy above
     zero, light red and hatched below (apart in greyscale too), each labelled with its signed
     value. `weak` rows (too few responses) are drawn as a dashed outline only; `notes` (e.g.
     'n = 12') are printed in a column right of the plot; rows without a value say
     `empty_text`."""
     rows = len(labels)
-    height = height_mm or 15 + rows * 5
+    height = height_mm or rows_height_mm("nps_bars", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -548,14 +553,14 @@ def nps_bars(labels: Sequence[str], values: Sequence[Number], notes: Sequence[st
 def stacked_shares(labels: Sequence[str], shares: Sequence[Sequence[float]],
                    colours: Sequence[tuple[str, str]], hatched: Sequence[bool],
                    totals: Sequence[str], fmt: Formatter, fonts: Fonts, chart_id: str,
-                   width_mm: float = 178, label_mm: float = 36, total_mm: float = 18,
-                   height_mm: float | None = None) -> str:
+                   width_mm: float = BY_ROWS_MM["stacked_shares"][0], label_mm: float = 36,
+                   total_mm: float = 18, height_mm: float | None = None) -> str:
     """One 100% bar per row, split into series (shares[row][series], fractions summing to
     about 1); a piece of 7% or more is labelled inside. Each series has one colour (fill,
     label colour) in every row; `hatched` series (e.g. 'Other') are white with grey hatching.
     `totals` are printed right of each bar (e.g. the row's revenue)."""
     rows = len(labels)
-    height = height_mm or 10 + rows * 6.4
+    height = height_mm or rows_height_mm("stacked_shares", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -601,7 +606,8 @@ def stacked_shares(labels: Sequence[str], shares: Sequence[Sequence[float]],
 def tracking_chart(weeks: Sequence[int], actual: Sequence[float], expected: Sequence[float],
                    holdout_from: int, legend: tuple[str, str, str], x_title: str, y_title: str,
                    fmt: Formatter, fonts: Fonts, chart_id: str,
-                   width_mm: float = 104, height_mm: float = 56) -> str:
+                   width_mm: float = FIXED_MM["tracking_chart"][0],
+                   height_mm: float = FIXED_MM["tracking_chart"][1]) -> str:
     """Cumulative actual (solid) vs expected (dashed) purchases by week; the holdout weeks
     (from week `holdout_from`) shaded and named."""
 
@@ -632,8 +638,9 @@ def tracking_chart(weeks: Sequence[int], actual: Sequence[float], expected: Sequ
 
 def paired_columns(labels: Sequence[str], actual: Sequence[float], expected: Sequence[float],
                    legend: tuple[str, str], x_title: str, y_title: str, fmt: Formatter,
-                   fonts: Fonts, chart_id: str, width_mm: float = 70,
-                   height_mm: float = 56) -> str:
+                   fonts: Fonts, chart_id: str,
+                   width_mm: float = FIXED_MM["paired_columns"][0],
+                   height_mm: float = FIXED_MM["paired_columns"][1]) -> str:
     """Actual (solid) and expected (light, hatched) values side by side per label."""
 
     def draw() -> Figure:

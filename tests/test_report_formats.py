@@ -259,6 +259,85 @@ def test_linked_charts_reach_the_pdf_and_one_that_cannot_be_drawn_stops_it(
         pending.close()
 
 
+def test_a_chart_that_fails_while_its_page_is_painted_stops_the_render(tmp_path: Path) -> None:
+    """A chart of known size is laid out as a frame and drawn when its page is painted;
+    when it cannot be drawn then (WeasyPrint would paint nothing), the render still ends with
+    an error and no file."""
+    from reports import theme
+    from reports.chartjobs import ChartJob, ChartRenderer
+    from reports.render import write_pdf
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    broken = ChartJob("column_shares", {   # two labels, one share: zip(strict=True) fails
+        "labels": ["1", "2"], "shares": [0.25], "highlight": [False, True],
+        "x_title": "decile", "y_title": "share", "fmt": EN, "fonts": fonts, "chart_id": "b"})
+    with ChartRenderer() as renderer:
+        pending = renderer.submit([broken])
+    try:
+        assert pending.size_pt(0) is not None
+        with pytest.raises(RetailTiersError, match=r"bad\.pdf: chart:0 could not be drawn: "
+                                                   r"ValueError"):
+            write_pdf('<html><body><img src="chart:0"></body></html>', tmp_path / "bad.pdf",
+                      pending)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        pending.close()
+
+
+CHART_SAMPLES = [
+    ("trend_chart", {"months": [dt.date(2026, m, 1) for m in (8, 9, 10)],
+                     "values": [1.0, 2.0, 3.0], "kind": "count"}),
+    ("trend_chart", {"months": [dt.date(2026, m, 1) for m in (8, 9, 10)],
+                     "values": [1.0, None, 3.0], "kind": "rate", "width_mm": 42.5,
+                     "height_mm": 26}),
+    ("share_bars", {"labels": ["a", "b", "c"], "first": [0.2, 0.3, 0.5],
+                    "second": [0.1, 0.6, 0.3], "legend": ("x", "y")}),
+    ("histogram", {"edge_labels": ["0", "10", "20+"], "counts": [5, 3],
+                   "highlight": [False, True], "legend": ("x", "y"), "x_title": "v",
+                   "y_title": "n"}),
+    ("column_shares", {"labels": ["1", "2"], "shares": [0.4, 0.6], "highlight": [False, True],
+                       "x_title": "d", "y_title": "s"}),
+    ("uplift_chart", {"labels": ["c1", "c2"], "uplift": [0.02, -0.01], "low": [0.0, -0.03],
+                      "high": [0.04, 0.01], "significant": [True, False], "x_title": "u"}),
+    ("nps_bars", {"labels": ["a", "b"], "values": [20.0, None], "notes": ["n = 40", ""],
+                  "weak": [False, False], "x_title": "NPS", "empty_text": "none"}),
+    ("stacked_shares", {"labels": ["a", "b"], "shares": [[0.6, 0.4], [0.5, 0.5]],
+                        "colours": [("#1f4e79", "#ffffff"), ("#dfe5ec", "#1d2733")],
+                        "hatched": [False, True], "totals": ["¥1", "¥2"]}),
+    ("tracking_chart", {"weeks": [1, 2, 3, 4], "actual": [1.0, 2.0, 3.0, 4.0],
+                        "expected": [1.0, 2.1, 2.9, 4.2], "holdout_from": 3,
+                        "legend": ("a", "e", "h"), "x_title": "w", "y_title": "n"}),
+    ("paired_columns", {"labels": ["0", "1"], "actual": [1.0, 2.0], "expected": [1.5, 1.8],
+                        "legend": ("a", "e"), "x_title": "f", "y_title": "n"}),
+]
+
+
+@pytest.mark.parametrize(("function", "arguments"), CHART_SAMPLES)
+def test_each_chart_is_the_size_its_frame_is_given(function: str,
+                                                   arguments: dict[str, object]) -> None:
+    """The size the PDF's layout takes for a chart before it is drawn (reports.chart_sizes)
+    is the size of the SVG matplotlib then writes, for every chart function."""
+    import xml.etree.ElementTree as ElementTree
+
+    from reports import charts, theme
+    from reports.chart_sizes import chart_size_pt
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    svg = charts.run_job(function, {**arguments, "fmt": EN, "fonts": fonts, "chart_id": "s"})
+    root = ElementTree.fromstring(svg)
+    drawn = tuple(float(root.get(name, "").removesuffix("pt")) for name in ("width", "height"))
+    assert chart_size_pt(function, arguments) == pytest.approx(drawn, abs=1e-5)
+    assert set(charts.JOBS) - {"heat_palette"} == {name for name, _ in CHART_SAMPLES}
+
+
+def test_the_stylesheets_heat_palette_is_the_colour_maps() -> None:
+    """theme.HEAT_PALETTE, written out for the stylesheet, equals what matplotlib's colour
+    map gives (reports.charts.heat_palette)."""
+    from reports import charts, theme
+
+    assert [tuple(step) for step in charts.heat_palette()] == list(theme.HEAT_PALETTE)
+
+
 def test_chart_results_arrive_one_by_one_and_a_dead_worker_is_replaced_in_process() -> None:
     """Results are read frame by frame in job order; when the worker dies after the first
     result, the rest are drawn in this process and equal what the worker would have sent."""
