@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,8 +217,12 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
             raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
         fonts = require_fonts(request.lang)
         pdf = request.file_format == "pdf"
-        # WeasyPrint is imported while the worker draws the first month's charts
-        meanwhile = _import_weasyprint if pdf else None
+        # WeasyPrint is imported and set up on a thread while DuckDB reads the marts (the
+        # queries run without the GIL, so the two overlap); joined once the charts are asked for
+        importer = threading.Thread(target=_prepare_weasyprint, daemon=True) if pdf else None
+        if importer is not None:
+            importer.start()
+        meanwhile = importer.join if importer is not None else None
         project = project or project_dir()
         warehouse = warehouse or warehouse_path(project)
         out_dir = request.out_dir or default_out_dir(project)
@@ -245,8 +250,16 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
     return written
 
 
-def _import_weasyprint() -> None:
-    import weasyprint  # noqa: F401
+def _prepare_weasyprint() -> None:
+    """Import WeasyPrint and lay out a one-word page: its first layout sets up things once
+    per process (cffi's C types, fontconfig, the default stylesheet). Never raises: a
+    failure here shows again, with its message, when the real report is rendered."""
+    try:
+        import weasyprint
+
+        weasyprint.HTML(string="<p>.</p>").render()
+    except Exception:
+        return
 
 
 def load_months(request: ReportRequest, warehouse: Path,
