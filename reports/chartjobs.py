@@ -6,10 +6,12 @@ work, and the report has two cores, so running them side by side cuts the wall t
 report by about a second. The report process never imports matplotlib: the sections module
 records `ChartJob`s and puts a `ChartSlot` where each chart goes; `ChartRenderer.submit` hands
 all jobs to the worker, which sends each result back as soon as it is drawn (`PendingCharts`).
-A slot prints either the finished SVG (a self-contained HTML file) or a `chart:N` link that the
-PDF writer resolves when WeasyPrint reaches the image, so the PDF's layout starts while the
-last charts are still being drawn. When the worker cannot run or fails, the missing charts are
-drawn in-process (a chart that cannot be drawn at all raises there, as it would have).
+A slot prints either the finished SVG (a self-contained HTML file) or a `chart:N` link. The PDF
+writer answers a `chart:N` link at once with a frame of the chart's size (known from its job,
+reports.chart_sizes) that refers to the chart itself as `chart-svg:N`, which WeasyPrint fetches
+only when it paints that page: the layout of the whole PDF never waits for the drawing. When
+the worker cannot run or fails, the missing charts are drawn in-process (a chart that cannot
+be drawn at all raises there, as it would have).
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from typing import IO, Any
 
 from markupsafe import Markup
 
+from reports.chart_sizes import chart_size_pt
+
 CHART_URL_PREFIX = "chart:"
+CHART_BODY_PREFIX = "chart-svg:"  # the drawn chart inside the frame a `chart:N` link gets
 WORKER_TIMEOUT_SECONDS = 120
 FRAME_HEADER_BYTES = 8  # each result travels as: length (8 bytes, big-endian) + pickle
 
@@ -104,6 +109,11 @@ class PendingCharts:
         if index not in self._results:
             (self._results[index],) = run_jobs([self.jobs[index]])
         return self._results[index]
+
+    def size_pt(self, index: int) -> tuple[float, float] | None:
+        """The size in points of chart `index`, known before it is drawn (None if unknown)."""
+        job = self.jobs[index]
+        return chart_size_pt(job.function, job.arguments)
 
     def all(self) -> list[Any]:
         return [self.get(index) for index in range(len(self.jobs))]
@@ -192,9 +202,18 @@ def submit_slots(slots: list[ChartSlot], renderer: ChartRenderer, first: list[Ch
     return pending
 
 
-def chart_index(url: str) -> int | None:
-    """N for a `chart:N` link, else None."""
-    if not url.startswith(CHART_URL_PREFIX):
+def chart_index(url: str, prefix: str = CHART_URL_PREFIX) -> int | None:
+    """N for a `chart:N` link (or another `prefix`), else None."""
+    if not url.startswith(prefix):
         return None
-    number = url[len(CHART_URL_PREFIX):]
+    number = url[len(prefix):]
     return int(number) if number.isdigit() else None
+
+
+def chart_frame(index: int, width_pt: float, height_pt: float) -> str:
+    """An SVG of a chart's size that shows chart `index` (`chart-svg:N`) at its own size."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" '
+            f'xmlns:xlink="http://www.w3.org/1999/xlink" width="{width_pt:f}pt" '
+            f'height="{height_pt:f}pt" viewBox="0 0 {width_pt:f} {height_pt:f}">'
+            f'<image width="{width_pt:f}" height="{height_pt:f}" '
+            f'xlink:href="{CHART_BODY_PREFIX}{index}"/></svg>')

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from reports import theme
+from reports.chart_sizes import BY_ROWS_MM, FIXED_MM, rows_height_mm
 from reports.formats import Formatter
 from reports.theme import Fonts
 
@@ -85,13 +86,18 @@ def _to_svg(figure: Figure) -> str:
 
 
 def lean_svg(svg: str) -> str:
-    """The same drawing in fewer nodes, which WeasyPrint paints about a quarter faster.
+    """The same drawing in fewer and simpler nodes, which WeasyPrint paints faster.
 
     matplotlib styles every node with a universal rule (`*{stroke-linejoin: round; ...}`),
-    which WeasyPrint matches against each node; as a style on the root the same properties
-    are inherited instead. And matplotlib wraps every artist in a group that carries only an
-    id: such groups are dropped (their children kept in place) unless something refers to
-    the id. Rendered pages are pixel-identical (checked with pdftoppm).
+    which WeasyPrint matches against each node; on the root the same properties are
+    inherited instead. Each node's `style="fill: ...; stroke: ..."` becomes presentation
+    attributes (`fill="..." stroke="..."`), which mean the same and which WeasyPrint reads
+    without running a CSS parser over every node. matplotlib wraps every artist in a group
+    that carries only an id: such groups are dropped (their children kept in place) unless
+    something refers to the id. Also dropped: the identity rotation on every label
+    (`rotate(-0 x y)`), paths that only move the pen (a one-point line under a marker), and
+    the clip of a path that lies wholly inside its clip rectangle, stroke included.
+    Rendered pages are pixel-identical (checked with pdftoppm).
     """
     root = ElementTree.fromstring(svg)
     referenced = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
@@ -104,7 +110,91 @@ def lean_svg(svg: str) -> str:
             if len(defs) == 0:
                 root.remove(defs)
     _unwrap_id_groups(root, referenced)
+    _simplify(root, _clip_rectangles(root), {})
+    _drop_pen_moves(root, referenced)
     return ElementTree.tostring(root, encoding="unicode")
+
+
+IDENTITY_ROTATION = re.compile(r"rotate\(-?0(?:\.0*)? [-+.0-9e]+ [-+.0-9e]+\)")
+PEN_MOVE = re.compile(r"\s*M\s*[-+.0-9e]+[\s,]+[-+.0-9e]+\s*")
+ABSOLUTE_PATH = re.compile(r"[MLCQZz0-9eE.+\-\s,]*")  # no relative or other commands
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
+CLIP_URL = re.compile(r"url\(#([^)]+)\)")
+
+
+def _simplify(element: ElementTree.Element,
+              clips: dict[str, tuple[float, float, float, float]],
+              inherited: dict[str, str]) -> None:
+    """Styles to attributes, identity rotations and needless clips away, in `element` and
+    below; `inherited` holds the stroke properties the element inherits."""
+    style = element.attrib.pop("style", None)
+    for declaration in (style or "").split(";"):
+        name, colon, value = declaration.partition(":")
+        if colon and name.strip():
+            element.set(name.strip(), value.strip())
+    if IDENTITY_ROTATION.fullmatch(element.get("transform", "")):
+        del element.attrib["transform"]
+    stroke = {name: element.get(name, inherited.get(name, default))
+              for name, default in (("stroke", "none"), ("stroke-width", "1"))}
+    if element.tag == f"{{{SVG_NS}}}path" and _inside_its_clip(element, clips, stroke):
+        del element.attrib["clip-path"]
+    for child in element:
+        _simplify(child, clips, stroke)
+
+
+def _clip_rectangles(root: ElementTree.Element) -> dict[str, tuple[float, float, float, float]]:
+    """Clip paths that are one untransformed rectangle: id -> (x0, y0, x1, y1)."""
+    rectangles = {}
+    for clip in root.iter(f"{{{SVG_NS}}}clipPath"):
+        shapes = list(clip)
+        if (len(shapes) == 1 and shapes[0].tag == f"{{{SVG_NS}}}rect"
+                and "transform" not in clip.attrib and "transform" not in shapes[0].attrib
+                and clip.get("clipPathUnits", "userSpaceOnUse") == "userSpaceOnUse"):
+            try:
+                x, y, width, height = (float(shapes[0].get(name, "")) for name in
+                                       ("x", "y", "width", "height"))
+            except ValueError:
+                continue
+            rectangles[clip.get("id", "")] = (x, y, x + width, y + height)
+    return rectangles
+
+
+def _inside_its_clip(path: ElementTree.Element,
+                     clips: dict[str, tuple[float, float, float, float]],
+                     stroke: dict[str, str]) -> bool:
+    """True when clipping `path` cannot change a pixel: it has no transform, its data uses
+    absolute commands only, and every point (control points bound the curves), widened by
+    twice the stroke width (more than a square cap or a miter within the default limit
+    reaches), lies inside the clip rectangle. An unknown stroke width keeps the clip."""
+    found = CLIP_URL.fullmatch(path.get("clip-path", ""))
+    data = path.get("d", "")
+    if found is None or found.group(1) not in clips or "transform" in path.attrib:
+        return False
+    if not ABSOLUTE_PATH.fullmatch(data):
+        return False
+    numbers = [float(number) for number in NUMBER.findall(data)]
+    if not numbers or len(numbers) % 2:
+        return False
+    if stroke["stroke"] == "none":
+        reach = 0.0
+    else:
+        try:
+            reach = 2 * float(stroke["stroke-width"])
+        except ValueError:
+            return False
+    xs, ys = numbers[0::2], numbers[1::2]
+    x0, y0, x1, y1 = clips[found.group(1)]
+    return (min(xs) - reach >= x0 and max(xs) + reach <= x1
+            and min(ys) - reach >= y0 and max(ys) + reach <= y1)
+
+
+def _drop_pen_moves(element: ElementTree.Element, referenced: set[str]) -> None:
+    """Remove paths whose data only moves the pen (nothing is painted)."""
+    for child in list(element):
+        _drop_pen_moves(child, referenced)
+        if (child.tag == f"{{{SVG_NS}}}path" and PEN_MOVE.fullmatch(child.get("d", ""))
+                and child.get("id") not in referenced and len(child) == 0):
+            element.remove(child)
 
 
 def _unwrap_id_groups(element: ElementTree.Element, referenced: set[str]) -> None:
@@ -170,7 +260,8 @@ def value_formatter(kind: str, fmt: Formatter) -> Callable[[float], str]:
 
 def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
                 fmt: Formatter, fonts: Fonts, chart_id: str,
-                width_mm: float = 56, height_mm: float = 30,
+                width_mm: float = FIXED_MM["trend_chart"][0],
+                height_mm: float = FIXED_MM["trend_chart"][1],
                 weak: Sequence[bool] | None = None, tick_every: int = 3) -> str:
     """One KPI over the months: a line with markers, the last month marked and labelled.
     Months flagged `weak` (e.g. too few survey responses) get a hollow marker."""
@@ -221,11 +312,11 @@ def trend_chart(months: Sequence[dt.date], values: Sequence[Number], kind: str,
 # ---- segment bars -------------------------------------------------------------------------
 def share_bars(labels: Sequence[str], first: Sequence[float], second: Sequence[float],
                legend: tuple[str, str], fmt: Formatter, fonts: Fonts, chart_id: str,
-               width_mm: float = 86, height_mm: float | None = None,
+               width_mm: float = BY_ROWS_MM["share_bars"][0], height_mm: float | None = None,
                label_mm: float = 30) -> str:
     """Two shares per row as paired horizontal bars (light hatched vs solid), labelled."""
     rows = len(labels)
-    height = height_mm or 12 + rows * 6.2
+    height = height_mm or rows_height_mm("share_bars", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -263,8 +354,8 @@ HEAT_STEPS = 8
 
 
 def heat_palette() -> list[tuple[str, str]]:
-    """The heatmap tables' colour steps, light to dark: (background, text colour) each.
-    Binned, not continuous: eight steps of one hue stay distinguishable in greyscale print."""
+    """The heatmap tables' colour steps, light to dark: (background, text colour) each, worked
+    out from the colour map (theme.HEAT_PALETTE holds the result; a test keeps them equal)."""
     colormap = heat_colormap()
     steps = []
     for step in range(HEAT_STEPS):
@@ -276,8 +367,8 @@ def heat_palette() -> list[tuple[str, str]]:
 # ---- distribution -------------------------------------------------------------------------
 def histogram(edge_labels: Sequence[str], counts: Sequence[float], highlight: Sequence[bool],
               legend: tuple[str, str], x_title: str, y_title: str, fmt: Formatter,
-              fonts: Fonts, chart_id: str, width_mm: float = 100,
-              height_mm: float = 48) -> str:
+              fonts: Fonts, chart_id: str, width_mm: float = FIXED_MM["histogram"][0],
+              height_mm: float = FIXED_MM["histogram"][1]) -> str:
     """Customers per value band, bars side by side with the band edges as ticks between
     them (edge_labels has one label more than counts: the last is the open end, e.g. '200+').
     Highlighted bands (e.g. those reaching the top decile) are solid, others light."""
@@ -318,7 +409,8 @@ def histogram(edge_labels: Sequence[str], counts: Sequence[float], highlight: Se
 
 def column_shares(labels: Sequence[str], shares: Sequence[float], highlight: Sequence[bool],
                   x_title: str, y_title: str, fmt: Formatter, fonts: Fonts, chart_id: str,
-                  width_mm: float = 70, height_mm: float = 48) -> str:
+                  width_mm: float = FIXED_MM["column_shares"][0],
+                  height_mm: float = FIXED_MM["column_shares"][1]) -> str:
     """Shares as labelled columns (e.g. the share of predicted value held by each decile)."""
 
     def draw() -> Figure:
@@ -353,11 +445,12 @@ def column_shares(labels: Sequence[str], shares: Sequence[float], highlight: Seq
 # ---- campaign uplift ----------------------------------------------------------------------
 def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[Number],
                  high: Sequence[Number], significant: Sequence[bool], x_title: str,
-                 fmt: Formatter, fonts: Fonts, chart_id: str, width_mm: float = 178,
+                 fmt: Formatter, fonts: Fonts, chart_id: str,
+                 width_mm: float = BY_ROWS_MM["uplift_chart"][0],
                  height_mm: float | None = None) -> str:
     """Uplift per campaign with its confidence interval; a filled dot = interval excludes 0."""
     rows = len(labels)
-    height = height_mm or 14 + rows * 11
+    height = height_mm or rows_height_mm("uplift_chart", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -399,15 +492,16 @@ def uplift_chart(labels: Sequence[str], uplift: Sequence[Number], low: Sequence[
 # ---- NPS by segment --------------------------------------------------------------------
 def nps_bars(labels: Sequence[str], values: Sequence[Number], notes: Sequence[str],
              weak: Sequence[bool], x_title: str, empty_text: str, fmt: Formatter,
-             fonts: Fonts, chart_id: str, width_mm: float = 178, label_mm: float = 36,
-             note_mm: float = 16, height_mm: float | None = None) -> str:
+             fonts: Fonts, chart_id: str, width_mm: float = BY_ROWS_MM["nps_bars"][0],
+             label_mm: float = 36, note_mm: float = 16,
+             height_mm: float | None = None) -> str:
     """Net Promoter Score per row as horizontal bars diverging from zero: solid navy above
     zero, light red and hatched below (apart in greyscale too), each labelled with its signed
     value. `weak` rows (too few responses) are drawn as a dashed outline only; `notes` (e.g.
     'n = 12') are printed in a column right of the plot; rows without a value say
     `empty_text`."""
     rows = len(labels)
-    height = height_mm or 15 + rows * 5
+    height = height_mm or rows_height_mm("nps_bars", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -459,14 +553,14 @@ def nps_bars(labels: Sequence[str], values: Sequence[Number], notes: Sequence[st
 def stacked_shares(labels: Sequence[str], shares: Sequence[Sequence[float]],
                    colours: Sequence[tuple[str, str]], hatched: Sequence[bool],
                    totals: Sequence[str], fmt: Formatter, fonts: Fonts, chart_id: str,
-                   width_mm: float = 178, label_mm: float = 36, total_mm: float = 18,
-                   height_mm: float | None = None) -> str:
+                   width_mm: float = BY_ROWS_MM["stacked_shares"][0], label_mm: float = 36,
+                   total_mm: float = 18, height_mm: float | None = None) -> str:
     """One 100% bar per row, split into series (shares[row][series], fractions summing to
     about 1); a piece of 7% or more is labelled inside. Each series has one colour (fill,
     label colour) in every row; `hatched` series (e.g. 'Other') are white with grey hatching.
     `totals` are printed right of each bar (e.g. the row's revenue)."""
     rows = len(labels)
-    height = height_mm or 10 + rows * 6.4
+    height = height_mm or rows_height_mm("stacked_shares", rows)
 
     def draw() -> Figure:
         figure = _figure(width_mm, height)
@@ -512,7 +606,8 @@ def stacked_shares(labels: Sequence[str], shares: Sequence[Sequence[float]],
 def tracking_chart(weeks: Sequence[int], actual: Sequence[float], expected: Sequence[float],
                    holdout_from: int, legend: tuple[str, str, str], x_title: str, y_title: str,
                    fmt: Formatter, fonts: Fonts, chart_id: str,
-                   width_mm: float = 104, height_mm: float = 56) -> str:
+                   width_mm: float = FIXED_MM["tracking_chart"][0],
+                   height_mm: float = FIXED_MM["tracking_chart"][1]) -> str:
     """Cumulative actual (solid) vs expected (dashed) purchases by week; the holdout weeks
     (from week `holdout_from`) shaded and named."""
 
@@ -543,8 +638,9 @@ def tracking_chart(weeks: Sequence[int], actual: Sequence[float], expected: Sequ
 
 def paired_columns(labels: Sequence[str], actual: Sequence[float], expected: Sequence[float],
                    legend: tuple[str, str], x_title: str, y_title: str, fmt: Formatter,
-                   fonts: Fonts, chart_id: str, width_mm: float = 70,
-                   height_mm: float = 56) -> str:
+                   fonts: Fonts, chart_id: str,
+                   width_mm: float = FIXED_MM["paired_columns"][0],
+                   height_mm: float = FIXED_MM["paired_columns"][1]) -> str:
     """Actual (solid) and expected (light, hatched) values side by side per label."""
 
     def draw() -> Figure:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,15 @@ from markupsafe import Markup, escape
 
 from reports import data as marts
 from reports import theme
-from reports.chartjobs import ChartJob, ChartRenderer, PendingCharts, chart_index, submit_slots
+from reports.chartjobs import (
+    CHART_BODY_PREFIX,
+    CHART_URL_PREFIX,
+    ChartRenderer,
+    PendingCharts,
+    chart_frame,
+    chart_index,
+    submit_slots,
+)
 from reports.formats import LANGS, Formatter, Lang
 from reports.i18n import Messages
 from reports.sections import build_context
@@ -101,12 +110,12 @@ def compose(data: marts.ReportData, lang: Lang, fonts: Fonts, generated_at: dt.d
     fmt = Formatter(lang)
     t = Messages(lang)
     context, slots = build_context(data, fmt, t, fonts)
-    pending = submit_slots(slots, renderer, [ChartJob("heat_palette")], linked_charts)
+    pending = submit_slots(slots, renderer, [], linked_charts)
     try:
         if while_charts_draw is not None:
             while_charts_draw()
         css = env.get_template("report.css.j2").render(theme=theme, fonts=fonts, t=t,
-                                                       heat_palette=pending.get(0),
+                                                       heat_palette=theme.HEAT_PALETTE,
                                                        month=context["month_title"],
                                                        as_of=context["month_end"],
                                                        source=context["source_short"])
@@ -142,17 +151,33 @@ def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> None:
-    """The PDF of `html`; its `chart:N` links are resolved from `charts` as WeasyPrint reaches
-    them (a chart that cannot be had stops the render: never a PDF with a chart missing)."""
+    """The PDF of `html`; its `chart:N` links are resolved from `charts`. A chart of known size
+    is given to the layout as a frame of that size at once and drawn into it when its page is
+    painted, so the layout never waits for the chart worker. A chart that cannot be had stops
+    the render: never a PDF with a chart missing."""
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+    failures: list[tuple[int, BaseException]] = []
+
     class ChartFetcher(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
-            index = chart_index(url)
-            if index is None or charts is None:
+            framed = chart_index(url)
+            drawn = chart_index(url, CHART_BODY_PREFIX)
+            if charts is None or (framed is None and drawn is None):
                 return super().fetch(url, headers)
-            return URLFetcherResponse(url, body=charts.get(index).encode("utf-8"),
+            if framed is not None and charts.size_pt(framed) is not None:
+                body = chart_frame(framed, *charts.size_pt(framed))
+            else:
+                index = framed if framed is not None else drawn
+                assert index is not None
+                try:
+                    body = charts.get(index)
+                except Exception as error:
+                    # WeasyPrint paints an image it cannot fetch as nothing: keep the cause
+                    failures.append((index, error))
+                    raise
+            return URLFetcherResponse(url, body=body.encode("utf-8"),
                                       headers={"Content-Type": "image/svg+xml"})
 
     def write(temp: Path) -> None:
@@ -164,6 +189,10 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
             cause = error.__cause__
             raise RetailTiersError(f"{target.name}: {error}: "
                                    f"{type(cause).__name__}: {cause}") from None
+        if failures:
+            index, cause = failures[0]
+            raise RetailTiersError(f"{target.name}: {CHART_URL_PREFIX}{index} could not be "
+                                   f"drawn: {type(cause).__name__}: {cause}")
 
     write_atomic(target, write)
 
@@ -188,8 +217,12 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
             raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
         fonts = require_fonts(request.lang)
         pdf = request.file_format == "pdf"
-        # WeasyPrint is imported while the worker draws the first month's charts
-        meanwhile = _import_weasyprint if pdf else None
+        # WeasyPrint is imported and set up on a thread while DuckDB reads the marts (the
+        # queries run without the GIL, so the two overlap); joined once the charts are asked for
+        importer = threading.Thread(target=_prepare_weasyprint, daemon=True) if pdf else None
+        if importer is not None:
+            importer.start()
+        meanwhile = importer.join if importer is not None else None
         project = project or project_dir()
         warehouse = warehouse or warehouse_path(project)
         out_dir = request.out_dir or default_out_dir(project)
@@ -217,8 +250,16 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
     return written
 
 
-def _import_weasyprint() -> None:
-    import weasyprint  # noqa: F401
+def _prepare_weasyprint() -> None:
+    """Import WeasyPrint and lay out a one-word page: its first layout sets up things once
+    per process (cffi's C types, fontconfig, the default stylesheet). Never raises: a
+    failure here shows again, with its message, when the real report is rendered."""
+    try:
+        import weasyprint
+
+        weasyprint.HTML(string="<p>.</p>").render()
+    except Exception:
+        return
 
 
 def load_months(request: ReportRequest, warehouse: Path,

@@ -74,7 +74,7 @@ HEAT_STEPS = 8
 
 
 def heat_steps(values: list[list[Any]]) -> list[list[int | None]]:
-    """Each heatmap cell's colour step 0..HEAT_STEPS-1 (charts.heat_palette), from 0 (or the
+    """Each heatmap cell's colour step 0..HEAT_STEPS-1 (theme.HEAT_PALETTE), from 0 (or the
     smallest value, if negative) to the largest value; None for empty cells."""
     numbers = [float(v) for row in values for v in row if v is not None]
     high = max(numbers, default=0.0)

@@ -39,6 +39,15 @@ CATEGORY_COLOURS = (
 OTHER_COLOUR = ("#ffffff", INK)
 HEATMAP_CMAP = "Blues"   # sequential, monotonic lightness
 HEATMAP_RANGE = (0.04, 0.88)  # part of the colour map used (avoid white and near-black)
+# The heatmap tables' colour steps, light to dark: (background, text colour) each. Binned, not
+# continuous: eight steps of one hue stay distinguishable in greyscale print. They are
+# HEATMAP_CMAP over HEATMAP_RANGE (reports.charts.heat_palette works them out with matplotlib;
+# a test keeps the two equal), written out so the stylesheet never waits for matplotlib.
+HEAT_PALETTE = (
+    ("#eff6fc", INK), ("#d8e7f5", INK), ("#bcd7eb", INK), ("#94c5df", INK),
+    ("#65a9d3", "#ffffff"), ("#3e8ec4", "#ffffff"), ("#206eb2", "#ffffff"),
+    ("#084f99", "#ffffff"),
+)
 
 # ---- typography ------------------------------------------------------------------------
 BASE_SIZE_PT = 8.5        # body text

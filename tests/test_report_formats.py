@@ -168,7 +168,8 @@ def test_lean_svg_keeps_the_drawing_and_drops_only_bare_groups() -> None:
     )
     root = ElementTree.fromstring(lean_svg(svg))
     g = f"{{{SVG_NS}}}g"
-    assert root.get("style") == "stroke-linejoin: round; stroke-linecap: butt"
+    assert root.get("style") is None
+    assert (root.get("stroke-linejoin"), root.get("stroke-linecap")) == ("round", "butt")
     assert root.find(f".//{{{SVG_NS}}}style") is None
     assert root.find(f"{{{SVG_NS}}}defs") is None          # emptied, so removed
     assert [element.get("id") for element in root.iter(g)] == ["used", "moved", "clipped"]
@@ -176,6 +177,53 @@ def test_lean_svg_keeps_the_drawing_and_drops_only_bare_groups() -> None:
     assert [element.get("id") for element in root] == ["used", "p2", "moved", "clipped"]
     assert [element.get("id") for element in root.iter(f"{{{SVG_NS}}}path")] == [
         "p1", "p2", None]
+
+
+def test_lean_svg_writes_styles_as_attributes_and_drops_what_paints_nothing() -> None:
+    """Styles become presentation attributes; an identity rotation, a path that only moves
+    the pen and the clip of a path inside its clip rectangle (stroke included) go; a clip
+    that a stroke, a transform or relative path data could cross stays."""
+    import xml.etree.ElementTree as ElementTree
+
+    from reports.charts import SVG_NS, lean_svg
+
+    clip = ('<defs><clipPath id="c"><rect x="10" y="10" width="100" height="50"/></clipPath>'
+            '</defs>')
+    svg = (
+        f'<svg xmlns="{SVG_NS}" xmlns:xlink="http://www.w3.org/1999/xlink">{clip}'
+        '<text id="t" style="font-size: 7px; font-family: \'Noto Sans\'; text-anchor: end"'
+        ' x="5" y="6" transform="rotate(-0 5 6)">1</text>'
+        '<text id="r" x="5" y="6" transform="rotate(-90 5 6)">2</text>'
+        '<path id="move" d="M 20 20 " style="stroke: #000"/>'
+        # filled bar inside the rectangle; a stroke of 1 reaches 2 (twice the width) out
+        '<path id="bar" d="M 20 20 L 40 20 L 40 58 L 20 58 z" clip-path="url(#c)"'
+        ' style="fill: #123456; stroke: none"/>'
+        '<path id="line" d="M 12 30 C 20 30 30 40 108 30" clip-path="url(#c)"'
+        ' style="fill: none; stroke: #000; stroke-width: 1"/>'
+        '<path id="edge" d="M 12 30 L 109 30" clip-path="url(#c)"'
+        ' style="fill: none; stroke: #000; stroke-width: 1"/>'
+        '<g style="stroke: #000; stroke-width: 3">'
+        '<path id="inherits" d="M 15 30 L 100 30" clip-path="url(#c)"/></g>'
+        '<path id="relative" d="m 20 20 l 5 5" clip-path="url(#c)" style="stroke: none"/>'
+        '<path id="moved" d="M 20 20 L 30 30" clip-path="url(#c)" transform="scale(9)"'
+        ' style="stroke: none"/>'
+        '</svg>'
+    )
+    root = ElementTree.fromstring(lean_svg(svg))
+    by_id = {element.get("id"): element for element in root.iter() if element.get("id")}
+    label = by_id["t"]
+    assert label.get("style") is None and label.get("transform") is None
+    assert (label.get("font-size"), label.get("font-family"), label.get("text-anchor")) == (
+        "7px", "'Noto Sans'", "end")
+    assert label.text == "1"
+    assert by_id["r"].get("transform") == "rotate(-90 5 6)"
+    assert "move" not in by_id
+    assert by_id["bar"].get("fill") == "#123456" and by_id["bar"].get("clip-path") is None
+    assert by_id["line"].get("clip-path") is None          # 12 - 2 >= 10, 108 + 2 <= 110
+    assert by_id["edge"].get("clip-path") == "url(#c)"     # 109 + 2 > 110
+    assert by_id["inherits"].get("clip-path") == "url(#c)"  # inherited width 3: 15 - 6 < 10
+    assert by_id["relative"].get("clip-path") == "url(#c)"
+    assert by_id["moved"].get("clip-path") == "url(#c)"
 
 
 def test_linked_charts_reach_the_pdf_and_one_that_cannot_be_drawn_stops_it(
@@ -209,6 +257,85 @@ def test_linked_charts_reach_the_pdf_and_one_that_cannot_be_drawn_stops_it(
         assert sorted(path.name for path in tmp_path.iterdir()) == ["good.pdf"]
     finally:
         pending.close()
+
+
+def test_a_chart_that_fails_while_its_page_is_painted_stops_the_render(tmp_path: Path) -> None:
+    """A chart of known size is laid out as a frame and drawn when its page is painted;
+    when it cannot be drawn then (WeasyPrint would paint nothing), the render still ends with
+    an error and no file."""
+    from reports import theme
+    from reports.chartjobs import ChartJob, ChartRenderer
+    from reports.render import write_pdf
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    broken = ChartJob("column_shares", {   # two labels, one share: zip(strict=True) fails
+        "labels": ["1", "2"], "shares": [0.25], "highlight": [False, True],
+        "x_title": "decile", "y_title": "share", "fmt": EN, "fonts": fonts, "chart_id": "b"})
+    with ChartRenderer() as renderer:
+        pending = renderer.submit([broken])
+    try:
+        assert pending.size_pt(0) is not None
+        with pytest.raises(RetailTiersError, match=r"bad\.pdf: chart:0 could not be drawn: "
+                                                   r"ValueError"):
+            write_pdf('<html><body><img src="chart:0"></body></html>', tmp_path / "bad.pdf",
+                      pending)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        pending.close()
+
+
+CHART_SAMPLES = [
+    ("trend_chart", {"months": [dt.date(2026, m, 1) for m in (8, 9, 10)],
+                     "values": [1.0, 2.0, 3.0], "kind": "count"}),
+    ("trend_chart", {"months": [dt.date(2026, m, 1) for m in (8, 9, 10)],
+                     "values": [1.0, None, 3.0], "kind": "rate", "width_mm": 42.5,
+                     "height_mm": 26}),
+    ("share_bars", {"labels": ["a", "b", "c"], "first": [0.2, 0.3, 0.5],
+                    "second": [0.1, 0.6, 0.3], "legend": ("x", "y")}),
+    ("histogram", {"edge_labels": ["0", "10", "20+"], "counts": [5, 3],
+                   "highlight": [False, True], "legend": ("x", "y"), "x_title": "v",
+                   "y_title": "n"}),
+    ("column_shares", {"labels": ["1", "2"], "shares": [0.4, 0.6], "highlight": [False, True],
+                       "x_title": "d", "y_title": "s"}),
+    ("uplift_chart", {"labels": ["c1", "c2"], "uplift": [0.02, -0.01], "low": [0.0, -0.03],
+                      "high": [0.04, 0.01], "significant": [True, False], "x_title": "u"}),
+    ("nps_bars", {"labels": ["a", "b"], "values": [20.0, None], "notes": ["n = 40", ""],
+                  "weak": [False, False], "x_title": "NPS", "empty_text": "none"}),
+    ("stacked_shares", {"labels": ["a", "b"], "shares": [[0.6, 0.4], [0.5, 0.5]],
+                        "colours": [("#1f4e79", "#ffffff"), ("#dfe5ec", "#1d2733")],
+                        "hatched": [False, True], "totals": ["¥1", "¥2"]}),
+    ("tracking_chart", {"weeks": [1, 2, 3, 4], "actual": [1.0, 2.0, 3.0, 4.0],
+                        "expected": [1.0, 2.1, 2.9, 4.2], "holdout_from": 3,
+                        "legend": ("a", "e", "h"), "x_title": "w", "y_title": "n"}),
+    ("paired_columns", {"labels": ["0", "1"], "actual": [1.0, 2.0], "expected": [1.5, 1.8],
+                        "legend": ("a", "e"), "x_title": "f", "y_title": "n"}),
+]
+
+
+@pytest.mark.parametrize(("function", "arguments"), CHART_SAMPLES)
+def test_each_chart_is_the_size_its_frame_is_given(function: str,
+                                                   arguments: dict[str, object]) -> None:
+    """The size the PDF's layout takes for a chart before it is drawn (reports.chart_sizes)
+    is the size of the SVG matplotlib then writes, for every chart function."""
+    import xml.etree.ElementTree as ElementTree
+
+    from reports import charts, theme
+    from reports.chart_sizes import chart_size_pt
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    svg = charts.run_job(function, {**arguments, "fmt": EN, "fonts": fonts, "chart_id": "s"})
+    root = ElementTree.fromstring(svg)
+    drawn = tuple(float(root.get(name, "").removesuffix("pt")) for name in ("width", "height"))
+    assert chart_size_pt(function, arguments) == pytest.approx(drawn, abs=1e-5)
+    assert set(charts.JOBS) - {"heat_palette"} == {name for name, _ in CHART_SAMPLES}
+
+
+def test_the_stylesheets_heat_palette_is_the_colour_maps() -> None:
+    """theme.HEAT_PALETTE, written out for the stylesheet, equals what matplotlib's colour
+    map gives (reports.charts.heat_palette)."""
+    from reports import charts, theme
+
+    assert [tuple(step) for step in charts.heat_palette()] == list(theme.HEAT_PALETTE)
 
 
 def test_chart_results_arrive_one_by_one_and_a_dead_worker_is_replaced_in_process() -> None:
