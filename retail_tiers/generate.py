@@ -481,7 +481,7 @@ def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
             con.register("transaction_rows", rows)
             _copy(con, sql, paths["transactions"], config.file_format)
             con.unregister("transaction_rows")
-            transaction_files = {paths["transactions"].name: rows.num_rows}
+            transaction_files = {}
         del rows
         feedback_dirt = add_feedback_dirt(
             config.dirty_rate, len(world.feedback),
@@ -495,7 +495,8 @@ def write_dataset(config: GeneratorConfig, out_dir: Path) -> dict[str, Any]:
         con.close()
 
     manifest = build_manifest(config, world, dirt, paths, feedback_dirt)
-    manifest["transaction_files"] = transaction_files
+    if transaction_files:  # split by month: the files and their lines
+        manifest["transaction_files"] = transaction_files
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     return manifest
