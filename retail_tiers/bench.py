@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from retail_tiers.contract import RAW_FILES
+from retail_tiers.generate import GENERATED_FILES
 from retail_tiers.project import project_dir
 
 BENCH_CUSTOMERS = 1_000_000
@@ -143,8 +144,8 @@ def dataset_is_cached(data_dir: Path) -> bool:
     if not manifest.is_file():
         return False
     config = json.loads(manifest.read_text()).get("config", {})
-    # a dataset from an older generator lacks files the contract has gained since
-    complete = all(any(data_dir.glob(f"{spec.name}.*")) for spec in RAW_FILES)
+    # a dataset from an older generator lacks files the generator has gained since
+    complete = all(any(data_dir.glob(f"{spec.name}.*")) for spec in GENERATED_FILES)
     return complete and (config.get("customers"), config.get("months"), config.get("seed")) == (
         BENCH_CUSTOMERS, BENCH_MONTHS, BENCH_SEED)
 
@@ -250,7 +251,7 @@ def split_last_month(data_dir: Path, folder: Path, month: str) -> int:
     """The bench dataset as a retailer who adds monthly files has it: transactions.csv with
     every line but those of `month` (YYYY-MM, by the written order time; lines whose time does
     not parse stay in it), and transactions/<month>.csv with those; the other files linked.
-    Returns the lines of the month's file."""
+    Returns the lines of the month's file (no line of the generator's has a line break)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "transactions").mkdir(exist_ok=True)
     for spec in RAW_FILES:
@@ -290,8 +291,16 @@ def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
     then `month`'s file arrives in transactions/ and the next build appends it."""
     folder = work / "monthly"
     held = folder / "held"
-    lines = split_last_month(data_dir, folder, month)
+    # in a child process: DuckDB's memory for the 1 GB file would stay in this process, and
+    # every later stage's child would start with it in its peak memory
+    split = run_stage("split_last_month", [
+        sys.executable, "-c", "import sys; from pathlib import Path; "
+        "from retail_tiers.bench import split_last_month; "
+        "split_last_month(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])",
+        str(data_dir), str(folder), month], os.environ.copy(), project)
     part = folder / "transactions" / f"{month}.csv"
+    with part.open("rb") as handle:
+        lines = sum(1 for _ in handle) - 1  # the header
     held.mkdir(exist_ok=True)
     part.replace(held / part.name)
     scratch = work / "incremental"
@@ -312,7 +321,8 @@ def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
                 "'%\"append_transactions\": true%'").fetchone()[0])
         finally:
             con.close()
-    return {"incremental_base_build": before,
+    return {"split_last_month": split,
+            "incremental_base_build": before,
             "incremental": {**added, "month": month, "month_lines": lines,
                             "appended": appended}}
 
