@@ -433,7 +433,7 @@ def recorded_inputs(warehouse: Path, load_date: str) -> tuple[BuildInputs | None
         return None, 0
     finally:
         con.close()
-    files = tuple(InputFile(name, digest, 0) for name, digest in recorded["files"])
+    files = tuple(InputFile(name, digest) for name, digest in recorded["files"])
     return BuildInputs(files, recorded["project"]), int(future[0]) if future else 0
 
 

@@ -219,11 +219,7 @@ def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values:
                         f"of preset {loaded.name}: remove one, or run without --preset")
                     continue
                 _use_preset_file(check, report.preset)
-                try:
-                    _inspect_parquet(check, con, macros)
-                except RetailTiersError as error:
-                    check.errors.append(str(error))
-                    check.read_path = None
+                _inspect_file(check, con, macros, encoding, cache_dir, sheet)
                 continue
             if len(found) > 1:
                 check.errors.append(

@@ -36,7 +36,6 @@ class InputFile:
 
     name: str  # relative to the input folder, e.g. transactions/2026-11.csv
     digest: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -69,8 +68,8 @@ def file_digest(path: Path) -> str:
 
 def input_files(folder: Path, paths: Iterable[Path]) -> tuple[InputFile, ...]:
     """The given files, named relative to `folder`, with their digests, in name order."""
-    found = [InputFile(name=path.relative_to(folder).as_posix(), digest=file_digest(path),
-                       size=path.stat().st_size) for path in paths]
+    found = [InputFile(name=path.relative_to(folder).as_posix(), digest=file_digest(path))
+             for path in paths]
     return tuple(sorted(found, key=lambda item: item.name))
 
 

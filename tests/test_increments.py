@@ -21,7 +21,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def inputs(*files: tuple[str, str], project: str = "p1") -> BuildInputs:
-    return BuildInputs(tuple(InputFile(name, digest, 1) for name, digest in files), project)
+    return BuildInputs(tuple(InputFile(name, digest) for name, digest in files), project)
 
 
 def test_file_digest_is_blake2b_of_the_bytes(tmp_path: Path) -> None:
