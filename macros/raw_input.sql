@@ -4,7 +4,8 @@
     Without input (var `raw_files` empty) this is the demo seed `raw_<file_name>` under
     seeds/demo; with `columns`, contract columns the seed lacks (transactions' line_amount,
     say) are added as nulls, as for a user's file, and a file the demo has no seed for
-    (customer_identities) is an empty table of `columns`. With `retail-tiers build --input DIR` the CLI passes, per contract file,
+    (customer_identities) is an empty table of `columns`. With `retail-tiers build --input DIR`
+    the CLI passes, per contract file,
         {"path": "/abs/file.csv" | null, "format": "csv" | "parquet", "columns": [...]}
     A file that is absent (path null) is an empty table with the contract's columns; a file
     that lacks optional columns gets them as nulls (`union all by name`); extra columns are
@@ -13,22 +14,12 @@
 {% macro raw_relation(file_name, columns=none) -%}
     {%- set raw_files = var('raw_files', {}) -%}
     {%- if raw_files | length == 0 and file_name not in demo_seed_files() -%}
-        (
-            select
-                {%- for column in (columns or ['no_rows']) %}
-                cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
-                {%- endfor %}
-            where false
-        )
+        ({{ empty_text_table(columns or ['no_rows']) }})
     {%- elif raw_files | length == 0 and columns is none -%}
         {{ ref('raw_' ~ file_name) }}
     {%- elif raw_files | length == 0 -%}
         (
-            select
-                {%- for column in columns %}
-                cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
-                {%- endfor %}
-            where false
+            {{ empty_text_table(columns) }}
             union all by name
             select * from {{ ref('raw_' ~ file_name) }}
         )
@@ -38,17 +29,26 @@
             {{ exceptions.raise_compiler_error("raw_files has no entry for '" ~ file_name ~ "'") }}
         {%- endif -%}
         (
-            select
-                {%- for column in spec['columns'] %}
-                cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
-                {%- endfor %}
-            where false
+            {{ empty_text_table(spec['columns']) }}
             {%- if spec.get('path') %}
             union all by name
             select * from {{ raw_file_scan(spec.get('paths') or spec['path'], spec.get('format', 'csv'), spec['present'], spec.get('header', spec['present']), spec.get('file_names')) }}
             {%- endif %}
         )
     {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    empty_text_table(columns): a query of no rows with the given columns, all text; the shape
+    raw_relation unions a file onto (`union all by name`), so a column the file lacks is null.
+#}
+{% macro empty_text_table(columns) -%}
+    select
+        {%- for column in columns %}
+        cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    where false
 {%- endmacro %}
 
 

@@ -32,9 +32,10 @@
 {#
     numbered_raw_rows(file_name, columns): the body of a staging model's `numbered` CTE: the
     rows of raw file `file_name` (raw_relation; a contract column the file lacks is null)
-    numbered in file order, `source_row_number` 1, 2, ..., with the name of the file they came from (`raw_file_name`; a file split in
-    parts, transactions/2026-11.csv ..., is numbered part by part), the contract's
-    `columns` renamed `raw_<column>`, and `has_invalid_text`:
+    numbered in file order, `source_row_number` 1, 2, ..., with the name of the file they
+    came from (`raw_file_name`; a file split in parts, transactions/2026-11.csv ..., is
+    numbered part by part), the contract's `columns` renamed `raw_<column>`, and
+    `has_invalid_text`:
     true on a line that was not valid in the file's encoding (`retail-tiers check` found it
     and read the file through a copy with U+FFFD in place of the bad bytes; raw_files entry
     `invalid_text`). Each staging model quarantines such a row first, as `invalid_encoding`;
