@@ -392,7 +392,8 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
         return BuildPlan("full", "an import preset's files are always read whole")
     transactions = report.file("transactions")
     parts = transactions.parts or [transactions]
-    files = input_files(report.input_dir, [part.path for part in parts if part.path])
+    files = input_files(report.input_dir, [part.path for part in parts if part.path],
+                        {part.path: part.digest for part in parts if part.path and part.digest})
     settings = {name: value for name, value in dbt_vars.items()
                 if name not in RESERVED_VARS and name not in INCREMENT_FREE_VARS}
     current = BuildInputs(files, project_digest(project, settings))

@@ -62,6 +62,9 @@ class FileCheck:
     invalid_line_count: int = 0
     header: list[str] = field(default_factory=list)
     rows: int | None = None
+    # the file's content digest (increments.file_digest) when the check read every byte of
+    # it anyway (a plain CSV file); None: a build computes it
+    digest: str | None = None
     column_stats: list[ColumnStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     # shown instead of the file name: transactions/2026-11.csv, a preset's made file
@@ -119,6 +122,9 @@ class FileCheck:
             "header": self.header if self.read_path else [],
             "invalid_text": bool(self.invalid_line_count) and self.read_path is not None,
             "file_name": self.display,
+            # the rows the check counted in its own full read of the file: the row
+            # accounting test (tests/dbt/assert_raw_rows_reconcile.sql) holds staging to them
+            "rows": self.rows if self.read_path else 0,
             **self.entry_extra,
         }
         if self.parts and self.read_path:
@@ -127,6 +133,7 @@ class FileCheck:
                               if part.read_path]
             entry["file_names"] = [part.display for part in chosen if part.read_path]
             entry["invalid_text"] = any(part.invalid_line_count for part in chosen)
+            entry["rows"] = sum(part.rows or 0 for part in chosen if part.read_path)
         return entry
 
 
@@ -329,6 +336,8 @@ def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
     if encoding == "utf-8":
         scan = scan_text(path, display, encoding)
         check.read_path = path
+        if not path.name.endswith(".gz"):
+            check.digest = scan.digest
         check.encoding_note = ("UTF-8 with BOM" if scan.has_bom
                                else "UTF-8" if scan.non_ascii else "ASCII")
         if scan.invalid_line_count:

@@ -14,6 +14,7 @@ UTF-8, GBK or GB18030, so every piece decodes on its own.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -52,6 +53,9 @@ class TextScan:
     # a copy gets them with U+FFFD in place of the bad bytes, and staging quarantines them
     invalid_lines: tuple[int, ...] = ()  # the first MAX_LISTED_LINES of them
     invalid_line_count: int = 0
+    # BLAKE2b (128 bits) of the bytes read, as increments.file_digest computes it: for a
+    # plain file its content digest, so a build need not read the file again to get it
+    digest: str = ""
 
 
 def normalize_encoding(encoding: str) -> str:
@@ -115,6 +119,7 @@ class _Scanner:
         self.out = out
         self.offset = 0
         self.lines = 0
+        self.digest = hashlib.blake2b(digest_size=16)
         self.header_line: str | None = None
         self.has_bom = False
         self.has_data = False
@@ -135,6 +140,7 @@ class _Scanner:
         self.first_invalid: RetailTiersError | None = None
 
     def feed(self, piece: bytes) -> None:
+        self.digest.update(piece)
         if self.offset == 0:
             piece = self._start(piece)
         nul = piece.find(b"\x00")
@@ -277,6 +283,7 @@ class _Scanner:
             non_ascii=self.non_ascii,
             invalid_lines=tuple(self.invalid_lines),
             invalid_line_count=self.invalid_line_count,
+            digest=self.digest.hexdigest(),
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from retail_tiers.encoding import CHUNK_BYTES, scan_text
 from retail_tiers.increments import (
     BuildInputs,
     InputFile,
@@ -39,6 +40,26 @@ def test_input_files_are_named_relative_to_the_folder_in_name_order(tmp_path: Pa
     assert [item.name for item in found] == ["transactions/2026-10.csv",
                                             "transactions/2026-11.csv"]
     assert found[0].digest == file_digest(tmp_path / "transactions" / "2026-10.csv")
+
+
+def test_the_checks_scan_gives_the_same_digest(tmp_path: Path) -> None:
+    """The check reads every byte of a CSV to validate its encoding; the digest it takes on
+    the way must be the file's content digest, or the next build would see a changed file."""
+    path = tmp_path / "transactions.csv"
+    lines = [f"T{n},O{n},顾客{n},2026-01-0{n % 9 + 1}" for n in range(400_000)]
+    content = ("transaction_id,order_id,customer_id,ordered_at\n" + "\n".join(lines)).encode()
+    assert len(content) > 2 * CHUNK_BYTES and not content.endswith(b"\n")  # chunks and a carry
+    path.write_bytes(content)
+    scan = scan_text(path, path.name)
+    assert scan.digest == hashlib.blake2b(content, digest_size=16).hexdigest()
+    assert scan.digest == file_digest(path)
+
+
+def test_known_digests_are_not_computed_again(tmp_path: Path) -> None:
+    path = tmp_path / "transactions.csv"
+    path.write_text("a\n")
+    assert input_files(tmp_path, [path], {path: "recorded"})[0].digest == "recorded"
+    assert input_files(tmp_path, [path], {})[0].digest == file_digest(path)
 
 
 @pytest.mark.parametrize(("previous", "current", "mode", "reason"), [
