@@ -23,11 +23,17 @@
     Cost: the plain cast takes most values; only the rest go to strptime, which is slow
     (microseconds per value and format tried), so a value gets only the formats that can
     match it: the slash formats when it has a slash, else `YYYYMMDD` (which has none).
+    The commonest shape, `YYYY-MM-DD HH:MM:SS` (19 characters, colons at 14 and 17), skips
+    the two regular expressions: neither can match a value of that shape (no room for an
+    AM/PM or an offset after the seconds), so it would reach the plain cast anyway.
 #}
 {% macro parse_timestamp(value, time_zone='Asia/Shanghai') -%}
     {%- set text = clean_text(value) -%}
     case
         when not (left({{ text }}, 1) between '0' and '9') then null
+        when length({{ text }}) = 19 and substr({{ text }}, 14, 1) = ':'
+            and substr({{ text }}, 17, 1) = ':'
+            then try_cast({{ text }} as timestamp)
         when regexp_matches({{ text }}, '[0-9]\s*[AaPp]\.?[Mm]\.?$') then try_strptime(
             regexp_replace(upper(replace({{ text }}, '.', '')), '\s*([AP]M)$', ' \1'),
             ['%Y-%m-%d %I:%M:%S %p', '%Y-%m-%d %I:%M %p', '%Y-%m-%dT%I:%M:%S %p',
@@ -108,13 +114,18 @@
 
 
 {#
-    is_out_of_range(value, limit): the raw value is a number (plain or scientific notation)
-    whose size is above `limit`, or too large to be read at all. Staging quarantines such a
-    line as `amount_out_of_range` before its amounts could overflow a sum or a test.
+    is_out_of_range(value, limit, parsed=none): the raw value is a number (plain or
+    scientific notation) whose size is above `limit`, or too large to be read at all.
+    Staging quarantines such a line as `amount_out_of_range` before its amounts could
+    overflow a sum or a test. `parsed` (optional) is the value parse_decimal or
+    parse_integer made of it: when that is not null the value is a number, so the regular
+    expression is skipped (the size is still judged on the unrounded value).
 #}
-{% macro is_out_of_range(value, limit) -%}
-    (regexp_full_match({{ clean_text(value) }},
-                       '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?')
+{% macro is_out_of_range(value, limit, parsed=none) -%}
+    ((
+        {%- if parsed is not none %}({{ parsed }}) is not null or {% endif -%}
+        regexp_full_match({{ clean_text(value) }},
+                          '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?'))
      and coalesce(abs(try_cast({{ clean_text(value) }} as double)) > {{ limit }}, true))
 {%- endmacro %}
 
