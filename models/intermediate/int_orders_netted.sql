@@ -28,8 +28,9 @@ lines_split as (
     from lines
 ),
 
-{#- One row per order and day (nearly every order has one day). #}
-order_days as (
+{#- One row per order and day (nearly every order has one day). Materialized: three CTEs
+    below read it. #}
+order_days as materialized (
     select
         order_id,
         ordered_on,
@@ -49,20 +50,32 @@ order_days as (
     group by order_id, ordered_on
 ),
 
-{#- A day of only returns after the order's first day with a sale is booked on its own. #}
-order_days_placed as (
+{#- Orders with more than one day (few: a later return under the order's id, mostly), with
+    the order's first day with a sale. #}
+multi_day_orders as (
     select
-        *,
+        order_id,
+        min(case when not is_return_only then ordered_on end) as first_sale_on
+    from order_days
+    group by order_id
+    having count(*) > 1
+),
+
+{#- A day of only returns after the order's first day with a sale is booked on its own; the
+    order's other days net into one row. #}
+multi_day_order_days_placed as (
+    select
+        order_days.*,
         coalesce(
-            is_return_only
-            and ordered_on > min(case when not is_return_only then ordered_on end)
-                over (partition by order_id),
+            order_days.is_return_only and order_days.ordered_on > multi_day_orders.first_sale_on,
             false
         ) as is_later_return
     from order_days
+    inner join multi_day_orders
+        on order_days.order_id = multi_day_orders.order_id
 ),
 
-orders as (
+multi_day_orders_netted as (
     select
         order_id,
         is_later_return,
@@ -78,11 +91,52 @@ orders as (
         sum(net_revenue) as net_revenue,
         sum(cost_amount) as cost_amount,
         bool_and(is_return_only) as is_return_only
-    from order_days_placed
+    from multi_day_order_days_placed
     group by
         order_id,
         is_later_return,
         case when is_later_return then ordered_on end
+),
+
+{#- An order of one day is its day as it is: no window over every order and no second
+    aggregation of 4.5M one-row groups (half the model's CPU at 10M lines). #}
+orders as (
+    select
+        order_id,
+        false as is_later_return,
+        customer_id,
+        ordered_at,
+        channel,
+        store_id,
+        line_count,
+        net_quantity,
+        gross_sales_amount,
+        discount_amount,
+        returns_amount,
+        net_revenue,
+        cost_amount,
+        is_return_only
+    from order_days
+    where order_id not in (select multi_day_orders.order_id from multi_day_orders)
+
+    union all
+
+    select
+        order_id,
+        is_later_return,
+        customer_id,
+        ordered_at,
+        channel,
+        store_id,
+        line_count,
+        net_quantity,
+        gross_sales_amount,
+        discount_amount,
+        returns_amount,
+        net_revenue,
+        cost_amount,
+        is_return_only
+    from multi_day_orders_netted
 ),
 
 final as (
