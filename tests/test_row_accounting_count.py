@@ -9,40 +9,41 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import PROJECT_DIR, Workspace, run_cli, transaction
+from conftest import PROJECT_DIR, GeneratedBuild, Workspace
 
 from retail_tiers.build import prepare_input
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 
-def run_reconcile_test(workspace: Workspace, raw_files: dict[str, Any]) -> tuple[int, str]:
+def run_reconcile_test(built: Workspace, scratch: Workspace,
+                       raw_files: dict[str, Any]) -> tuple[int, str]:
     command = [str(DBT_EXECUTABLE), "test", "--select", "assert_raw_rows_reconcile",
                "--vars", json.dumps({"raw_files": raw_files}),
                "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR),
-               "--target-path", str(workspace.root / "target"),
-               "--log-path", str(workspace.root / "logs")]
-    completed = subprocess.run(command, env={**os.environ, **workspace.env},
+               "--target-path", str(scratch.root / "target"),
+               "--log-path", str(scratch.root / "logs")]
+    completed = subprocess.run(command, env={**os.environ, **built.env},
                                capture_output=True, text=True, timeout=600, check=False)
     return completed.returncode, completed.stdout
 
 
 def test_a_miscounted_file_fails_the_row_accounting_test(
-        workspace: Workspace, make_raw: Callable[..., Path]) -> None:
-    rows = [transaction(number) for number in range(1, 7)]
-    rows[2]["quantity"] = "two"  # one quarantined line: it is counted too
-    folder = make_raw({"transactions.csv": rows})
-    assert run_cli(["build", "--input", str(folder)], workspace).exit_code == 0
-
-    raw_files, _, report = prepare_input(folder, None, workspace.warehouse, lambda _: None)
-    assert raw_files["transactions"]["rows"] == report.file("transactions").rows == 6
-    code, output = run_reconcile_test(workspace, raw_files)
+        generated_build: GeneratedBuild, tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)  # the target and log folders of these dbt runs
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    env_workspace = generated_build.workspace  # the warehouse, only read by `dbt test`
+    raw_files, _, report = prepare_input(generated_build.data, None, env_workspace.warehouse,
+                                         lambda _: None)
+    lines = generated_build.manifest["rows"]["transactions"]
+    assert raw_files["transactions"]["rows"] == report.file("transactions").rows == lines
+    assert env_workspace.scalar("select count(quarantine_reason) from staging.stg_transactions") > 0
+    code, output = run_reconcile_test(env_workspace, workspace, raw_files)
     assert code == 0, output[-3000:]
 
-    raw_files["transactions"]["rows"] = 7  # a line the check saw and staging did not
-    code, output = run_reconcile_test(workspace, raw_files)
+    raw_files["transactions"]["rows"] = lines + 1  # a line the check saw and staging did not
+    code, output = run_reconcile_test(env_workspace, workspace, raw_files)
     assert code != 0 and "assert_raw_rows_reconcile" in output, output[-3000:]
