@@ -25,6 +25,7 @@
     match it: the slash formats when it has a slash, else `YYYYMMDD` (which has none).
 #}
 {% macro parse_timestamp(value, time_zone='Asia/Shanghai') -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_timestamp', 'retail_tiers')(value, time_zone)) }}{% endif %}
     {%- set text = clean_text(value) -%}
     case
         when not (left({{ text }}, 1) between '0' and '9') then null
@@ -74,6 +75,7 @@
 
 {# parse_integer: an optional sign and digits (`3`, `-1`, `2.0` is accepted, `2.5` is not). #}
 {% macro parse_integer(value) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_integer', 'retail_tiers')(value)) }}{% endif %}
     case
         when regexp_full_match({{ clean_text(value) }}, '[+-]?[0-9]+(\.0*)?')
             then try_cast({{ clean_text(value) }} as bigint)
@@ -87,6 +89,7 @@
     A number too large for decimal(18, 4) is null here and `is_out_of_range` says why.
 #}
 {% macro parse_decimal(value) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_decimal', 'retail_tiers')(value)) }}{% endif %}
     case
         when regexp_full_match({{ clean_text(value) }}, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)')
             then try_cast({{ clean_text(value) }} as decimal(18, 4))
@@ -113,6 +116,7 @@
     line as `amount_out_of_range` before its amounts could overflow a sum or a test.
 #}
 {% macro is_out_of_range(value, limit) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('is_out_of_range', 'retail_tiers')(value, limit)) }}{% endif %}
     (regexp_full_match({{ clean_text(value) }},
                        '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?')
      and coalesce(abs(try_cast({{ clean_text(value) }} as double)) > {{ limit }}, true))
