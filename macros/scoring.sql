@@ -25,8 +25,9 @@
     A percentile that falls inside a run of equal values is that value, so cut points can
     repeat (e.g. F: when 60% of customers have 1 order, the first three cut points are all 1).
 #}
-{% macro quantile_cut_points(value) -%}
-    quantile_disc({{ value }}, [0.2, 0.4, 0.6, 0.8])
+{% macro quantile_cut_points(value, where=none) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('quantile_cut_points', 'retail_tiers')(value, where)) }}{% endif %}
+    quantile_disc({{ value }}, [0.2, 0.4, 0.6, 0.8]){% if where %} filter (where {{ where }}){% endif %}
 {%- endmacro %}
 
 

@@ -40,3 +40,45 @@
 {% macro spark__struct_of(fields) -%}
     named_struct({%- for name, expression in fields.items() %}'{{ name }}', {{ expression }}{{ ", " if not loop.last }}{% endfor -%})
 {%- endmacro %}
+
+
+{#
+    The macros in macros/ whose body is DuckDB SQL hand over to adapter.dispatch on any other
+    engine; an engine without its own version (only `spark__` exists) stops the build here,
+    with the macro's name, rather than running DuckDB SQL on it.
+#}
+{% macro unported_macro(name) -%}
+    {{ exceptions.raise_compiler_error("retail-tiers: macro " ~ name ~ " has no version for " ~ target.type ~ " (only duckdb and spark; see macros/cross_db)") }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp(value, time_zone) -%}
+    {{ unported_macro('parse_timestamp') }}
+{%- endmacro %}
+
+{% macro default__parse_integer(value) -%}
+    {{ unported_macro('parse_integer') }}
+{%- endmacro %}
+
+{% macro default__parse_decimal(value) -%}
+    {{ unported_macro('parse_decimal') }}
+{%- endmacro %}
+
+{% macro default__is_out_of_range(value, limit) -%}
+    {{ unported_macro('is_out_of_range') }}
+{%- endmacro %}
+
+{% macro default__numbered_raw_rows(file_name, columns) -%}
+    {{ unported_macro('numbered_raw_rows') }}
+{%- endmacro %}
+
+{% macro default__raw_record_json(columns, prefix) -%}
+    {{ unported_macro('raw_record_json') }}
+{%- endmacro %}
+
+{% macro default__record_build_run(results) -%}
+    {{ unported_macro('record_build_run') }}
+{%- endmacro %}
+
+{% macro default__quantile_cut_points(value, where) -%}
+    {{ unported_macro('quantile_cut_points') }}
+{%- endmacro %}

@@ -28,7 +28,7 @@ spread as (
     -- one row per month end from the change row's month end to the next change row's
     select
         *,
-        unnest(range(month_end_index, next_change_index)) as state_month_end_index
+        {{ unnest_range('month_end_index', 'next_change_index') }} as state_month_end_index
     from state_changes
 ),
 

@@ -49,12 +49,12 @@ score_cells as (
         cast(fm_scores.fm_score as integer) as fm_score,
         codes.rfm8_code,
         new_customer_flags.is_new_customer
-    from (select unnest(range(1, 6)) as r_score) as r_scores
-    cross join (select unnest(range(1, 6)) as fm_score) as fm_scores
+    from (select {{ unnest_range(1, 6) }} as r_score) as r_scores
+    cross join (select {{ unnest_range(1, 6) }} as fm_score) as fm_scores
     cross join (
-        select unnest(['111', '011', '101', '001', '110', '010', '100', '000']) as rfm8_code
+        select {{ unnest_list(["'111'", "'011'", "'101'", "'001'", "'110'", "'010'", "'100'", "'000'"]) }} as rfm8_code
     ) as codes
-    cross join (select unnest([true, false]) as is_new_customer) as new_customer_flags
+    cross join (select {{ unnest_list(['true', 'false']) }} as is_new_customer) as new_customer_flags
 ),
 
 segment_lookup as (

@@ -14,7 +14,7 @@ run_dates as (
 ),
 
 month_offsets as (
-    select unnest(range(0, {{ var('history_months') | int }})) as months_before_as_of
+    select {{ unnest_range(0, var('history_months') | int) }} as months_before_as_of
 ),
 
 month_ends as (
