@@ -91,7 +91,7 @@
     floating-point or banker's rounding can creep in: (F + M + 1) // 2 (2.5 -> 3, 3.5 -> 4).
 #}
 {% macro fm_score(f_score, m_score) -%}
-    cast(({{ f_score }} + {{ m_score }} + 1) // 2 as integer)
+    cast({{ int_div('(' ~ f_score ~ ' + ' ~ m_score ~ ' + 1)', 2) }} as integer)
 {%- endmacro %}
 
 

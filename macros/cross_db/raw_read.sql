@@ -118,3 +118,15 @@
         {%- endfor %}
     ), map('ignoreNullFields', 'false'))
 {%- endmacro %}
+
+
+{# raw_file_rows(file_name): the raw rows of one file, to count (tests/dbt/assert_raw_rows_reconcile). #}
+{% macro raw_file_rows(file_name) -%}
+    {{ return(adapter.dispatch('raw_file_rows', 'retail_tiers')(file_name)) }}
+{%- endmacro %}
+{% macro duckdb__raw_file_rows(file_name) -%}
+    {{ raw_relation(file_name) }}
+{%- endmacro %}
+{% macro spark__raw_file_rows(file_name) -%}
+    {{ spark__raw_relation(file_name, ['row_marker']) }}
+{%- endmacro %}

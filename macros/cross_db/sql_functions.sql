@@ -138,3 +138,53 @@
         {%- endfor %}
     )
 {%- endmacro %}
+
+
+{# list_of(items): a list (array) value of the given SQL expressions. #}
+{% macro list_of(items) -%}
+    {{ return(adapter.dispatch('list_of', 'retail_tiers')(items)) }}
+{%- endmacro %}
+{% macro duckdb__list_of(items) -%}
+    [
+            {{ items | join(', ') }}
+        ]
+{%- endmacro %}
+{% macro spark__list_of(items) -%}
+    array({{ items | join(', ') }})
+{%- endmacro %}
+
+
+{# days_between(start, end): whole days from date `start` to date `end` (an integer). #}
+{% macro days_between(start, end) -%}
+    {{ return(adapter.dispatch('days_between', 'retail_tiers')(start, end)) }}
+{%- endmacro %}
+{% macro duckdb__days_between(start, end) -%}
+    {{ end }} - {{ start }}
+{%- endmacro %}
+{% macro spark__days_between(start, end) -%}
+    datediff({{ end }}, {{ start }})
+{%- endmacro %}
+
+
+{# int_div(dividend, divisor): integer division, rounding towards minus infinity for >= 0. #}
+{% macro int_div(dividend, divisor) -%}
+    {{ return(adapter.dispatch('int_div', 'retail_tiers')(dividend, divisor)) }}
+{%- endmacro %}
+{% macro duckdb__int_div(dividend, divisor) -%}
+    {{ dividend }} // {{ divisor }}
+{%- endmacro %}
+{% macro spark__int_div(dividend, divisor) -%}
+    {{ dividend }} div {{ divisor }}
+{%- endmacro %}
+
+
+{# months_interval(months): an interval of `months` months, to add to or take from a date. #}
+{% macro months_interval(months) -%}
+    {{ return(adapter.dispatch('months_interval', 'retail_tiers')(months)) }}
+{%- endmacro %}
+{% macro duckdb__months_interval(months) -%}
+    to_months({{ months }})
+{%- endmacro %}
+{% macro spark__months_interval(months) -%}
+    make_ym_interval(0, {{ months }})
+{%- endmacro %}

@@ -97,7 +97,7 @@ scored as (
             and customer_month_ends.days_since_last_order <= {{ var('new_customer_days') | int }}, false)
             as is_new_customer,
         coalesce(customer_month_ends.previous_lifetime_orders = 1
-            and customer_month_ends.previous_month_end_on - customer_month_ends.previous_last_order_on
+            and {{ days_between('customer_month_ends.previous_last_order_on', 'customer_month_ends.previous_month_end_on') }}
                 <= {{ var('new_customer_days') | int }}, false) as previous_is_new_customer,
         {{ score_columns(
             'customer_month_ends.days_since_last_order',
@@ -105,7 +105,7 @@ scored as (
             'customer_month_ends.monetary_amount',
             'cut_points') }},
         {{ score_columns(
-            'cast(customer_month_ends.previous_month_end_on - customer_month_ends.previous_last_order_on as integer)',
+            'cast(' ~ days_between('customer_month_ends.previous_last_order_on', 'customer_month_ends.previous_month_end_on') ~ ' as integer)',
             'customer_month_ends.previous_frequency_orders',
             'customer_month_ends.previous_monetary_amount',
             'previous_cut_points', prefix='previous_') }}

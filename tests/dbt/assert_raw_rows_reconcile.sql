@@ -26,7 +26,7 @@ raw_counts as (
     select
         '{{ file_name }}' as source_file,
         count(*) as raw_rows
-    from {{ raw_relation(file_name) }} as raw_file
+    from {{ raw_file_rows(file_name) }} as raw_file
     {%- if not loop.last %}
     union all
     {%- endif %}
