@@ -21,6 +21,7 @@ import datetime as dt
 import decimal
 import importlib.util
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,10 +126,11 @@ def model_nodes(manifest: Any, project_dir: Path) -> dict[str, Node]:
     """The enabled models of the manifest, by unique id."""
     found: dict[str, Node] = {}
     for unique_id, node in manifest.nodes.items():
-        if node.resource_type.value != "model":
+        if str(getattr(node.resource_type, "value", node.resource_type)) != "model":
             continue
         found[unique_id] = Node(
-            unique_id=unique_id, name=node.name, language=str(node.language.value),
+            unique_id=unique_id, name=node.name,
+            language=str(getattr(node.language, "value", node.language)),
             relation=f"{node.schema}.{node.alias}", schema=node.schema,
             path=project_dir / node.original_file_path,
             parents=tuple(p for p in node.depends_on.nodes if p.startswith("model.")),
@@ -286,5 +288,35 @@ class SparkBuild:
         return seconds
 
 
-def selected_models(nodes: Sequence[Node]) -> list[str]:
-    return [node.name for node in nodes]
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m retail_tiers.spark_build [--input DIR] [--as-of DATE] [--no-tests]`."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Build the project on Spark (docs/spark.md).")
+    parser.add_argument("--input", type=Path, default=None, help="raw files (default: demo)")
+    parser.add_argument("--as-of", default=None, help="as-of date, YYYY-MM-DD")
+    parser.add_argument("--target", default="spark", help="profiles.yml output")
+    parser.add_argument("--no-tests", action="store_true", help="skip the data tests")
+    options = parser.parse_args(argv)
+    project = Path(__file__).resolve().parents[1]
+    dbt_vars: dict[str, Any] = {}
+    if options.as_of:
+        dbt_vars["as_of_date"] = options.as_of
+    try:
+        if options.input is not None:
+            from retail_tiers.build import prepare_input
+
+            work = Path(os.environ.get("RETAIL_TIERS_SPARK_DIR", project / "warehouse" / "spark"))
+            raw_files, _, _ = prepare_input(options.input, None, work / "input.duckdb", print)
+            dbt_vars["raw_files"] = raw_files
+        seconds = SparkBuild(project, options.target, dbt_vars).run(tests=not options.no_tests)
+    except RetailTiersError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print("spark build done: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

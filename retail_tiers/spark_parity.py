@@ -185,14 +185,16 @@ def input_vars(input_dir: Path, work: Path) -> dict[str, Any]:
 
 
 def run(project: Path, work: Path, input_dir: Path | None, as_of: str | None,
-        log: Any = print) -> list[TableResult]:
+        log: Any = print, reuse_duckdb: bool = False) -> list[TableResult]:
     work.mkdir(parents=True, exist_ok=True)
     dbt_vars: dict[str, Any] = {"load_date": LOAD_DATE}
     if as_of:
         dbt_vars["as_of_date"] = as_of
     if input_dir is not None:
         dbt_vars.update(input_vars(input_dir, work))
-    duck = build_duckdb(project, work, dbt_vars, log)
+    duck = work / "duckdb" / "warehouse.duckdb"
+    if not (reuse_duckdb and duck.exists()):
+        duck = build_duckdb(project, work, dbt_vars, log)
 
     spark_dir = work / "spark"
     os.environ["RETAIL_TIERS_SPARK_DIR"] = str(spark_dir)
@@ -230,10 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, default=None, help="raw files (default: demo)")
     parser.add_argument("--as-of", default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the results as json")
+    parser.add_argument("--reuse-duckdb", action="store_true",
+                        help="compare with the DuckDB build a previous run left in --work")
     options = parser.parse_args(argv)
     project = Path(__file__).resolve().parents[1]
     try:
-        results = run(project, options.work.resolve(), options.input, options.as_of)
+        results = run(project, options.work.resolve(), options.input, options.as_of,
+                      reuse_duckdb=options.reuse_duckdb)
     except RetailTiersError as error:
         print(error, file=sys.stderr)
         return 1
