@@ -211,7 +211,10 @@ def run_python_model(spark: Any, node: Node, relations: dict[str, str]) -> int:
     dbt = DbtStandIn(spark, relations, ModelConfig(node.meta))
     table = as_arrow(model(dbt, spark))
     spark.sql(f"create schema if not exists {node.schema}")
-    frame = spark.createDataFrame(table)
+    try:
+        frame = spark.createDataFrame(table)
+    except (TypeError, ValueError):  # a pyspark without Arrow tables: through pandas
+        frame = spark.createDataFrame(table.to_pandas())
     frame.write.mode("overwrite").format("parquet").saveAsTable(node.relation)
     return table.num_rows
 
@@ -230,6 +233,7 @@ class SparkBuild:
     target: str = "spark"
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = print
+    _runner: Any = None
 
     def _args(self, command: str, *extra: str) -> list[str]:
         args = [command, "--project-dir", str(self.project_dir), "--profiles-dir",
@@ -281,11 +285,18 @@ class SparkBuild:
                 rows = run_python_model(spark, step[0], relations)
                 self.log(f"spark build: step {number}, {step[0].name} on the driver ({rows} rows)")
             seconds[f"step_{number}_{kind}"] = time.perf_counter() - started
+        self._runner = runner
         if tests:
-            started = time.perf_counter()
-            self._invoke(runner, "test")
-            seconds["data_tests"] = time.perf_counter() - started
+            seconds["data_tests"] = self.test()
         return seconds
+
+    def test(self) -> float:
+        """The data tests on Spark (after run()); seconds."""
+        import time
+
+        started = time.perf_counter()
+        self._invoke(self._runner, "test")
+        return time.perf_counter() - started
 
 
 def main(argv: Sequence[str] | None = None) -> int:

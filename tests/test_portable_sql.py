@@ -79,7 +79,8 @@ def duckdb_only_constructs(source: str) -> list[str]:
 def macro_bodies(path: Path) -> dict[str, str]:
     source = path.read_text(encoding="utf-8")
     found = re.finditer(
-        r"\{%-?\s*macro\s+(\w+)\s*\(.*?\)\s*-?%\}(.*?)\{%-?\s*endmacro\s*-?%\}", source,
+        r"\{%-?\s*(?:macro|test)\s+(\w+)\s*\(.*?\)\s*-?%\}(.*?)\{%-?\s*end(?:macro|test)\s*-?%\}",
+        source,
         flags=re.DOTALL)
     return {match.group(1): match.group(2) for match in found}
 

@@ -188,3 +188,18 @@
 {% macro spark__months_interval(months) -%}
     make_ym_interval(0, {{ months }})
 {%- endmacro %}
+
+
+{#
+    median_of(value): the median (interpolated), also as a window function over a frame
+    (Spark's `median` takes no window frame; `percentile` does).
+#}
+{% macro median_of(value) -%}
+    {{ return(adapter.dispatch('median_of', 'retail_tiers')(value)) }}
+{%- endmacro %}
+{% macro duckdb__median_of(value) -%}
+    median({{ value }})
+{%- endmacro %}
+{% macro spark__median_of(value) -%}
+    percentile({{ value }}, 0.5)
+{%- endmacro %}
