@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CROSS_DB = ROOT / "macros" / "cross_db"
@@ -54,6 +55,7 @@ DUCKDB_ONLY: dict[str, tuple[str, str]] = {
     "timezone()": (r"\btimezone\s*\(", "select timezone('UTC', ts)"),
     "to_months / to_days": (r"\bto_(months|days|years|weeks)\s*\(", "select d - to_months(3)"),
     "// integer division": (r"//", "select a // 7"),
+    "isfinite / isinf": (r"\bis(finite|inf)\s*\(", "where isfinite(x)"),
 }
 
 # Macros in macros/ whose body is DuckDB SQL and that only the DuckDB side of a handing-over
@@ -117,6 +119,48 @@ def test_no_model_holds_duckdb_only_sql(path: Path) -> None:
     assert not found, (
         f"{path.relative_to(ROOT)} holds DuckDB-only SQL ({', '.join(found)}): "
         "call a macro of macros/cross_db instead (docs/spark.md)")
+
+
+def rule_texts(value: object) -> list[str]:
+    """Every string inside a yml's data tests (row rules, their `where`, test arguments)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in rule_texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in rule_texts(item)]
+    return []
+
+
+def data_test_texts(document: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            found += rule_texts(value) if key == "data_tests" else data_test_texts(value)
+    elif isinstance(document, list):
+        for item in document:
+            found += data_test_texts(item)
+    return found
+
+
+YML_FILES = sorted((ROOT / "models").rglob("*.yml")) + sorted((ROOT / "seeds").rglob("*.yml"))
+
+
+@pytest.mark.parametrize("path", YML_FILES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_no_data_test_rule_holds_duckdb_only_sql(path: Path) -> None:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    found = sorted({name for text in data_test_texts(document)
+                    for name in duckdb_only_constructs(text)
+                    if name != "list literal or index"})  # yml lists, not SQL
+    assert not found, f"{path.relative_to(ROOT)}: a data test rule holds DuckDB-only SQL: {found}"
+
+
+def test_the_rule_reader_finds_a_planted_rule() -> None:
+    document = {"models": [{"name": "m", "data_tests": [
+        {"row_rules": {"arguments": {"rules": ["x > 0", {"expression": "isfinite(y)"}]}}}]}]}
+    texts = data_test_texts(document)
+    assert "x > 0" in texts and "isfinite(y)" in texts
+    assert "isfinite / isinf" in duckdb_only_constructs(texts[-1])
 
 
 def test_every_duckdb_macro_hands_over_to_a_spark_version() -> None:

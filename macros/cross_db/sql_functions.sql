@@ -203,3 +203,15 @@
 {% macro spark__median_of(value) -%}
     percentile({{ value }}, 0.5)
 {%- endmacro %}
+
+
+{# is_finite(value): the number is neither infinite nor NaN (null stays null). #}
+{% macro is_finite(value) -%}
+    {{ return(adapter.dispatch('is_finite', 'retail_tiers')(value)) }}
+{%- endmacro %}
+{% macro duckdb__is_finite(value) -%}
+    isfinite({{ value }})
+{%- endmacro %}
+{% macro spark__is_finite(value) -%}
+    (not isnan(cast({{ value }} as double)) and abs(cast({{ value }} as double)) < cast('Infinity' as double))
+{%- endmacro %}
