@@ -12,8 +12,9 @@ Cells must agree:
 - money (a decimal column on both engines) to the cent;
 - other numbers (rates, shares, expectations: doubles) to 1e-9, relative above 1;
 - the model fits' parameters (clv_model_fit, holdout_model_fit) to 1e-6 relative.
-`fit_seconds` (how long a fit took) is left out. Rows are matched after sorting both tables by every column (numbers rounded to 6 places for
-the sort only), so row order does not matter; the column sets must be equal.
+`fit_seconds` (how long a fit took) is left out. Rows are matched after sorting both tables
+by every column (numbers rounded to 6 places for the sort only), so row order does not
+matter; the column sets must be equal.
 """
 
 from __future__ import annotations
