@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup fonts lint bench thumbnails demo-data clean
+.PHONY: demo test test-spark setup fonts lint bench thumbnails demo-data clean
 
 ## Create .venv and install the project once; reinstall only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -39,6 +39,23 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n auto --dist loadfile
+
+## The same models on a local SparkSession (docs/spark.md): installs the spark extra (and Java
+## where apt-get is allowed), builds the demo and a 20,000-customer generated dataset on DuckDB
+## and on Spark, runs the data tests on Spark and compares every model's table cell for cell.
+SPARK_WORK ?= warehouse/spark-parity
+test-spark: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,spark]"
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing openjdk-17-jre-headless for Spark"; \
+		apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1 \
+		|| (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1); \
+	else echo "Spark needs Java 17 or newer (java not found)"; exit 1; fi
+	rm -rf $(SPARK_WORK)
+	$(BIN)/python -m retail_tiers.spark_parity --work $(SPARK_WORK)/demo
+	$(BIN)/retail-tiers generate --out $(SPARK_WORK)/data-20k --customers 20000 --seed 7 >/dev/null
+	$(BIN)/python -m retail_tiers.spark_parity --work $(SPARK_WORK)/20k --input $(SPARK_WORK)/data-20k
 
 lint: setup
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@
     Other commands (`dbt run`, `dbt test`, `dbt seed`) record nothing.
 #}
 {% macro record_build_run(results) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('record_build_run', 'retail_tiers')(results)) }}{% endif %}
     {%- if execute and flags.WHICH == 'build' -%}
         {%- set failed_statuses = ['error', 'fail', 'runtime error'] -%}
         {%- set counts = {'model': 0, 'seed': 0, 'test': 0, 'test_failed': 0, 'test_warned': 0,

@@ -12,6 +12,6 @@
 {% macro month_end_index_on_or_after(day) -%}
     case
         when {{ day }} > as_of_date then month_end_count
-        else greatest(cast(datediff('month', first_month_start_on, {{ day }}) as integer), 0)
+        else greatest(cast({{ month_diff('first_month_start_on', day) }} as integer), 0)
     end
 {%- endmacro %}

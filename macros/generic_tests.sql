@@ -96,7 +96,7 @@ counted as (
 ),
 
 broken as (
-    select cast(null as varchar) as rule, cast(0 as bigint) as broken_rows
+    select cast(null as string) as rule, cast(0 as bigint) as broken_rows
     where false
     {%- for rule in rules %}
     {%- set expression = rule['expression'] if rule is mapping else rule %}

@@ -28,6 +28,7 @@
     AM/PM or an offset after the seconds), so it would reach the plain cast anyway.
 #}
 {% macro parse_timestamp(value, time_zone='Asia/Shanghai') -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_timestamp', 'retail_tiers')(value, time_zone)) }}{% endif %}
     {%- set text = clean_text(value) -%}
     case
         when not (left({{ text }}, 1) between '0' and '9') then null
@@ -80,6 +81,7 @@
 
 {# parse_integer: an optional sign and digits (`3`, `-1`, `2.0` is accepted, `2.5` is not). #}
 {% macro parse_integer(value) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_integer', 'retail_tiers')(value)) }}{% endif %}
     case
         when regexp_full_match({{ clean_text(value) }}, '[+-]?[0-9]+(\.0*)?')
             then try_cast({{ clean_text(value) }} as bigint)
@@ -93,6 +95,7 @@
     A number too large for decimal(18, 4) is null here and `is_out_of_range` says why.
 #}
 {% macro parse_decimal(value) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_decimal', 'retail_tiers')(value)) }}{% endif %}
     case
         when regexp_full_match({{ clean_text(value) }}, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)')
             then try_cast({{ clean_text(value) }} as decimal(18, 4))
@@ -122,6 +125,7 @@
     expression is skipped (the size is still judged on the unrounded value).
 #}
 {% macro is_out_of_range(value, limit, parsed=none) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('is_out_of_range', 'retail_tiers')(value, limit)) }}{% endif %}
     ((
         {%- if parsed is not none %}({{ parsed }}) is not null or {% endif -%}
         regexp_full_match({{ clean_text(value) }},

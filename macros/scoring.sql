@@ -25,8 +25,9 @@
     A percentile that falls inside a run of equal values is that value, so cut points can
     repeat (e.g. F: when 60% of customers have 1 order, the first three cut points are all 1).
 #}
-{% macro quantile_cut_points(value) -%}
-    quantile_disc({{ value }}, [0.2, 0.4, 0.6, 0.8])
+{% macro quantile_cut_points(value, where=none) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('quantile_cut_points', 'retail_tiers')(value, where)) }}{% endif %}
+    quantile_disc({{ value }}, [0.2, 0.4, 0.6, 0.8]){% if where %} filter (where {{ where }}){% endif %}
 {%- endmacro %}
 
 
@@ -90,7 +91,7 @@
     floating-point or banker's rounding can creep in: (F + M + 1) // 2 (2.5 -> 3, 3.5 -> 4).
 #}
 {% macro fm_score(f_score, m_score) -%}
-    cast(({{ f_score }} + {{ m_score }} + 1) // 2 as integer)
+    cast({{ int_div('(' ~ f_score ~ ' + ' ~ m_score ~ ' + 1)', 2) }} as integer)
 {%- endmacro %}
 
 

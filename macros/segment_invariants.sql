@@ -104,7 +104,7 @@ problems as (
         scheme,
         segment_code,
         customer_count,
-        cast(month_end_on as varchar) || ': ' || customer_count || ' customers past churn_days ('
+        cast(month_end_on as string) || ': ' || customer_count || ' customers past churn_days ('
             || {{ churn_days }} || ' days) in ' || scheme || ' segment ' || segment_code
             || ', whose name promises a customer who still buys' as problem
     from churned_in_active_segments
@@ -114,7 +114,7 @@ problems as (
         scheme,
         segment_code,
         customer_count,
-        cast(month_end_on as varchar) || ': ' || customer_count || ' new customers (first and only '
+        cast(month_end_on as string) || ': ' || customer_count || ' new customers (first and only '
             || 'purchase at most {{ new_customer_days }} days old) in ' || scheme || ' segment '
             || segment_code || ' instead of ' || expected_segment as problem
     from new_customers_elsewhere
@@ -185,7 +185,7 @@ problems as (
         previous_r_score,
         r_score,
         customer_count,
-        cast(month_end_on as varchar) || ': ' || customer_count || ' customers without a purchase '
+        cast(month_end_on as string) || ': ' || customer_count || ' customers without a purchase '
             || 'moved from R ' || previous_r_score || ' to R ' || r_score
             || ' without crossing a day boundary of rfm_thresholds' as problem
     from unexplained_moves

@@ -20,6 +20,7 @@
     for quarantined rows (inside a `case`, so it is only built for them).
 #}
 {% macro raw_record_json(columns, prefix='raw_') -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('raw_record_json', 'retail_tiers')(columns, prefix)) }}{% endif %}
     cast(json_object(
         {%- for column in columns %}
         '{{ column }}', {{ prefix ~ column }}{{ "," if not loop.last }}
@@ -46,6 +47,7 @@
     it use every core.
 #}
 {% macro numbered_raw_rows(file_name, columns) -%}
+    {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('numbered_raw_rows', 'retail_tiers')(file_name, columns)) }}{% endif %}
     {%- set spec = var('raw_files', {}).get(file_name) or {} %}
     {%- set invalid_text -%}
         {% if spec.get('invalid_text') -%}

@@ -28,7 +28,7 @@ spread as (
     -- one row per month end from the change row's month end to the next change row's
     select
         *,
-        unnest(range(month_end_index, next_change_index)) as state_month_end_index
+        {{ unnest_range('month_end_index', 'next_change_index') }} as state_month_end_index
     from state_changes
 ),
 
@@ -46,13 +46,13 @@ final as (
         spread.customer_id,
         spread.first_order_on,
         spread.last_order_on,
-        cast(month_ends.month_end_on - spread.last_order_on as integer) as days_since_last_order,
+        cast({{ days_between('spread.last_order_on', 'month_ends.month_end_on') }} as integer) as days_since_last_order,
         spread.lifetime_orders,
         spread.lifetime_net_revenue,
         spread.lifetime_gross_margin_amount,
         case
             when spread.lifetime_orders > 1
-                then cast(spread.last_order_on - spread.first_order_on as double)
+                then cast({{ days_between('spread.first_order_on', 'spread.last_order_on') }} as double)
                     / (spread.lifetime_orders - 1)
         end as average_days_between_orders,
         spread.frequency_orders,

@@ -49,12 +49,12 @@ score_cells as (
         cast(fm_scores.fm_score as integer) as fm_score,
         codes.rfm8_code,
         new_customer_flags.is_new_customer
-    from (select unnest(range(1, 6)) as r_score) as r_scores
-    cross join (select unnest(range(1, 6)) as fm_score) as fm_scores
+    from (select {{ unnest_range(1, 6) }} as r_score) as r_scores
+    cross join (select {{ unnest_range(1, 6) }} as fm_score) as fm_scores
     cross join (
-        select unnest(['111', '011', '101', '001', '110', '010', '100', '000']) as rfm8_code
+        select {{ unnest_list(["'111'", "'011'", "'101'", "'001'", "'110'", "'010'", "'100'", "'000'"]) }} as rfm8_code
     ) as codes
-    cross join (select unnest([true, false]) as is_new_customer) as new_customer_flags
+    cross join (select {{ unnest_list(['true', 'false']) }} as is_new_customer) as new_customer_flags
 ),
 
 segment_lookup as (
@@ -97,7 +97,7 @@ scored as (
             and customer_month_ends.days_since_last_order <= {{ var('new_customer_days') | int }}, false)
             as is_new_customer,
         coalesce(customer_month_ends.previous_lifetime_orders = 1
-            and customer_month_ends.previous_month_end_on - customer_month_ends.previous_last_order_on
+            and {{ days_between('customer_month_ends.previous_last_order_on', 'customer_month_ends.previous_month_end_on') }}
                 <= {{ var('new_customer_days') | int }}, false) as previous_is_new_customer,
         {{ score_columns(
             'customer_month_ends.days_since_last_order',
@@ -105,7 +105,7 @@ scored as (
             'customer_month_ends.monetary_amount',
             'cut_points') }},
         {{ score_columns(
-            'cast(customer_month_ends.previous_month_end_on - customer_month_ends.previous_last_order_on as integer)',
+            'cast(' ~ days_between('customer_month_ends.previous_last_order_on', 'customer_month_ends.previous_month_end_on') ~ ' as integer)',
             'customer_month_ends.previous_frequency_orders',
             'customer_month_ends.previous_monetary_amount',
             'previous_cut_points', prefix='previous_') }}

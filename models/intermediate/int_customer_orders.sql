@@ -60,7 +60,7 @@ final as (
         is_purchase,
         purchase_number,
         previous_purchase_on,
-        ordered_on - previous_purchase_on as days_since_previous_purchase,
+        {{ days_between('previous_purchase_on', 'ordered_on') }} as days_since_previous_purchase,
         first_purchase_on,
         net_quantity,
         net_revenue,

@@ -60,10 +60,10 @@ final as (
         first_purchase_on,
         last_purchase_on,
         purchase_day_count - 1 as repeat_purchase_day_count,
-        last_purchase_on - first_purchase_on as days_first_to_last_purchase,
-        {{ as_of_date() }} - first_purchase_on as days_since_first_purchase,
-        cast(last_purchase_on - first_purchase_on as double) / 7 as recency_weeks,
-        cast({{ as_of_date() }} - first_purchase_on as double) / 7 as age_weeks,
+        {{ days_between('first_purchase_on', 'last_purchase_on') }} as days_first_to_last_purchase,
+        {{ days_between('first_purchase_on', as_of_date()) }} as days_since_first_purchase,
+        cast({{ days_between('first_purchase_on', 'last_purchase_on') }} as double) / 7 as recency_weeks,
+        cast({{ days_between('first_purchase_on', as_of_date()) }} as double) / 7 as age_weeks,
         cast(repeat_day_spend_amount as decimal(18, 4)) as repeat_day_spend_amount,
         case
             when purchase_day_count > 1

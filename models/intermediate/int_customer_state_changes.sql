@@ -52,7 +52,7 @@ orders_positioned as (
         customer_orders.is_purchase,
         customer_orders.net_revenue,
         customer_orders.gross_margin_amount,
-        cast(datediff('month', history_bounds.first_month_start_on, customer_orders.ordered_on) as integer)
+        cast({{ month_diff('history_bounds.first_month_start_on', 'customer_orders.ordered_on') }} as integer)
             as order_month_index,
         {{ month_end_index_on_or_after('customer_orders.ordered_on') }} as entry_index,
         {{ month_end_index_on_or_after(trailing_window_ends_on('customer_orders.ordered_on', var('rfm_window_days') | int)) }}
@@ -82,9 +82,10 @@ order_events as (
         order_month_index,
         is_reactivation,
         month_end_count,
-        unnest([entry_index, window_exit_index
-            {%- if not window_is_year %}, trailing_year_exit_index{% endif %}]) as month_end_index,
-        unnest([0, 1{% if not window_is_year %}, 2{% endif %}]) as event_kind
+        {{ unnest_zipped({
+            'month_end_index': ['entry_index', 'window_exit_index'] + ([] if window_is_year else ['trailing_year_exit_index']),
+            'event_kind': ['0', '1'] + ([] if window_is_year else ['2']),
+        }) }}
     from orders_positioned
 ),
 

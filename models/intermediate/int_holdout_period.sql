@@ -26,10 +26,10 @@ holdout_length as (
     select
         run_dates.as_of_date,
         history.first_purchase_on,
-        cast(run_dates.as_of_date - history.first_purchase_on + 1 as integer) as history_days,
+        cast({{ days_between('history.first_purchase_on', 'run_dates.as_of_date') }} + 1 as integer) as history_days,
         cast(least(
             {{ var('holdout_weeks') }},
-            floor((run_dates.as_of_date - history.first_purchase_on + 1) / 14)
+            floor(({{ days_between('history.first_purchase_on', 'run_dates.as_of_date') }} + 1) / 14)
         ) as integer) as holdout_weeks
     from run_dates
     cross join history

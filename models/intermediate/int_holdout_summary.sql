@@ -33,9 +33,9 @@ customer_summary as (
         calibration_end_on,
         count(*) filter (where ordered_on <= calibration_end_on) - 1
             as repeat_purchase_day_count,
-        max(ordered_on) filter (where ordered_on <= calibration_end_on) - first_purchase_on
+        {{ days_between('first_purchase_on', 'max(ordered_on) filter (where ordered_on <= calibration_end_on)') }}
             as days_first_to_last_purchase,
-        calibration_end_on - first_purchase_on as days_since_first_purchase,
+        {{ days_between('first_purchase_on', 'calibration_end_on') }} as days_since_first_purchase,
         count(*) filter (where ordered_on > calibration_end_on) as holdout_purchase_day_count
     from customer_days
     where first_purchase_on <= calibration_end_on

@@ -14,7 +14,7 @@ run_dates as (
 ),
 
 month_offsets as (
-    select unnest(range(0, {{ var('history_months') | int }})) as months_before_as_of
+    select {{ unnest_range(0, var('history_months') | int) }} as months_before_as_of
 ),
 
 month_ends as (
@@ -24,7 +24,7 @@ month_ends as (
             when month_offsets.months_before_as_of = 0 then run_dates.as_of_date
             else cast(last_day(
                 date_trunc('month', run_dates.as_of_date)
-                - to_months(cast(month_offsets.months_before_as_of as integer))
+                - {{ months_interval('cast(month_offsets.months_before_as_of as integer)') }}
             ) as date)
         end as month_end_on
     from run_dates

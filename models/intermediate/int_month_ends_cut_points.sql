@@ -33,8 +33,8 @@ populations as (
         count(*) filter (where is_window_buyer) as window_buyers,
         count(*) filter (where has_window_revenue) as window_revenue_customers,
         {{ quantile_cut_points('days_since_last_order') }} as r_cut_points,
-        {{ quantile_cut_points('frequency_orders') }} filter (where is_window_buyer) as f_cut_points,
-        {{ quantile_cut_points('monetary_amount') }} filter (where has_window_revenue) as m_cut_points,
+        {{ quantile_cut_points('frequency_orders', where='is_window_buyer') }} as f_cut_points,
+        {{ quantile_cut_points('monetary_amount', where='has_window_revenue') }} as m_cut_points,
         avg(cast(days_since_last_order as double)) as mean_days_since_last_order,
         avg(cast(frequency_orders as double)) filter (where is_window_buyer) as mean_frequency_orders,
         avg(cast(monetary_amount as double)) filter (where has_window_revenue) as mean_monetary_amount
@@ -50,7 +50,7 @@ final as (
         coalesce(populations.window_revenue_customers, 0) as window_revenue_customers,
         {%- for dimension in ['r', 'f', 'm'] %}
         {%- for k in range(1, 5) %}
-        populations.{{ dimension }}_cut_points[{{ k }}] as {{ dimension }}_cut_point_{{ k }},
+        {{ list_item('populations.' ~ dimension ~ '_cut_points', k) }} as {{ dimension }}_cut_point_{{ k }},
         {%- endfor %}
         {%- endfor %}
         populations.mean_days_since_last_order,

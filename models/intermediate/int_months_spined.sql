@@ -12,13 +12,7 @@ run_dates as (
 
 month_starts as (
     select
-        unnest(
-            generate_series(
-                cast(date_trunc('month', first_order_on) as date),
-                cast(date_trunc('month', as_of_date) as date),
-                interval 1 month
-            )
-        ) as month_start_at,
+        {{ unnest_month_series("cast(date_trunc('month', first_order_on) as date)", "cast(date_trunc('month', as_of_date) as date)") }} as month_start_at,
         as_of_date
     from run_dates
 ),

@@ -30,7 +30,7 @@ lines_split as (
 
 {#- One row per order and day (nearly every order has one day). Materialized: three CTEs
     below read it. #}
-order_days as materialized (
+order_days {{ cte_materialized() }} (
     select
         order_id,
         ordered_on,

@@ -24,7 +24,7 @@ rules as (
 ),
 
 scores as (
-    select unnest(range(1, 6)) as score
+    select {{ unnest_range(1, 6) }} as score
 ),
 
 score_cells as (
@@ -36,11 +36,11 @@ score_cells as (
 ),
 
 rfm8_codes as (
-    select unnest(['111', '011', '101', '001', '110', '010', '100', '000']) as rfm8_code
+    select {{ unnest_list(["'111'", "'011'", "'101'", "'001'", "'110'", "'010'", "'100'", "'000'"]) }} as rfm8_code
 ),
 
 new_customer_flags as (
-    select unnest([true, false]) as is_new_customer
+    select {{ unnest_list(['true', 'false']) }} as is_new_customer
 ),
 
 score_rule_matches as (
@@ -48,7 +48,7 @@ score_rule_matches as (
         rules.scheme,
         score_cells.r_score,
         score_cells.fm_score,
-        cast(null as varchar) as rfm8_code,
+        cast(null as string) as rfm8_code,
         new_customer_flags.is_new_customer,
         rules.segment_code,
         rules.priority

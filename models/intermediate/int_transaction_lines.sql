@@ -49,11 +49,7 @@ clean_lines as (
 {#- clean identity rows are unique by (store_id, customer_id): no line is repeated #}
 stitched as (
     select
-        clean_lines.* replace (
-            coalesce(
-                in_store.customer_key, in_every_store.customer_key, clean_lines.customer_id
-            ) as customer_id
-        ),
+        {{ star_replace('clean_lines', {'customer_id': 'coalesce(in_store.customer_key, in_every_store.customer_key, clean_lines.customer_id)'}) }},
         clean_lines.customer_id as platform_customer_id,
         coalesce(in_store.customer_key, in_every_store.customer_key) is not null as is_stitched
     from clean_lines

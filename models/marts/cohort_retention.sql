@@ -70,7 +70,7 @@ cohort_grid_filled as (
     select
         cohort_grid.cohort_month_start_on,
         cast(
-            datediff('month', cohort_grid.cohort_month_start_on, cohort_grid.activity_month_start_on)
+            {{ month_diff('cohort_grid.cohort_month_start_on', 'cohort_grid.activity_month_start_on') }}
             as integer
         ) as months_since_first_purchase,
         cohort_grid.activity_month_start_on,

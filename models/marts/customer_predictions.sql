@@ -98,12 +98,12 @@ clv_uncertainty as (
         sqrt(
             discounted_expected_orders_log_se * discounted_expected_orders_log_se
             + coalesce(
-                spend_log_gradient_p * spend_log_gradient_p * spend_covariance[1]
-                + spend_log_gradient_q * spend_log_gradient_q * spend_covariance[5]
-                + spend_log_gradient_gamma * spend_log_gradient_gamma * spend_covariance[9]
-                + 2 * spend_log_gradient_p * spend_log_gradient_q * spend_covariance[2]
-                + 2 * spend_log_gradient_p * spend_log_gradient_gamma * spend_covariance[3]
-                + 2 * spend_log_gradient_q * spend_log_gradient_gamma * spend_covariance[6],
+                spend_log_gradient_p * spend_log_gradient_p * {{ list_item('spend_covariance', 1) }}
+                + spend_log_gradient_q * spend_log_gradient_q * {{ list_item('spend_covariance', 5) }}
+                + spend_log_gradient_gamma * spend_log_gradient_gamma * {{ list_item('spend_covariance', 9) }}
+                + 2 * spend_log_gradient_p * spend_log_gradient_q * {{ list_item('spend_covariance', 2) }}
+                + 2 * spend_log_gradient_p * spend_log_gradient_gamma * {{ list_item('spend_covariance', 3) }}
+                + 2 * spend_log_gradient_q * spend_log_gradient_gamma * {{ list_item('spend_covariance', 6) }},
                 0)
         ) as clv_log_se
     from scored

@@ -23,7 +23,7 @@ customer_facts as (
         lifetime_gross_margin_amount,
         case
             when lifetime_orders > 1
-                then cast(last_order_on - first_order_on as double) / (lifetime_orders - 1)
+                then cast({{ days_between('first_order_on', 'last_order_on') }} as double) / (lifetime_orders - 1)
         end as average_days_between_orders,
         trailing_year_orders
     from {{ ref('int_customer_state_changes') }}

@@ -28,7 +28,7 @@ customers_scored as (
 final as (
     select
         calibration_frequency,
-        case when calibration_frequency = 7 then '7+' else cast(calibration_frequency as varchar) end
+        case when calibration_frequency = 7 then '7+' else cast(calibration_frequency as string) end
             as calibration_frequency_label,
         count(*) as customer_count,
         sum(holdout_purchase_day_count) as actual_orders,

@@ -36,7 +36,7 @@ repeat_days as (
 
 weekly_actual as (
     select
-        cast(as_of_date - cast(7 * ((as_of_date - ordered_on) // 7) as integer) as date)
+        cast(as_of_date - cast(7 * ({{ int_div('(' ~ days_between('ordered_on', 'as_of_date') ~ ')', 7) }}) as integer) as date)
             as week_ending_on,
         count(*) as actual_orders
     from repeat_days

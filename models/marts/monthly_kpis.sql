@@ -128,7 +128,7 @@ second_purchases_by_month as (
     select
         month_start_on,
         count(*) as second_purchase_customer_count,
-        cast(quantile_cont(days_first_to_second_purchase, 0.5) as double)
+        cast({{ quantile_cont_of('days_first_to_second_purchase', 0.5) }} as double)
             as median_days_first_to_second_purchase
     from customer_months
     where is_second_purchase_month

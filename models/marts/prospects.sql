@@ -23,7 +23,7 @@ final as (
         registrations.city,
         registrations.acquisition_channel,
         registrations.acquisition_cost as acquisition_cost_amount,
-        cast(run_dates.as_of_date - registrations.signed_up_on as integer) as days_since_signup,
+        cast({{ days_between('registrations.signed_up_on', 'run_dates.as_of_date') }} as integer) as days_since_signup,
         'prospect' as lifecycle_stage
     from registrations
     cross join run_dates

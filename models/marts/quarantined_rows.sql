@@ -43,7 +43,7 @@ quarantined as (
 
     select
         'customers' as source_file,
-        cast(null as varchar) as raw_file_name,
+        cast(null as string) as raw_file_name,
         source_row_number,
         quarantine_reason,
         customer_id as record_key,
@@ -55,7 +55,7 @@ quarantined as (
 
     select
         'campaigns' as source_file,
-        cast(null as varchar) as raw_file_name,
+        cast(null as string) as raw_file_name,
         source_row_number,
         quarantine_reason,
         campaign_id as record_key,
@@ -67,7 +67,7 @@ quarantined as (
 
     select
         'campaign_contacts' as source_file,
-        cast(null as varchar) as raw_file_name,
+        cast(null as string) as raw_file_name,
         source_row_number,
         quarantine_reason,
         case
@@ -82,7 +82,7 @@ quarantined as (
 
     select
         'feedback' as source_file,
-        cast(null as varchar) as raw_file_name,
+        cast(null as string) as raw_file_name,
         source_row_number,
         quarantine_reason,
         customer_id as record_key,
@@ -94,7 +94,7 @@ quarantined as (
 
     select
         'customer_identities' as source_file,
-        cast(null as varchar) as raw_file_name,
+        cast(null as string) as raw_file_name,
         source_row_number,
         quarantine_reason,
         case

@@ -46,7 +46,7 @@ window_orders as (
 -- No upper bound: a late line of an order dated in the window counts with it. Materialized
 -- so that DuckDB applies the date filter in the scan (only the window's lines are read)
 -- rather than after the join with the orders (every line is read: twice the time at 10M).
-lines as materialized (
+lines {{ cte_materialized() }} (
     select
         order_id,
         category,

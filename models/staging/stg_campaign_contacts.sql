@@ -12,7 +12,7 @@
 with
 
 {#- materialized: see numbered_raw_rows (macros/staging_helpers.sql) #}
-numbered as materialized (
+numbered {{ cte_materialized() }} (
     {{ numbered_raw_rows('campaign_contacts', columns) }}
 ),
 

@@ -15,7 +15,7 @@
 with
 
 {#- materialized: see numbered_raw_rows (macros/staging_helpers.sql) #}
-numbered as materialized (
+numbered {{ cte_materialized() }} (
     {{ numbered_raw_rows('customers', columns) }}
 ),
 

@@ -32,7 +32,7 @@
 with
 
 {#- materialized: see numbered_raw_rows (macros/staging_helpers.sql) #}
-numbered as materialized (
+numbered {{ cte_materialized() }} (
     {{ numbered_raw_rows('transactions', columns) }}
 ),
 
@@ -123,7 +123,7 @@ repeated_raw_ids as (
 repeated_ids as (
     select
         transaction_id,
-        min({'file': raw_file_name, 'row': source_row_number}) as first_line
+        min({{ struct_of({'file': 'raw_file_name', 'row': 'source_row_number'}) }}) as first_line
     from line_checked
     where line_reason is null
         and transaction_id in (select repeated_raw_ids.transaction_id from repeated_raw_ids)
@@ -150,7 +150,7 @@ classified as (
             when loaded_ids.transaction_id is not null
                 then 'duplicate_transaction_id'
             {%- endif %}
-            when {'file': line_checked.raw_file_name, 'row': line_checked.source_row_number}
+            when {{ struct_of({'file': 'line_checked.raw_file_name', 'row': 'line_checked.source_row_number'}) }}
                 > repeated_ids.first_line
                 then 'duplicate_transaction_id'
         end as quarantine_reason

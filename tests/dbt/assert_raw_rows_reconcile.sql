@@ -33,7 +33,7 @@ raw_counts as (
         cast({{ counted_rows }} as bigint) as raw_rows
         {%- else %}
         count(*) as raw_rows
-    from {{ raw_relation(file_name) }} as raw_file
+    from {{ raw_file_rows(file_name) }} as raw_file
         {%- endif %}
     {%- if not loop.last %}
     union all

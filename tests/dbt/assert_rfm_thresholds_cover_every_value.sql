@@ -14,7 +14,7 @@ thresholds as (
 ),
 
 dimensions as (
-    select unnest(['r', 'f', 'm']) as dimension
+    select {{ unnest_list(["'r'", "'f'", "'m'"]) }} as dimension
 ),
 
 ordered_bands as (

@@ -21,7 +21,7 @@ resolved as (
 required_schemes as (
     select distinct scheme
     from (
-        select unnest(['rfm_grid', 'rfm8', '{{ var("segment_scheme") }}']) as scheme
+        select {{ unnest_list(["'rfm_grid'", "'rfm8'", "'" ~ var("segment_scheme") ~ "'"]) }} as scheme
     )
 ),
 
@@ -45,11 +45,11 @@ required_scheme_kinds as (
 ),
 
 scores as (
-    select cast(unnest(range(1, 6)) as integer) as score
+    select {{ unnest_range(1, 6, cast_to='integer') }} as score
 ),
 
 new_customer_flags as (
-    select unnest([true, false]) as is_new_customer
+    select {{ unnest_list(['true', 'false']) }} as is_new_customer
 ),
 
 score_cells as (
@@ -73,7 +73,7 @@ code_cells as (
     from required_scheme_kinds
     cross join new_customer_flags
     cross join (
-        select unnest(['111', '011', '101', '001', '110', '010', '100', '000']) as rfm8_code
+        select {{ unnest_list(["'111'", "'011'", "'101'", "'001'", "'110'", "'010'", "'100'", "'000'"]) }} as rfm8_code
     ) as codes
     where required_scheme_kinds.has_code_rules
 ),

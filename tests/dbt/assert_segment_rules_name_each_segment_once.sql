@@ -13,10 +13,10 @@ segment_texts as (
     select
         scheme,
         segment_code,
-        count(distinct [
-            segment_name_en, segment_name_zh, action_en, action_zh,
-            coalesce(cast(tier_rank as varchar), ''), cast(promises_activity as varchar)
-        ]) as text_variants
+        count(distinct {{ list_of([
+            'segment_name_en', 'segment_name_zh', 'action_en', 'action_zh',
+            "coalesce(cast(tier_rank as string), '')", 'cast(promises_activity as string)'
+        ]) }}) as text_variants
     from rules
     group by scheme, segment_code
 )

@@ -87,9 +87,9 @@ largest_outflow as (
 actions as (
     select
         'contact_watchlist' as action_code,
-        cast(null as varchar) as segment_code,
-        cast(null as varchar) as campaign_id,
-        cast(null as varchar) as campaign_name,
+        cast(null as string) as segment_code,
+        cast(null as string) as campaign_id,
+        cast(null as string) as campaign_name,
         count(*) as customer_count,
         cast(sum(value_at_risk_amount) as double) as value_amount,
         '--segment watchlist --out watchlist.csv' as export_arguments
@@ -99,8 +99,8 @@ actions as (
     select
         'onboard_new_buyers' as action_code,
         'new' as segment_code,
-        cast(null as varchar) as campaign_id,
-        cast(null as varchar) as campaign_name,
+        cast(null as string) as campaign_id,
+        cast(null as string) as campaign_name,
         count(*) as customer_count,
         cast(coalesce(sum(predictions.predicted_clv), 0) as double) as value_amount,
         '--segment new --scheme rfm_grid --out new_buyers.csv' as export_arguments
@@ -113,8 +113,8 @@ actions as (
     select
         'win_back_leavers' as action_code,
         largest_outflow.segment_code,
-        cast(null as varchar) as campaign_id,
-        cast(null as varchar) as campaign_name,
+        cast(null as string) as campaign_id,
+        cast(null as string) as campaign_name,
         count(*) as customer_count,
         cast(coalesce(sum(predictions.predicted_clv), 0) as double) as value_amount,
         '--left ' || largest_outflow.segment_code || ' --out left_'
@@ -129,12 +129,12 @@ actions as (
     union all
     select
         'repeat_best_campaign' as action_code,
-        cast(null as varchar) as segment_code,
+        cast(null as string) as segment_code,
         campaign_id,
         campaign_name,
         contacted_customer_count as customer_count,
         cast(incremental_gross_margin_amount as double) as value_amount,
-        cast(null as varchar) as export_arguments
+        cast(null as string) as export_arguments
     from (
         select campaigns.*
         from campaigns

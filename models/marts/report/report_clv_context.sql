@@ -33,7 +33,7 @@ orders as (
 trailing_window as (
     select
         as_of_date,
-        cast(as_of_date - interval ({{ var('clv_months') | int }}) month as date) + 1
+        cast(as_of_date - interval {{ var('clv_months') | int }} month as date) + 1
             as trailing_start_on
     from run_dates
 ),

@@ -20,7 +20,7 @@ run_dates as (
 
 tail_point as (
     select
-        coalesce(quantile_cont(predicted_clv, 0.95), 0) / 10 as raw_width,
+        coalesce({{ quantile_cont_of('predicted_clv', 0.95) }}, 0) / 10 as raw_width,
         count(*) as all_customer_count
     from predictions
 ),
@@ -46,7 +46,7 @@ band_width as (
 ),
 
 bands as (
-    select cast(unnest(range(0, 11)) as integer) as band_number
+    select {{ unnest_range(0, 11, cast_to='integer') }} as band_number
 ),
 
 customer_bands as (

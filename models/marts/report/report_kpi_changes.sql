@@ -111,7 +111,7 @@ kpi_changes_in_context as (
     -- the usual variation: the changes and values of the 12 months before this one
     select
         *,
-        median(abs(change_amount)) over trailing_months as typical_change_amount,
+        {{ median_of('abs(change_amount)') }} over trailing_months as typical_change_amount,
         count(change_amount) over trailing_months as prior_change_count,
         min(value) over trailing_months as trailing_min_value,
         max(value) over trailing_months as trailing_max_value,

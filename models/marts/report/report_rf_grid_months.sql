@@ -20,7 +20,7 @@ month_ends as (
 ),
 
 scores as (
-    select cast(unnest(range(1, 6)) as integer) as score
+    select {{ unnest_range(1, 6, cast_to='integer') }} as score
 ),
 
 cells as (

@@ -1,0 +1,270 @@
+"""`make test-spark`: the same project built on DuckDB and on a local SparkSession, and every
+model's table compared cell for cell (issue 19).
+
+    python -m retail_tiers.spark_parity --work DIR [--input DATA_DIR]
+
+Without --input the demo data (seeds/demo) is built; with it, a folder of raw files (as
+`retail-tiers build --input`, checked the same way). Both builds get the same vars (the
+as-of date and the load date are fixed, so neither depends on the day of the run).
+
+Cells must agree:
+- text, integers, dates, timestamps and booleans exactly;
+- money (a decimal column on both engines) to the cent;
+- other numbers (rates, shares, expectations: doubles) to 1e-9, relative above 1;
+- the model fits' parameters (clv_model_fit, holdout_model_fit) to 1e-6 relative.
+`fit_seconds` (how long a fit took) is left out. Rows are matched after sorting both tables
+by every column (numbers rounded to 6 places for the sort only), so row order does not
+matter; the column sets must be equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import decimal
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from retail_tiers.errors import RetailTiersError
+
+FIT_MODELS = {"clv_model_fit", "holdout_model_fit"}
+# how long a fit took on this run: a measurement, not a result (left out of the comparison)
+TIMING_COLUMNS = {"fit_seconds"}
+MONEY_TOLERANCE = 0.005
+RATE_TOLERANCE = 1e-9
+FIT_TOLERANCE = 1e-6
+# A fixed day, so that `load_date` (future_timestamp) is the same in both builds.
+LOAD_DATE = "2026-11-30"
+
+
+@dataclass
+class TableResult:
+    relation: str
+    rows: int
+    problems: list[str] = field(default_factory=list)
+    largest_difference: float = 0.0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
+
+
+def _sort_key(row: dict[str, Any], columns: list[str]) -> tuple[Any, ...]:
+    key = []
+    for column in columns:
+        value = row[column]
+        if value is None:
+            key.append((0, ""))
+        elif isinstance(value, list):
+            key.append((1, json.dumps([round(float(v), 6) if _is_number(v) else str(v)
+                                       for v in value])))
+        elif _is_number(value):
+            number = float(value)
+            key.append((1, "nan" if math.isnan(number) else f"{round(number, 6):+030.6f}"))
+        else:
+            key.append((1, str(value)))
+    return tuple(key)
+
+
+def _cell_difference(left: Any, right: Any, money: bool, fit: bool) -> float | None:
+    """None when the two cells agree; else how far apart they are."""
+    if left is None or right is None:
+        return None if left is None and right is None else math.inf
+    if isinstance(left, list) or isinstance(right, list):
+        if not (isinstance(left, list) and isinstance(right, list)) or len(left) != len(right):
+            return math.inf
+        worst = [_cell_difference(a, b, money, fit) for a, b in zip(left, right, strict=True)]
+        found = [w for w in worst if w is not None]
+        return max(found) if found else None
+    if _is_number(left) and _is_number(right):
+        a, b = float(left), float(right)
+        if math.isnan(a) or math.isnan(b):
+            return None if math.isnan(a) and math.isnan(b) else math.inf
+        if a == b:
+            return None
+        gap = abs(a - b)
+        if fit:
+            allowed = FIT_TOLERANCE * max(abs(a), abs(b))
+        elif money:
+            allowed = MONEY_TOLERANCE
+        else:
+            allowed = RATE_TOLERANCE * max(1.0, abs(a), abs(b))
+        return None if gap <= allowed else gap
+    return None if left == right else math.inf
+
+
+def compare_tables(relation: str, left: pa.Table, right: pa.Table) -> TableResult:
+    """DuckDB's table (left) against Spark's (right), cell for cell."""
+    result = TableResult(relation, left.num_rows)
+    left_columns, right_columns = set(left.column_names), set(right.column_names)
+    if left_columns != right_columns:
+        result.problems.append(
+            f"columns differ: only DuckDB {sorted(left_columns - right_columns)}, "
+            f"only Spark {sorted(right_columns - left_columns)}")
+        return result
+    if left.num_rows != right.num_rows:
+        result.problems.append(f"rows differ: DuckDB {left.num_rows}, Spark {right.num_rows}")
+        return result
+    columns = [c for c in left.column_names if c not in TIMING_COLUMNS]
+    money = {c for c in columns if pa.types.is_decimal(left.schema.field(c).type)
+             and pa.types.is_decimal(right.schema.field(c).type)}
+    fit = relation.split(".")[-1] in FIT_MODELS
+    left_rows = sorted(left.to_pylist(), key=lambda row: _sort_key(row, columns))
+    right_rows = sorted(right.to_pylist(), key=lambda row: _sort_key(row, columns))
+    fit_columns = {c for c in columns if fit and (pa.types.is_floating(left.schema.field(c).type)
+                                                  or pa.types.is_list(left.schema.field(c).type))}
+    for number, (a, b) in enumerate(zip(left_rows, right_rows, strict=True)):
+        for column in columns:
+            gap = _cell_difference(a[column], b[column], column in money, column in fit_columns)
+            if gap is None:
+                continue
+            if gap != math.inf:
+                result.largest_difference = max(result.largest_difference, gap)
+            if len(result.problems) < 5:
+                result.problems.append(
+                    f"row {number + 1} column {column}: DuckDB {a[column]!r}, Spark {b[column]!r}")
+    return result
+
+
+def _comparable_spark(table: pa.Table) -> pa.Table:
+    """Spark's timestamps arrive as UTC-zoned instants of the wall-clock values (the session
+    time zone is UTC): drop the zone so they compare with DuckDB's plain timestamps."""
+    fields = []
+    for item in table.schema:
+        if pa.types.is_timestamp(item.type) and item.type.tz is not None:
+            fields.append(pa.field(item.name, pa.timestamp("us")))
+        else:
+            fields.append(item)
+    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
+
+
+def model_relations(project: Path, target_path: Path) -> list[str]:
+    """schema.name of every model that is a table, a view or an incremental table."""
+    manifest = json.loads((target_path / "manifest.json").read_text(encoding="utf-8"))
+    found = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["config"]["materialized"] != "ephemeral":
+            found.append(f"{node['schema']}.{node['alias']}")
+    return sorted(found)
+
+
+def build_duckdb(project: Path, work: Path, dbt_vars: dict[str, Any], log: Any) -> Path:
+    """A plain `dbt build` on DuckDB into work/duckdb/warehouse.duckdb (a child process)."""
+    warehouse = work / "duckdb" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    warehouse.unlink(missing_ok=True)
+    env = {**os.environ, "RETAIL_TIERS_DB": str(warehouse),
+           "DBT_TARGET_PATH": str(work / "duckdb" / "target"),
+           "DBT_LOG_PATH": str(work / "duckdb" / "logs")}
+    args = [str(Path(sys.executable).with_name("dbt")), "build", "--profiles-dir", str(project),
+            "--project-dir", str(project), "--vars", json.dumps(dbt_vars)]
+    if "raw_files" in dbt_vars:
+        args += ["--exclude", "path:seeds/demo"]
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-15:])
+        raise RetailTiersError(f"spark parity: the DuckDB build failed:\n{tail}")
+    log(f"DuckDB build: {time.perf_counter() - started:.1f} s")
+    return warehouse
+
+
+def input_vars(input_dir: Path, work: Path) -> dict[str, Any]:
+    """The raw_files var `retail-tiers build --input` would pass for this folder."""
+    from retail_tiers.build import prepare_input
+
+    raw_files, _, _ = prepare_input(input_dir, None, work / "input.duckdb", lambda _: None)
+    return {"raw_files": raw_files}
+
+
+def run(project: Path, work: Path, input_dir: Path | None, as_of: str | None,
+        log: Any = print, reuse_duckdb: bool = False) -> list[TableResult]:
+    work.mkdir(parents=True, exist_ok=True)
+    dbt_vars: dict[str, Any] = {"load_date": LOAD_DATE}
+    if as_of:
+        dbt_vars["as_of_date"] = as_of
+    if input_dir is not None:
+        dbt_vars.update(input_vars(input_dir, work))
+    duck = work / "duckdb" / "warehouse.duckdb"
+    if not (reuse_duckdb and duck.exists()):
+        duck = build_duckdb(project, work, dbt_vars, log)
+
+    spark_dir = work / "spark"
+    os.environ["RETAIL_TIERS_SPARK_DIR"] = str(spark_dir)
+    os.environ["DBT_TARGET_PATH"] = str(work / "spark_target")
+    os.environ["DBT_LOG_PATH"] = str(work / "spark_logs")
+    from retail_tiers.spark_build import SparkBuild
+
+    started = time.perf_counter()
+    build = SparkBuild(project, dbt_vars=dbt_vars, log=log)
+    seconds = build.run(tests=False)
+    log(f"Spark build: {time.perf_counter() - started:.1f} s "
+        + json.dumps({k: round(v, 1) for k, v in seconds.items()}))
+
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    relations = model_relations(project, work / "spark_target")
+    results = []
+    con = duckdb.connect(str(duck), read_only=True)
+    try:
+        for relation in relations:
+            left = con.sql(f"select * from {relation}").arrow()
+            if hasattr(left, "read_all"):
+                left = left.read_all()
+            right = _comparable_spark(spark.table(relation).toArrow())
+            results.append(compare_tables(relation, left, right))
+    finally:
+        con.close()
+    try:
+        log(f"Spark data tests: {build.test():.1f} s, all passed")
+    except RetailTiersError as error:
+        results.append(TableResult("dbt data tests on Spark", 0, [str(error)]))
+    finally:
+        spark.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, required=True, help="scratch folder")
+    parser.add_argument("--input", type=Path, default=None, help="raw files (default: demo)")
+    parser.add_argument("--as-of", default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write the results as json")
+    parser.add_argument("--reuse-duckdb", action="store_true",
+                        help="compare with the DuckDB build a previous run left in --work")
+    options = parser.parse_args(argv)
+    project = Path(__file__).resolve().parents[1]
+    try:
+        results = run(project, options.work.resolve(), options.input, options.as_of,
+                      reuse_duckdb=options.reuse_duckdb)
+    except RetailTiersError as error:
+        print(error, file=sys.stderr)
+        return 1
+    failed = [r for r in results if r.problems]
+    for result in results:
+        status = "equal" if not result.problems else "DIFFERENT"
+        gap = result.largest_difference
+        print(f"{status:9} {result.relation:55} {result.rows:>8} rows"
+              + (f"  largest gap {gap:.3g}" if gap else ""))
+        for problem in result.problems:
+            print(f"          {problem}")
+    if options.out:
+        options.out.write_text(json.dumps([r.__dict__ for r in results], indent=2,
+                                          default=str), encoding="utf-8")
+    print(f"{len(results) - len(failed)} of {len(results)} models equal on DuckDB and Spark")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

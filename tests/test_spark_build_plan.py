@@ -1,0 +1,103 @@
+"""The Spark build's plan and the parity check's rules, without Spark (`make test-spark` runs
+the real builds): the models split into dbt runs and driver steps in dependency order, and
+the comparison accepts exactly the documented tolerances."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from retail_tiers.spark_build import Node, QueryResult, stages
+from retail_tiers.spark_parity import compare_tables
+
+
+def node(name: str, language: str = "sql", parents: tuple[str, ...] = ()) -> Node:
+    return Node(unique_id=f"model.p.{name}", name=name, language=language,
+                relation=f"main.{name}", schema="main", path=Path(f"{name}.{language}"),
+                parents=tuple(f"model.p.{p}" for p in parents), meta={})
+
+
+def test_python_models_split_the_sql_models_into_runs_in_dependency_order() -> None:
+    nodes = {n.unique_id: n for n in [
+        node("stg"), node("summary", parents=("stg",)), node("other", parents=("stg",)),
+        node("fit", "python", ("summary",)), node("scored", "python", ("summary", "fit")),
+        node("predictions", parents=("scored", "other")),
+        node("totals", "python", ("predictions", "fit")), node("report", parents=("totals",)),
+    ]}
+    plan = [(kind, sorted(n.name for n in step)) for kind, step in stages(nodes)]
+    assert plan == [
+        ("sql", ["other", "stg", "summary"]),
+        ("python", ["fit"]),
+        ("python", ["scored"]),
+        ("sql", ["predictions"]),
+        ("python", ["totals"]),
+        ("sql", ["report"]),
+    ]
+
+
+def test_every_model_runs_once_and_after_its_parents() -> None:
+    nodes = {n.unique_id: n for n in [
+        node("a"), node("p", "python", ("a",)), node("b", parents=("a",)),
+        node("c", parents=("b", "p")),
+    ]}
+    order = [n.name for _, step in stages(nodes) for n in step]
+    assert sorted(order) == ["a", "b", "c", "p"]
+    for n in nodes.values():
+        for parent in n.parents:
+            assert order.index(parent.split(".")[-1]) < order.index(n.name)
+
+
+def test_query_results_read_like_duckdbs() -> None:
+    table = pa.table({
+        "x": pa.array([1, 2], pa.int64()),
+        "spend": pa.array([decimal.Decimal("1.5"), decimal.Decimal("2.25")], pa.decimal128(18, 4)),
+        "as_of_date": pa.array([dt.date(2026, 10, 31)] * 2, pa.date32()),
+    })
+    found = QueryResult(table)
+    assert found.fetchall()[0] == (1, decimal.Decimal("1.5000"), dt.date(2026, 10, 31))
+    numbers = found.fetchnumpy()
+    assert numbers["spend"].dtype.kind == "f" and list(numbers["spend"]) == [1.5, 2.25]
+
+
+def money(*values: str) -> pa.Array:
+    return pa.array([decimal.Decimal(v) for v in values], pa.decimal128(18, 4))
+
+
+@pytest.mark.parametrize(("spark_value", "equal"), [("10.0049", True), ("10.0051", False)])
+def test_money_must_match_to_the_cent(spark_value: str, equal: bool) -> None:
+    duck = pa.table({"id": ["a"], "amount": money("10.0000")})
+    spark = pa.table({"id": ["a"], "amount": money(spark_value)})
+    assert (not compare_tables("main.t", duck, spark).problems) is equal
+
+
+@pytest.mark.parametrize(("gap", "equal"), [(5e-10, True), (2e-9, False)])
+def test_rates_must_match_to_1e_9(gap: float, equal: bool) -> None:
+    duck = pa.table({"id": ["a", "b"], "rate": [0.25, 0.5]})
+    spark = pa.table({"id": ["b", "a"], "rate": [0.5, 0.25 + gap]})
+    assert (not compare_tables("main.t", duck, spark).problems) is equal
+
+
+@pytest.mark.parametrize(("relative_gap", "equal"), [(5e-7, True), (2e-6, False)])
+def test_fit_parameters_must_match_to_1e_6_relative(relative_gap: float, equal: bool) -> None:
+    duck = pa.table({"model": ["bg_nbd"], "r": [0.86754], "cov": [[1.0, 2.0]]})
+    spark = pa.table({"model": ["bg_nbd"], "r": [0.86754 * (1 + relative_gap)],
+                      "cov": [[1.0, 2.0]]})
+    assert (not compare_tables("main.clv_model_fit", duck, spark).problems) is equal
+    # the same gap in any other table is a rate's: 1e-9
+    assert compare_tables("main.other", duck, spark).problems
+
+
+def test_text_dates_and_row_counts_match_exactly() -> None:
+    duck = pa.table({"id": ["a"], "on": [dt.date(2026, 1, 31)]})
+    assert compare_tables("main.t", duck, pa.table({"id": ["a"], "on": [dt.date(2026, 2, 1)]}))\
+        .problems
+    assert compare_tables("main.t", duck, pa.table({"id": ["A"], "on": [dt.date(2026, 1, 31)]}))\
+        .problems
+    assert compare_tables("main.t", duck, pa.table({"id": ["a", "a"],
+                                                     "on": [dt.date(2026, 1, 31)] * 2})).problems
+    assert compare_tables("main.t", duck, pa.table({"id": ["a"]})).problems
+    assert not compare_tables("main.t", duck, duck).problems
