@@ -108,6 +108,19 @@ def test_both_languages_have_the_same_messages_and_placeholders() -> None:
     assert Messages("zh")("headline.clv", share="45.2%") == "前 10% 的客户贡献了 45.2% 的预测价值"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_messages_read_by_libyaml_equal_pyyaml_s_own_reading(lang: str) -> None:
+    """The report reads its messages with libyaml's parser (faster); PyYAML's pure-Python
+    safe loader must give the very same table."""
+    import yaml
+
+    from reports.i18n import MESSAGES_DIR
+
+    text = (MESSAGES_DIR / f"{lang}.yml").read_text(encoding="utf-8")
+    expected = {str(key): str(value) for key, value in yaml.safe_load(text).items()}
+    assert load_messages(lang) == expected
+
+
 def test_css_strings_cannot_escape_the_string_or_the_style_element() -> None:
     text = css_string('a"b\\c</style><script>')
     assert text.startswith('"') and text.endswith('"')
