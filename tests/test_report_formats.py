@@ -394,3 +394,38 @@ def test_one_money_axis_uses_one_unit() -> None:
     assert [en.axis_money(v, 12_000) for v in (8_000, 10_000, 12_000)] == ["¥8K", "¥10K", "¥12K"]
     assert [en.axis_money(v, 9_000) for v in (8_000, 9_000)] == ["¥8,000", "¥9,000"]
     assert zh.axis_money(80_000) == "¥80,000"  # without a reference: the value's own unit
+
+
+def test_compiled_templates_are_cached_and_an_unusable_cache_is_only_slower(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's templates are compiled once into Jinja's cache folder and read back from
+    there; a cache folder that cannot be read or written does not stop a render."""
+    from reports import render
+
+    def rendered_css(cache_dir: Path) -> str:
+        monkeypatch.setattr(render, "template_cache",
+                            lambda: render.QuietBytecodeCache(str(cache_dir)))
+        return render.environment().get_template("report.css.j2").render(
+            theme=render.theme, fonts=render.theme.pick_fonts(), t=Messages("en"),
+            heat_palette=render.theme.HEAT_PALETTE, month="October 2026", as_of="2026-10-31",
+            source="demo")
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    expected = rendered_css(cache_dir)
+    assert len(list(cache_dir.iterdir())) == 1
+    compile_template = render.Environment._compile
+    compiled: list[str] = []
+
+    def counting(self: object, source: str, filename: str) -> object:
+        compiled.append(filename)
+        return compile_template(self, source, filename)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render.Environment, "_compile", counting)
+    assert rendered_css(cache_dir) == expected
+    assert compiled == []  # read from the cache, not compiled again
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert rendered_css(blocked / "cache") == expected  # neither read nor written: compiled
+    assert len(compiled) == 1
