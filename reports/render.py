@@ -309,12 +309,16 @@ def _render_reports(request: ReportRequest, warehouse: Path | None,
 
 def _prepare_weasyprint() -> None:
     """Import WeasyPrint and lay out a one-word page: its first layout sets up things once
-    per process (cffi's C types, fontconfig, the default stylesheet). Never raises: a
-    failure here shows again, with its message, when the real report is rendered."""
+    per process (cffi's C types, fontconfig, the default stylesheet). Pillow's image plugins
+    are imported too: WeasyPrint offers every chart to Pillow before reading it as SVG, and
+    Pillow imports them all the first time. Never raises: a failure here shows again, with
+    its message, when the real report is rendered."""
     try:
         import weasyprint
+        from PIL import Image
 
         weasyprint.HTML(string="<p>.</p>").render()
+        Image.init()
     except Exception:
         return
 
