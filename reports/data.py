@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
+from reports.i18n import safe_load
 from retail_tiers.build_state import failed_build, latest_run_id
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.warehouse import require_tables
@@ -165,7 +165,7 @@ def pick_month(months: list[ReportMonth], wanted: str | None) -> ReportMonth:
 # ---- run ------------------------------------------------------------------------------------
 def effective_vars(project: Path, overrides_json: str | None) -> dict[str, Any]:
     """dbt_project.yml's var defaults overlaid with the vars the last build passed."""
-    config = yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    config = safe_load((project / "dbt_project.yml").read_text(encoding="utf-8")) or {}
     values = dict(config.get("vars") or {})
     if overrides_json:
         overrides = json.loads(overrides_json)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import gc
 import os
 import re
 import shutil
@@ -514,12 +515,32 @@ def test_failed_render_leaves_no_partial_file(demo_workspace: Workspace, tmp_pat
     monkeypatch.setattr(weasyprint.HTML, "write_pdf", broken)
     with pytest.raises(RuntimeError, match="renderer crashed"):
         render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
+    assert gc.isenabled()  # the render paused the cycle collector; a failure turns it back on
     assert sorted(path.name for path in out.iterdir()) == [previous.name]
     assert previous.read_bytes() == good_bytes  # the last good report is untouched
     previous.unlink()
     with pytest.raises(RuntimeError):
         render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
     assert list(out.iterdir()) == []
+
+
+def test_the_cycle_collector_is_back_as_it_was_after_a_render() -> None:
+    """render_reports pauses Python's cycle collector: off inside, on again afterwards
+    (also after a failure), and left off when the caller had turned it off."""
+    from reports.render import cyclic_gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="inside"), cyclic_gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("inside")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_chinese_without_a_cjk_font_is_refused_in_one_line(

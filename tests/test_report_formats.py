@@ -108,6 +108,19 @@ def test_both_languages_have_the_same_messages_and_placeholders() -> None:
     assert Messages("zh")("headline.clv", share="45.2%") == "前 10% 的客户贡献了 45.2% 的预测价值"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_messages_read_by_libyaml_equal_pyyaml_s_own_reading(lang: str) -> None:
+    """The report reads its messages with libyaml's parser (faster); PyYAML's pure-Python
+    safe loader must give the very same table."""
+    import yaml
+
+    from reports.i18n import MESSAGES_DIR
+
+    text = (MESSAGES_DIR / f"{lang}.yml").read_text(encoding="utf-8")
+    expected = {str(key): str(value) for key, value in yaml.safe_load(text).items()}
+    assert load_messages(lang) == expected
+
+
 def test_css_strings_cannot_escape_the_string_or_the_style_element() -> None:
     text = css_string('a"b\\c</style><script>')
     assert text.startswith('"') and text.endswith('"')
@@ -381,3 +394,38 @@ def test_one_money_axis_uses_one_unit() -> None:
     assert [en.axis_money(v, 12_000) for v in (8_000, 10_000, 12_000)] == ["¥8K", "¥10K", "¥12K"]
     assert [en.axis_money(v, 9_000) for v in (8_000, 9_000)] == ["¥8,000", "¥9,000"]
     assert zh.axis_money(80_000) == "¥80,000"  # without a reference: the value's own unit
+
+
+def test_compiled_templates_are_cached_and_an_unusable_cache_is_only_slower(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's templates are compiled once into Jinja's cache folder and read back from
+    there; a cache folder that cannot be read or written does not stop a render."""
+    from reports import render
+
+    def rendered_css(cache_dir: Path) -> str:
+        monkeypatch.setattr(render, "template_cache",
+                            lambda: render.QuietBytecodeCache(str(cache_dir)))
+        return render.environment().get_template("report.css.j2").render(
+            theme=render.theme, fonts=render.theme.pick_fonts(), t=Messages("en"),
+            heat_palette=render.theme.HEAT_PALETTE, month="October 2026", as_of="2026-10-31",
+            source="demo")
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    expected = rendered_css(cache_dir)
+    assert len(list(cache_dir.iterdir())) == 1
+    compile_template = render.Environment._compile
+    compiled: list[str] = []
+
+    def counting(self: object, source: str, filename: str) -> object:
+        compiled.append(filename)
+        return compile_template(self, source, filename)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render.Environment, "_compile", counting)
+    assert rendered_css(cache_dir) == expected
+    assert compiled == []  # read from the cache, not compiled again
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert rendered_css(blocked / "cache") == expected  # neither read nor written: compiled
+    assert len(compiled) == 1
