@@ -366,9 +366,6 @@ def score_patterns(
     # product is the sum of its factors' log-gradients: P(alive)'s is shared.
     pairs = purchase_models.DistinctPairs.of(x, T)
 
-    def alive_of(v):
-        return model.p_alive(v, x, t_x, T)
-
     def horizon_if_alive(v):
         return model.expected_purchases_if_alive(v, horizon, pairs.x, pairs.T)
 
@@ -377,7 +374,7 @@ def score_patterns(
             model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
 
     with np.errstate(all="ignore"):
-        alive = alive_of(values)
+        alive = model.p_alive(values, x, t_x, T)
         expected = horizon_if_alive(values)[pairs.index] * alive
         discounted = discounted_if_alive(values)[pairs.index] * alive
         within = {days: alive * model.p_purchase_within_if_alive(
@@ -385,7 +382,7 @@ def score_patterns(
         median_days = purchase_models.median_time_to_next_purchase(
             model, values, x, t_x, T) * DAYS_PER_WEEK
         covariance = _covariance(fit_table, chosen)
-        alive_gradient = purchase_models.log_gradient(alive_of, values)
+        alive_gradient = purchase_models.log_p_alive_gradient(model, values, x, t_x, T)
         horizon_se = purchase_models.log_standard_error(
             purchase_models.log_gradient(horizon_if_alive, values)[pairs.index]
             + alive_gradient, covariance)
