@@ -16,8 +16,10 @@ def model(dbt, session):
     as_of = dbt.ref("int_run_dates").query(
         "run_dates", "select as_of_date from run_dates"
     ).fetchall()[0][0]
-    return fit_models(
+    # a relation, not a pyarrow table: dbt-duckdb would import pandas for one (see
+    # retail_tiers.lifetime.arrow)
+    return session.from_arrow(fit_models(
         summary, as_of, holdout_fit=dbt.ref("holdout_model_fit"),
         purchase_model=str(dbt.config.meta_get("clv_purchase_model")),
         model_name="clv_model_fit",
-    )
+    ))

@@ -9,7 +9,9 @@ from retail_tiers.lifetime.pipeline import fit_holdout
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return fit_holdout(
+    # a relation, not a pyarrow table: dbt-duckdb would import pandas for one (see
+    # retail_tiers.lifetime.arrow)
+    return session.from_arrow(fit_holdout(
         dbt.ref("int_holdout_summary"), dbt.ref("int_holdout_period"),
         model_name="holdout_model_fit",
-    )
+    ))

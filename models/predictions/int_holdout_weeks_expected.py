@@ -8,8 +8,10 @@ from retail_tiers.lifetime.pipeline import expected_by_week
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return expected_by_week(
+    # a relation, not a pyarrow table: dbt-duckdb would import pandas for one (see
+    # retail_tiers.lifetime.arrow)
+    return session.from_arrow(expected_by_week(
         dbt.ref("int_holdout_summary"), dbt.ref("holdout_model_fit"),
         dbt.ref("clv_model_fit"), dbt.ref("int_holdout_period"),
         model_name="int_holdout_weeks_expected",
-    )
+    ))

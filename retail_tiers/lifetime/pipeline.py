@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from retail_tiers.lifetime import bgnbd, gamma_gamma, pareto_nbd, purchase_models
+from retail_tiers.lifetime import arrow, bgnbd, gamma_gamma, pareto_nbd, purchase_models
 from retail_tiers.lifetime.arrays import one_blas_thread
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError
 from retail_tiers.lifetime.purchase_models import MODELS
@@ -226,7 +226,7 @@ def fit_models(
                          selection_reason="the spend model")
     except LifetimeFitError as error:
         raise LifetimeFitError(f"{model_name}: {error}") from None
-    return pa.Table.from_pylist([*rows.values(), spend_row], schema=FIT_SCHEMA)
+    return arrow.from_rows([*rows.values(), spend_row], FIT_SCHEMA)
 
 
 def _holdout_errors(holdout_fit: Any) -> tuple[dict[str, float | None], int]:
@@ -349,7 +349,7 @@ def score_patterns(
     chosen = selected_model(fit_table)
     values = None if chosen is None else _checked_values(fit_table, chosen, model_name)
     if values is None:
-        return PATTERN_SCHEMA.empty_table()
+        return arrow.empty(PATTERN_SCHEMA)
     if horizon_days < 0 or clv_months < 0 or monthly_discount_rate <= -1:
         raise LifetimeFitError(
             f"{model_name}: prediction_horizon_days ({horizon_days}) and clv_months "
@@ -366,9 +366,6 @@ def score_patterns(
     # product is the sum of its factors' log-gradients: P(alive)'s is shared.
     pairs = purchase_models.DistinctPairs.of(x, T)
 
-    def alive_of(v):
-        return model.p_alive(v, x, t_x, T)
-
     def horizon_if_alive(v):
         return model.expected_purchases_if_alive(v, horizon, pairs.x, pairs.T)
 
@@ -377,7 +374,7 @@ def score_patterns(
             model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
 
     with np.errstate(all="ignore"):
-        alive = alive_of(values)
+        alive = model.p_alive(values, x, t_x, T)
         expected = horizon_if_alive(values)[pairs.index] * alive
         discounted = discounted_if_alive(values)[pairs.index] * alive
         within = {days: alive * model.p_purchase_within_if_alive(
@@ -385,7 +382,7 @@ def score_patterns(
         median_days = purchase_models.median_time_to_next_purchase(
             model, values, x, t_x, T) * DAYS_PER_WEEK
         covariance = _covariance(fit_table, chosen)
-        alive_gradient = purchase_models.log_gradient(alive_of, values)
+        alive_gradient = purchase_models.log_p_alive_gradient(model, values, x, t_x, T)
         horizon_se = purchase_models.log_standard_error(
             purchase_models.log_gradient(horizon_if_alive, values)[pairs.index]
             + alive_gradient, covariance)
@@ -398,7 +395,7 @@ def score_patterns(
                                  "p_purchase_within_30_days": within[30],
                                  "p_purchase_within_90_days": within[90]},
                     x, t_x, T, f"{purchase_models.LABELS[chosen]} {values}")
-    return pa.table({
+    return arrow.table({
         "repeat_purchase_day_count": combos["x"].astype(np.int64),
         "days_first_to_last_purchase": combos["recency_days"].astype(np.int64),
         "days_since_first_purchase": combos["age_days"].astype(np.int64),
@@ -408,11 +405,11 @@ def score_patterns(
         "discounted_expected_orders": discounted,
         "p_purchase_within_30_days": within[30],
         "p_purchase_within_90_days": within[90],
-        "median_days_to_next_purchase": pa.array(median_days, pa.float64(), from_pandas=True),
+        "median_days_to_next_purchase": median_days,
         "expected_orders_lower": lower,
         "expected_orders_upper": upper,
         "discounted_expected_orders_log_se": discounted_se,
-    }, schema=PATTERN_SCHEMA)
+    }, PATTERN_SCHEMA, nan_is_null=("median_days_to_next_purchase",))
 
 
 # ---- the holdout report card ------------------------------------------------------------------
@@ -447,10 +444,10 @@ def fit_holdout(summary: Any, period: Any, model_name: str = "holdout_model_fit"
     if found is None or why_not:
         why = ("the history is too short for a holdout" if found is None
                else f"before the holdout: {why_not}")
-        return pa.Table.from_pylist([
+        return arrow.from_rows([
             {"model": name, "fit_status": INSUFFICIENT, "customer_count": int(customers),
              "fit_message": why, "holdout_weeks": 0 if found is None else found[2]}
-            for name in MODELS], schema=HOLDOUT_FIT_SCHEMA)
+            for name in MODELS], HOLDOUT_FIT_SCHEMA)
     calibration_end, _, weeks = found
     data = _purchase_data(combos)
     rows = []
@@ -474,7 +471,7 @@ def fit_holdout(summary: Any, period: Any, model_name: str = "holdout_model_fit"
             "holdout_expected_orders": expected,
             "holdout_error_rate": (expected - actual) / actual if actual else None,
         })
-    return pa.Table.from_pylist(rows, schema=HOLDOUT_FIT_SCHEMA)
+    return arrow.from_rows(rows, HOLDOUT_FIT_SCHEMA)
 
 
 def _selected_holdout_values(
@@ -496,7 +493,7 @@ def score_holdout_patterns(
     found = _period(period)
     selected = _selected_holdout_values(holdout_fit, fit_table, model_name)
     if found is None or selected is None:
-        return HOLDOUT_PATTERN_SCHEMA.empty_table()
+        return arrow.empty(HOLDOUT_PATTERN_SCHEMA)
     model, values = selected
     combos = _query(summary, BGNBD_COMBINATIONS_SQL)
     x, t_x, T, _ = _purchase_data(combos)
@@ -504,12 +501,12 @@ def score_holdout_patterns(
         expected = model.expected_purchases(values, found[2], x, t_x, T)
     _require_finite(model_name, {"expected_holdout_orders": expected}, x, t_x, T,
                     f"{model.MODEL} {values}")
-    return pa.table({
+    return arrow.table({
         "repeat_purchase_day_count": combos["x"].astype(np.int64),
         "days_first_to_last_purchase": combos["recency_days"].astype(np.int64),
         "days_since_first_purchase": combos["age_days"].astype(np.int64),
         "expected_holdout_orders": expected,
-    }, schema=HOLDOUT_PATTERN_SCHEMA)
+    }, HOLDOUT_PATTERN_SCHEMA)
 
 
 FIRST_DAYS_SQL = """
@@ -534,7 +531,7 @@ def expected_by_week(
     found = _period(period)
     selected = _selected_holdout_values(holdout_fit, fit_table, model_name)
     if found is None or selected is None:
-        return WEEKS_SCHEMA.empty_table()
+        return arrow.empty(WEEKS_SCHEMA)
     model, values = selected
     _, as_of, holdout_weeks = found
     cohorts = _query(summary, FIRST_DAYS_SQL)
@@ -550,11 +547,11 @@ def expected_by_week(
         per_customer = purchase_models.expected_purchases_new_customer(
             model, values, age_days / DAYS_PER_WEEK)
     expected = per_customer @ cohorts["customer_count"].astype(float)
-    return pa.table({
+    return arrow.table({
         "week_number": np.arange(1, weeks + 1, dtype=np.int64),
         "week_ending_on": [as_of - dt.timedelta(days=int(d)) for d in days_before_as_of],
         "expected_cumulative_orders": expected,
-    }, schema=WEEKS_SCHEMA)
+    }, WEEKS_SCHEMA)
 
 
 # ---- totals with their intervals ----------------------------------------------------------------
@@ -596,12 +593,12 @@ def prediction_totals(
     chosen = selected_model(fit_table)
     spend_params = fitted_parameters(fit_table, gamma_gamma.MODEL)
     if chosen is None or spend_params is None:
-        return TOTALS_SCHEMA.empty_table()
+        return arrow.empty(TOTALS_SCHEMA)
     model = MODELS[chosen]
     values = tuple(fitted_parameters(fit_table, chosen)[n] for n in model.PARAMETER_NAMES)
     c = predictions.query("predictions", CUSTOMERS_SQL).fetchnumpy()
     if not c["x"].size:
-        return TOTALS_SCHEMA.empty_table()
+        return arrow.empty(TOTALS_SCHEMA)
     x, t_x, T = c["x"].astype(float), c["t_x"].astype(float), c["T"].astype(float)
     # The expected spend and its log-gradient in the Gamma-Gamma parameters come from
     # customer_predictions, the one place the spend formula lives.
@@ -636,9 +633,9 @@ def prediction_totals(
                 spend_gradient, _covariance(fit_table, gamma_gamma.MODEL)) ** 2)
     orders_low, orders_high = purchase_models.interval_90(total_orders, orders_se)
     clv_low, clv_high = purchase_models.interval_90(total_clv, clv_se)
-    return pa.table({
+    return arrow.table({
         "purchase_model": [chosen], "customer_count": [int(x.size)],
         "expected_orders": total_orders, "expected_orders_lower": orders_low,
         "expected_orders_upper": orders_high, "predicted_clv": total_clv,
         "predicted_clv_lower": clv_low, "predicted_clv_upper": clv_high,
-    }, schema=TOTALS_SCHEMA)
+    }, TOTALS_SCHEMA)

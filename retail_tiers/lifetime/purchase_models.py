@@ -215,6 +215,15 @@ def log_gradient(function: Callable[[tuple[float, ...]], np.ndarray],
     return np.nan_to_num(np.stack(columns, axis=-1), nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def log_p_alive_gradient(model: ModuleType, params, x, t_x, T) -> np.ndarray:
+    """d ln P(alive) / d ln theta per pattern: the model's closed form where it has one
+    (`log_p_alive_gradient`, BG/NBD), else central differences (`log_gradient`)."""
+    closed_form = getattr(model, "log_p_alive_gradient", None)
+    if closed_form is not None:
+        return closed_form(params, x, t_x, T)
+    return log_gradient(lambda v: model.p_alive(v, x, t_x, T), params)
+
+
 def log_standard_error(gradient: np.ndarray, covariance: np.ndarray | None) -> np.ndarray:
     """sqrt(g' Sigma g) per row: the delta-method standard error of ln f; 0 without Sigma."""
     if covariance is None:
