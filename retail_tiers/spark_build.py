@@ -205,11 +205,26 @@ def as_arrow(result: Any) -> pa.Table:
     return pa.Table.from_pandas(result, preserve_index=False)
 
 
+class SessionStandIn:
+    """The `session` a Python model gets on Spark: the SparkSession, except that
+    `from_arrow(table)` (how the models hand their Arrow table to DuckDB's session as a
+    relation) gives the table back, which run_python_model writes to Spark."""
+
+    def __init__(self, spark: Any) -> None:
+        self._spark = spark
+
+    def from_arrow(self, table: pa.Table) -> pa.Table:
+        return table
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spark, name)
+
+
 def run_python_model(spark: Any, node: Node, relations: dict[str, str]) -> int:
     """Run one Python model on the driver and write its table to Spark; returns its rows."""
     model = load_model_function(node.path)
     dbt = DbtStandIn(spark, relations, ModelConfig(node.meta))
-    table = as_arrow(model(dbt, spark))
+    table = as_arrow(model(dbt, SessionStandIn(spark)))
     spark.sql(f"create schema if not exists {node.schema}")
     try:
         frame = spark.createDataFrame(table)

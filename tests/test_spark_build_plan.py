@@ -14,6 +14,8 @@ import pytest
 from retail_tiers.spark_build import Node, QueryResult, stages
 from retail_tiers.spark_parity import compare_tables
 
+PROJECT = Path(__file__).resolve().parents[1]
+
 
 def node(name: str, language: str = "sql", parents: tuple[str, ...] = ()) -> Node:
     return Node(unique_id=f"model.p.{name}", name=name, language=language,
@@ -101,3 +103,20 @@ def test_text_dates_and_row_counts_match_exactly() -> None:
                                                      "on": [dt.date(2026, 1, 31)] * 2})).problems
     assert compare_tables("main.t", duck, pa.table({"id": ["a"]})).problems
     assert not compare_tables("main.t", duck, duck).problems
+
+
+def test_python_models_use_only_what_the_spark_session_stand_in_gives() -> None:
+    """On Spark a Python model's `session` is SessionStandIn (the SparkSession plus
+    `from_arrow`, which hands the model's Arrow table back to be written to Spark); a model
+    calling another DuckDB session method would build on DuckDB and fail on Spark."""
+    import re
+
+    from retail_tiers.spark_build import SessionStandIn
+
+    models = sorted((PROJECT / "models").rglob("*.py"))
+    assert len(models) >= 6
+    used = {name for path in models
+            for name in re.findall(r"\bsession\.(\w+)", path.read_text(encoding="utf-8"))}
+    assert used == {"from_arrow"}, used
+    table = pa.table({"x": [1, 2]})
+    assert SessionStandIn(object()).from_arrow(table) is table
