@@ -42,6 +42,7 @@ from retail_tiers.build_state import (
     temp_warehouse,
     write_state,
 )
+from retail_tiers.dbt_process import lean_dbt_invocation
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.increments import (
     BuildInputs,
@@ -466,7 +467,7 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
             "--log-level", "none", "--no-write-json"]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars, ensure_ascii=False)]
-    with _environment(RETAIL_TIERS_DB=str(warehouse)):
+    with _environment(RETAIL_TIERS_DB=str(warehouse)), lean_dbt_invocation():
         try:
             result = dbtRunner(callbacks=[progress.on_event]).invoke(args)
         finally:

@@ -122,6 +122,21 @@ def workspace(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path / "workspace")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def jinja_code_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """dbt's compiled templates (retail_tiers.dbt_process) are cached under pytest's temporary
+    root for the session, shared by the xdist workers, never in the user's ~/.cache."""
+    root = tmp_path_factory.getbasetemp()
+    folder = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "jinja-cache"
+    saved = os.environ.get("RETAIL_TIERS_JINJA_CACHE")
+    os.environ["RETAIL_TIERS_JINJA_CACHE"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("RETAIL_TIERS_JINJA_CACHE", None)
+    else:
+        os.environ["RETAIL_TIERS_JINJA_CACHE"] = saved
+
+
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, CliResult]]:
     """The demo warehouse, built once per session with `retail-tiers build` (no input)."""
