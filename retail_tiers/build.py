@@ -66,6 +66,9 @@ RESERVED_VARS = {"raw_files", "append_transactions", "input_digests"}
 # vars that only move the history's month ends: models after staging, which every build
 # recomputes, depend on them, so changing them does not stop an appending build
 INCREMENT_FREE_VARS = {"as_of_date"}
+# raw files other than transactions whose rows reach every month of the history: a change
+# in one rebuilds everything (models by month end keep the months an append cannot change)
+LOOKUP_FILES = ("customer_identities",)
 RESOURCE_LABELS = {"unit_test": "unit test"}
 STATUS_LABELS = {"success": "ok", "pass": "ok", "fail": "FAIL", "error": "ERROR",
                  "warn": "warn", "skipped": "skipped", "runtime error": "ERROR"}
@@ -397,9 +400,11 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
                         {part.path: part.digest for part in parts if part.path and part.digest})
     settings = {name: value for name, value in dbt_vars.items()
                 if name not in RESERVED_VARS and name not in INCREMENT_FREE_VARS}
-    current = BuildInputs(files, project_digest(project, settings))
+    lookups = lookup_files(report)
+    current = BuildInputs(files, project_digest(project, settings), lookups)
     dbt_vars["input_digests"] = {"project": current.project_digest,
-                                 "files": [[item.name, item.digest] for item in files]}
+                                 "files": [[item.name, item.digest] for item in files],
+                                 "lookups": [[item.name, item.digest] for item in lookups]}
     load_date = str(dbt_vars.get("load_date") or dt.date.today().isoformat())
     previous, due_lines = recorded_inputs(warehouse, load_date)
     plan = plan_build(previous, current, full_refresh=full_refresh)
@@ -436,7 +441,17 @@ def recorded_inputs(warehouse: Path, load_date: str) -> tuple[BuildInputs | None
     finally:
         con.close()
     files = tuple(InputFile(name, digest) for name, digest in recorded["files"])
-    return BuildInputs(files, recorded["project"]), int(future[0]) if future else 0
+    lookups = tuple(InputFile(name, digest) for name, digest in recorded.get("lookups") or [])
+    return (BuildInputs(files, recorded["project"], lookups),
+            int(future[0]) if future else 0)
+
+
+def lookup_files(report: CheckReport) -> tuple[InputFile, ...]:
+    """The lookup files of the folder (see BuildInputs), by content."""
+    found = [check for name in LOOKUP_FILES for check in report.files
+             if check.spec.name == name and check.path is not None]
+    return input_files(report.input_dir, [check.path for check in found],
+                       {check.path: check.digest for check in found if check.digest})
 
 
 @contextlib.contextmanager

@@ -4,8 +4,9 @@ A warehouse remembers what it was built from: each transactions file by its cont
 (not its name), and one digest of everything else that decides a result (the models, macros,
 rule seeds and dbt_project.yml, plus the build's settings). The next build compares:
 
-- nothing recorded, `--full-refresh`, changed settings or rules, or a recorded file that is
-  gone or changed: rebuild everything, and say why;
+- nothing recorded, `--full-refresh`, changed settings or rules, a changed lookup file
+  (customer_identities), or a recorded file that is gone or changed: rebuild everything, and
+  say why;
 - the same files and nothing new: nothing to add (the build still runs, as a full one);
 - the recorded files all still there, plus new ones that sort after them: parse only the new
   files and append them (files are read in name order, so a new file that sorts before one
@@ -40,10 +41,14 @@ class InputFile:
 
 @dataclass(frozen=True)
 class BuildInputs:
-    """Everything a build was made from: the transactions files and the project digest."""
+    """Everything a build was made from: the transactions files, the project digest, and the
+    lookup files whose rows reach every month of the history (customer_identities: which
+    ids are one customer), so that an appending build may keep the months it does not
+    recompute."""
 
     files: tuple[InputFile, ...]
     project_digest: str
+    lookups: tuple[InputFile, ...] = ()
 
 
 @dataclass
@@ -108,6 +113,9 @@ def plan_build(previous: BuildInputs | None, current: BuildInputs, *,
         return BuildPlan("full", "the warehouse records no earlier build from files")
     if previous.project_digest != current.project_digest:
         return BuildPlan("full", "the models, rules or settings changed since the last build")
+    if previous.lookups != current.lookups:
+        names = sorted({item.name for item in (*previous.lookups, *current.lookups)})
+        return BuildPlan("full", f"{_listed(names)} changed since the last build")
     current_digests = {item.digest for item in current.files}
     gone = [item.name for item in previous.files if item.digest not in current_digests]
     if gone:

@@ -5,12 +5,14 @@ changed setting, a changed or removed file, or --full-refresh read everything ag
 One generated dataset split by month (`generate --split-by month`): the first build has all
 months but the last; the last month's file then arrives, with one more line that repeats the
 id of a clean line of the first month (a duplicate across files, which only the appending
-build's look at the loaded ids can catch).
+build's look at the loaded ids can catch), and a purchase dated in the last month the first
+build covered (late: the month ends it reaches must be recomputed, not kept).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -21,6 +23,10 @@ from retail_tiers.compare import compare
 from retail_tiers.generate import GeneratorConfig, write_dataset
 
 SCHEMAS = ("main", "staging", "intermediate", "predictions")
+# a history shorter than the data, so that the appended month moves the window: the first
+# month end changes its meaning and one month end leaves the history (models by month end
+# keep the rest)
+WINDOW = ("--var", "history_months=3")
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +48,16 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     return data, last, clean[0]
 
 
+def late_purchase(data: Path, month_end: dt.date) -> list[str]:
+    """A copy, with new ids, of a clean purchase line of `month_end`'s month."""
+    month = f"{month_end:%Y-%m}"
+    with (data / "transactions" / f"{month}.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    found = next(row for row in rows[1:] if row[0] and row[1] and row[2]
+                 and row[3].startswith(month) and row[6].isdigit() and int(row[6]) > 0)
+    return ["LATE-T1", "LATE-O1", *found[2:]]
+
+
 def build(workspace: Workspace, data: Path, *args: str) -> str:
     result = run_cli(["build", "--input", str(data), *args], workspace)
     assert result.exit_code == 0, result.stderr + result.stdout[-3000:]
@@ -58,15 +74,27 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
         months: tuple[Path, Path, str], tmp_path: Path) -> None:
     data, last, repeated_id = months
     appended = Workspace(tmp_path / "appended")
-    output = build(appended, data)
+    output = build(appended, data, *WINDOW)
     assert "full build: the warehouse records no earlier build from files" in output
+    kept_month_ends = appended.query(
+        "select distinct month_end_on from intermediate.int_customer_months_classified")
     changed_setting = Workspace(tmp_path / "changed_setting")
     changed_setting.warehouse.parent.mkdir(parents=True)
     shutil.copy(appended.warehouse, changed_setting.warehouse)
 
-    shutil.copy(last, data / "transactions" / last.name)
-    output = build(appended, data)
+    # the month's file, and in it a purchase of the last month end built, arriving late: the
+    # month end it reaches is kept by the window but must be recomputed
+    previous_as_of = max(row[0] for row in kept_month_ends)
+    arrived = data / "transactions" / last.name
+    shutil.copy(last, arrived)
+    with arrived.open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(late_purchase(data, previous_as_of))
+    output = build(appended, data, *WINDOW)
     assert f"appending 1 new file: transactions/{last.name}" in output
+    month_ends = appended.query(
+        "select distinct month_end_on from intermediate.int_customer_months_classified")
+    assert len(month_ends) == len(kept_month_ends) == 3
+    assert min(month_ends) > min(kept_month_ends)  # the window moved
     assert appended.query(
         "select quarantine_reason from staging.stg_transactions where raw_file_name = ? "
         "and transaction_id = ? order by source_row_number",
@@ -74,13 +102,13 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
     assert appended.scalar("select count(*) from main.build_runs") == 2
 
     full = Workspace(tmp_path / "full")
-    build(full, data)
+    build(full, data, *WINDOW)
     assert_same_warehouse(appended, full)
 
     # a new file and a changed setting: everything is read again, as a full build does
-    output = build(changed_setting, data, "--var", "churn_days=150")
+    output = build(changed_setting, data, *WINDOW, "--var", "churn_days=150")
     assert "full build: the models, rules or settings changed since the last build" in output
-    output = build(full, data, "--var", "churn_days=150")
+    output = build(full, data, *WINDOW, "--var", "churn_days=150")
     assert "full build: the models, rules or settings changed since the last build" in output
     assert_same_warehouse(changed_setting, full)
 

@@ -21,8 +21,12 @@ from retail_tiers.increments import (
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def inputs(*files: tuple[str, str], project: str = "p1") -> BuildInputs:
-    return BuildInputs(tuple(InputFile(name, digest) for name, digest in files), project)
+def inputs(*files: tuple[str, str], project: str = "p1",
+           identities: str | None = None) -> BuildInputs:
+    lookups = (() if identities is None
+               else (InputFile("customer_identities.csv", identities),))
+    return BuildInputs(tuple(InputFile(name, digest) for name, digest in files), project,
+                       lookups)
 
 
 def test_file_digest_is_blake2b_of_the_bytes(tmp_path: Path) -> None:
@@ -76,6 +80,16 @@ def test_known_digests_are_not_computed_again(tmp_path: Path) -> None:
      "a sorts before b, which was read already"),
     (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), ("c", "3")), "append",
      "2 new files: b, c"),
+    # which ids are one customer reaches every month: a changed, new or removed identities
+    # file reads everything again; the same one lets the build append
+    (inputs(("a", "1"), identities="x"), inputs(("a", "1"), ("b", "2"), identities="y"),
+     "full", "customer_identities.csv changed"),
+    (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), identities="y"), "full",
+     "customer_identities.csv changed"),
+    (inputs(("a", "1"), identities="x"), inputs(("a", "1"), ("b", "2")), "full",
+     "customer_identities.csv changed"),
+    (inputs(("a", "1"), identities="x"), inputs(("a", "1"), ("b", "2"), identities="x"),
+     "append", "1 new file: b"),
 ])
 def test_plan(previous: BuildInputs | None, current: BuildInputs, mode: str,
               reason: str) -> None:

@@ -82,3 +82,22 @@
 {% macro default__quantile_cut_points(value, where) -%}
     {{ unported_macro('quantile_cut_points') }}
 {%- endmacro %}
+
+
+{#
+    month_end_increment_strategy(): how an appending build replaces month ends. DuckDB
+    deletes the recomputed month ends and inserts them again (unique_key month_end_on); a
+    Spark build always builds whole tables (it never appends), so there it is dbt-spark's
+    plain `append`, which its first build turns into a create.
+#}
+{% macro month_end_increment_strategy() -%}
+    {{ return(adapter.dispatch('month_end_increment_strategy', 'retail_tiers')()) }}
+{%- endmacro %}
+
+{% macro duckdb__month_end_increment_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__month_end_increment_strategy() -%}
+    {{ return('append') }}
+{%- endmacro %}

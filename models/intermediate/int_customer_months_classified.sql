@@ -10,12 +10,28 @@
     rfm8) are scored the same way from the carried previous state (previous_*), for
     segment_migration, which also reads why a customer's cell may have changed
     (segment_change_reason).
+
+    Incremental by month end: an appending build (new monthly transactions files, issue 15)
+    recomputes only the month ends the new lines can change (macros/month_increments.sql) and
+    keeps the others; every other build replaces the table, as a plain `dbt build` does.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=month_end_increment_strategy(),
+    unique_key='month_end_on',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+    post_hook=["{{ drop_month_ends_left_behind() }}"],
+) }}
+{%- set appending = is_incremental() and var('append_transactions', false) %}
 
 with
 
 customer_month_ends as (
     select * from {{ ref('int_customer_month_ends_spined') }}
+    {%- if appending %}
+    where month_end_on in ({{ month_ends_to_recompute(this) }})
+    {%- endif %}
 ),
 
 cut_points as (

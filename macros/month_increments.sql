@@ -1,0 +1,95 @@
+{#
+    Month ends recomputed by an appending build (issue 15's monthly increments, after staging).
+
+    When `retail-tiers build` appends new transactions files (var append_transactions), a
+    model by month end keeps the rows of the month ends the new lines cannot change and
+    recomputes the others. A month end E can change when a new clean line is dated on or
+    before E, and when it is new to the history or is its first month end (whose previous_*
+    state is null by definition: the window moved). Lines are placed conservatively: every
+    line of an order that a new line belongs to counts, so a line that changes an earlier
+    order's attributes moves the bound back to that order's first day. The build planner
+    (retail_tiers/increments.py) rebuilds everything instead when the models, rules,
+    settings or an earlier file changed.
+
+    appended_transaction_files(): the raw_file_name of the files the appending build reads.
+#}
+{% macro appended_transaction_files() -%}
+    {%- set spec = var('raw_files', {}).get('transactions') or {} -%}
+    {%- set names = spec.get('file_names') or ([spec.get('file_name')] if spec.get('file_name') else []) -%}
+    {%- set quoted = [] -%}
+    {%- for name in names -%}
+        {%- do quoted.append("'" ~ (name | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{- quoted | join(', ') if quoted else 'null' -}}
+{%- endmacro %}
+
+
+{#
+    month_ends_to_recompute(existing): a query of the month_end_on values of int_month_ends
+    that an appending build recomputes, given the model's existing table. It reads
+    stg_transactions and int_month_ends through ancestor_relation(), not ref(): both are
+    upstream of every model that calls it, so dbt has built them first, and a ref here (only
+    reached when appending) would make every unit test of the model mock them.
+#}
+{% macro month_ends_to_recompute(existing) -%}
+    with
+
+    appended_orders as (
+        select distinct order_id
+        from {{ ancestor_relation('stg_transactions') }}
+        where quarantine_reason is null
+            and raw_file_name in ({{ appended_transaction_files() }})
+    ),
+
+    first_changed as (
+        select min(lines.ordered_on) as first_changed_on
+        from {{ ancestor_relation('stg_transactions') }} as lines
+        inner join appended_orders
+            on lines.order_id = appended_orders.order_id
+        where lines.quarantine_reason is null
+    ),
+
+    kept as (
+        select distinct month_end_on
+        from {{ existing }}
+    )
+
+    select month_ends.month_end_on
+    from {{ ancestor_relation('int_month_ends') }} as month_ends
+    cross join first_changed
+    where month_ends.month_end_index = 0
+        or month_ends.month_end_on >= first_changed.first_changed_on
+        or month_ends.month_end_on not in (select kept.month_end_on from kept)
+{%- endmacro %}
+
+
+{#
+    drop_month_ends_left_behind(): a post-hook for an appending build: remove the month ends
+    no longer in the history (the window moved past them, or the as-of date did).
+#}
+{% macro drop_month_ends_left_behind() -%}
+    {%- if is_incremental() and var('append_transactions', false) -%}
+    delete from {{ this }}
+    where month_end_on not in (select month_end_on from {{ ancestor_relation('int_month_ends') }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    ancestor_relation(name): the relation of a model of this project by name, read from the
+    graph (dbt's context at run time); a model that is not upstream of the calling model
+    stops the build (dbt would not have built it first).
+#}
+{% macro ancestor_relation(name) -%}
+    {%- set unique_id = 'model.' ~ project_name ~ '.' ~ name -%}
+    {%- set upstream = [model.unique_id] -%}
+    {%- for node_id in upstream -%}
+        {%- for parent in graph.nodes.get(node_id, {}).get('depends_on', {}).get('nodes', []) -%}
+            {%- if parent not in upstream -%}{%- do upstream.append(parent) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if unique_id not in upstream -%}
+        {{ exceptions.raise_compiler_error("ancestor_relation: " ~ name ~ " is not upstream of " ~ model.name) }}
+    {%- endif -%}
+    {{- graph.nodes[unique_id].relation_name -}}
+{%- endmacro %}
