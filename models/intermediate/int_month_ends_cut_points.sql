@@ -7,7 +7,19 @@
     together). rfm8 thresholds: the vars rfm8_* when set, else R the mean days since the last
     order capped at churn_days, F the window buyers' mean frequency but at least 2 (one order is
     never frequent), M the mean window revenue of the buyers with positive revenue.
+
+    Incremental by month end, as int_customer_months_classified (macros/month_increments.sql):
+    an appending build recomputes only the month ends the new lines can change.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=month_end_increment_strategy(),
+    unique_key='month_end_on',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+    post_hook=["{{ drop_month_ends_left_behind() }}"],
+) }}
+{%- set appending = is_incremental() and var('append_transactions', false) %}
 
 with
 
@@ -24,6 +36,9 @@ customer_month_ends as (
         frequency_orders > 0 as is_window_buyer,
         frequency_orders > 0 and monetary_amount > 0 as has_window_revenue
     from {{ ref('int_customer_month_ends_spined') }}
+    {%- if appending %}
+    where month_end_on in ({{ month_ends_to_recompute(this) }})
+    {%- endif %}
 ),
 
 populations as (
