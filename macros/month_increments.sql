@@ -27,6 +27,19 @@
 
 
 {#
+    appended_order_ids(): a query of the order ids of the clean lines the appending build
+    reads (int_orders_netted recomputes these orders: an order's rows depend on its lines
+    alone).
+#}
+{% macro appended_order_ids() -%}
+    select distinct order_id
+    from {{ ancestor_relation('stg_transactions') }}
+    where quarantine_reason is null
+        and raw_file_name in ({{ appended_transaction_files() }})
+{%- endmacro %}
+
+
+{#
     month_ends_to_recompute(existing): a query of the month_end_on values of int_month_ends
     that an appending build recomputes, given the model's existing table. It reads
     stg_transactions and int_month_ends through ancestor_relation(), not ref(): both are
@@ -37,10 +50,7 @@
     with
 
     appended_orders as (
-        select distinct order_id
-        from {{ ancestor_relation('stg_transactions') }}
-        where quarantine_reason is null
-            and raw_file_name in ({{ appended_transaction_files() }})
+        {{ appended_order_ids() }}
     ),
 
     first_changed as (

@@ -5,8 +5,9 @@ changed setting, a changed or removed file, or --full-refresh read everything ag
 One generated dataset split by month (`generate --split-by month`): the first build has all
 months but the last; the last month's file then arrives, with one more line that repeats the
 id of a clean line of the first month (a duplicate across files, which only the appending
-build's look at the loaded ids can catch), and a purchase dated in the last month the first
-build covered (late: the month ends it reaches must be recomputed, not kept).
+build's look at the loaded ids can catch), a purchase dated in the last month the first
+build covered (late: the month ends it reaches must be recomputed, not kept), and a return of
+an order the first build holds.
 """
 
 from __future__ import annotations
@@ -48,14 +49,23 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     return data, last, clean[0]
 
 
-def late_purchase(data: Path, month_end: dt.date) -> list[str]:
-    """A copy, with new ids, of a clean purchase line of `month_end`'s month."""
+def late_lines(data: Path, month_end: dt.date, new_month: str) -> list[list[str]]:
+    """Two lines about a clean purchase of `month_end`'s month: a copy with new ids (a late
+    purchase), and a return of one unit of it under its own order id, dated in `new_month`
+    (a later return: the earlier order gains a row of its own)."""
     month = f"{month_end:%Y-%m}"
     with (data / "transactions" / f"{month}.csv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    found = next(row for row in rows[1:] if row[0] and row[1] and row[2]
-                 and row[3].startswith(month) and row[6].isdigit() and int(row[6]) > 0)
-    return ["LATE-T1", "LATE-O1", *found[2:]]
+        header, *rows = list(csv.reader(handle))
+    column = {name: index for index, name in enumerate(header)}
+    found = next(row for row in rows if row[0] and row[1] and row[2]
+                 and row[column["ordered_at"]].startswith(month)
+                 and row[column["quantity"]].isdigit() and int(row[column["quantity"]]) > 0)
+    late = ["LATE-T1", "LATE-O1", *found[2:]]
+    returned = list(found)
+    returned[column["transaction_id"]] = "LATE-R1"
+    returned[column["quantity"]] = "-1"
+    returned[column["ordered_at"]] = f"{new_month}-05 10:00:00"
+    return [late, returned]
 
 
 def build(workspace: Workspace, data: Path, *args: str) -> str:
@@ -82,13 +92,15 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
     changed_setting.warehouse.parent.mkdir(parents=True)
     shutil.copy(appended.warehouse, changed_setting.warehouse)
 
-    # the month's file, and in it a purchase of the last month end built, arriving late: the
-    # month end it reaches is kept by the window but must be recomputed
+    # the month's file, and in it a purchase of the last month end built, arriving late (the
+    # month end it reaches is kept by the window but must be recomputed), and a return of an
+    # order already built (the order is recomputed from all its lines, old and new)
     previous_as_of = max(row[0] for row in kept_month_ends)
     arrived = data / "transactions" / last.name
     shutil.copy(last, arrived)
+    late, returned = late_lines(data, previous_as_of, last.stem)
     with arrived.open("a", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerow(late_purchase(data, previous_as_of))
+        csv.writer(handle, lineterminator="\n").writerows([late, returned])
     output = build(appended, data, *WINDOW)
     assert f"appending 1 new file: transactions/{last.name}" in output
     month_ends = appended.query(
@@ -100,6 +112,9 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
         "and transaction_id = ? order by source_row_number",
         [f"transactions/{last.name}", repeated_id]) == [("duplicate_transaction_id",)]
     assert appended.scalar("select count(*) from main.build_runs") == 2
+    assert appended.query(
+        "select is_later_return from intermediate.int_orders_netted where order_id = ? "
+        "order by 1", [returned[1]]) == [(False,), (True,)]
 
     full = Workspace(tmp_path / "full")
     build(full, data, *WINDOW)

@@ -85,19 +85,20 @@
 
 
 {#
-    month_end_increment_strategy(): how an appending build replaces month ends. DuckDB
-    deletes the recomputed month ends and inserts them again (unique_key month_end_on); a
-    Spark build always builds whole tables (it never appends), so there it is dbt-spark's
-    plain `append`, which its first build turns into a create.
+    keyed_increment_strategy(): how an appending build replaces the rows it recomputes
+    (macros/month_increments.sql). DuckDB deletes the rows of the recomputed keys (the
+    model's unique_key: month ends, orders) and inserts them again; a Spark build always
+    builds whole tables (it never appends), so there it is dbt-spark's plain `append`, which
+    its first build turns into a create.
 #}
-{% macro month_end_increment_strategy() -%}
-    {{ return(adapter.dispatch('month_end_increment_strategy', 'retail_tiers')()) }}
+{% macro keyed_increment_strategy() -%}
+    {{ return(adapter.dispatch('keyed_increment_strategy', 'retail_tiers')()) }}
 {%- endmacro %}
 
-{% macro duckdb__month_end_increment_strategy() -%}
+{% macro duckdb__keyed_increment_strategy() -%}
     {{ return('delete+insert') }}
 {%- endmacro %}
 
-{% macro spark__month_end_increment_strategy() -%}
+{% macro spark__keyed_increment_strategy() -%}
     {{ return('append') }}
 {%- endmacro %}

@@ -13,7 +13,7 @@
 #}
 {{ config(
     materialized='incremental',
-    incremental_strategy=month_end_increment_strategy(),
+    incremental_strategy=keyed_increment_strategy(),
     unique_key='month_end_on',
     full_refresh=not var('append_transactions', false),
     on_schema_change='fail',

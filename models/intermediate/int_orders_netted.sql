@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 {#-
     One row per order id, plus one per later day on which only returns of that order were
     booked. DESIGN sec. 2: an order is a purchase when its net quantity is > 0 (a fully
@@ -10,11 +9,26 @@
     A return sent as its own order id is likewise a return-only order dated when it happened.
     Lines of one order should share customer, channel and store; when they disagree the
     smallest non-empty value is taken (deterministic, cheap).
+
+    Incremental by order: an appending build (new monthly transactions files, issue 15)
+    recomputes only the orders that a new clean line belongs to (an order's rows depend on
+    its own lines alone) and keeps the others; every other build replaces the table.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=keyed_increment_strategy(),
+    unique_key='order_id',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+) }}
+{%- set appending = is_incremental() and var('append_transactions', false) %}
 with
 
 lines as (
     select * from {{ ref('int_transaction_lines') }}
+    {%- if appending %}
+    where order_id in ({{ appended_order_ids() }})
+    {%- endif %}
 ),
 
 {#- Sale and return amounts as their own columns (0 on the other kind of line), so the
