@@ -2,12 +2,40 @@
     Every order of a known customer (guests excluded), purchases and return-only orders alike,
     with the customer's purchase sequence. Revenue nets in the order's own month; only
     purchases (net quantity > 0) count as orders for F, repeat and churn logic.
+
+    Incremental by customer: an appending build (new monthly transactions files, issue 15)
+    recomputes only the customers of the orders it recomputed (int_orders_netted), as the
+    orders say now and as this table said before (an order whose lines now name another
+    customer leaves the first one's sequence); every other build replaces the table.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=keyed_increment_strategy(),
+    unique_key='customer_id',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+) }}
+{%- set appending = is_incremental() and var('append_transactions', false) %}
 with
 
 orders as (
     select * from {{ ref('int_orders_netted') }}
 ),
+{%- if appending %}
+
+recomputed_customers as (
+    select customer_id
+    from orders
+    where not is_guest
+        and order_id in ({{ appended_order_ids() }})
+
+    union
+
+    select customer_id
+    from {{ this }}
+    where order_id in ({{ appended_order_ids() }})
+),
+{%- endif %}
 
 customer_orders as (
     select
@@ -25,6 +53,9 @@ customer_orders as (
         gross_margin_amount
     from orders
     where not is_guest
+        {%- if appending %}
+        and customer_id in (select recomputed_customers.customer_id from recomputed_customers)
+        {%- endif %}
 ),
 
 {#- One window pass: partitioning by (customer, is_purchase) numbers each customer's purchases
