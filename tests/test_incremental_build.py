@@ -25,9 +25,10 @@ from retail_tiers.generate import GeneratorConfig, write_dataset
 
 SCHEMAS = ("main", "staging", "intermediate", "predictions")
 # a history shorter than the data, so that the appended month moves the window: the first
-# month end changes its meaning and one month end leaves the history (models by month end
-# keep the rest)
-WINDOW = ("--var", "history_months=3")
+# month end changes its meaning and one month end leaves the history; of the 4 month ends
+# after it, one is new, one gets the late purchase below, and one is kept as it was (models by
+# month end keep it)
+WINDOW = ("--var", "history_months=4")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
     assert f"appending 1 new file: transactions/{last.name}" in output
     month_ends = appended.query(
         "select distinct month_end_on from intermediate.int_customer_months_classified")
-    assert len(month_ends) == len(kept_month_ends) == 3
+    assert len(month_ends) == len(kept_month_ends) == 4
     assert min(month_ends) > min(kept_month_ends)  # the window moved
     assert appended.query(
         "select quarantine_reason from staging.stg_transactions where raw_file_name = ? "

@@ -25,6 +25,9 @@ with
 
 month_ends as (
     select month_end_on from {{ ref('int_month_ends') }}
+    {%- if appending %}
+    where month_end_on in ({{ month_ends_to_recompute(this) }})
+    {%- endif %}
 ),
 
 customer_month_ends as (
