@@ -527,3 +527,25 @@ def test_pipeline_names_the_model_when_a_fit_fails():
             for x, t_x, T, m in zip(s.x, s.t_x, s.T, s.spend, strict=True)]
     with pytest.raises(LifetimeFitError, match=r"^clv_model_fit: gamma_gamma fit: q = "):
         pipeline.fit_models(summary_relation(con, rows), dt.date(2024, 3, 31))
+
+
+def test_patterns_grouped_in_numpy_equal_the_sql_grouping():
+    """The distinct (x, t_x days, T days) with their counts, grouped in numpy, equal DuckDB's
+    group by ... order by, also where values are too large to pack (the SQL then runs)."""
+    con = duckdb.connect()
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, 5000)
+    recency = np.where(x > 0, rng.integers(0, 400, 5000), 0)
+    age = recency + rng.integers(0, 300, 5000)
+    for big in (0, 1 << 22):
+        rows = [(int(a), int(b), int(c) + big, None)
+                for a, b, c in zip(x, recency, age, strict=True)]
+        summary = summary_relation(con, rows)
+        grouped = pipeline._patterns(summary)
+        by_sql = pipeline._query(summary, pipeline.BGNBD_COMBINATIONS_SQL)
+        assert grouped.keys() == by_sql.keys()
+        for name, column in by_sql.items():
+            np.testing.assert_array_equal(grouped[name], column)
+            assert grouped[name].dtype == column.dtype
+        assert int(grouped["customer_count"].sum()) == len(rows)
+        assert grouped["x"].size < len(rows)
