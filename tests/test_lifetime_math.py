@@ -372,6 +372,61 @@ def test_a_large_fit_falls_back_to_l_bfgs_b_when_the_subsample_cannot_be_fitted(
     assert "Newton" not in fallback.message
     assert fallback.parameters == plain.parameters
 
+def test_damped_newton_from_a_cold_start_equals_l_bfgs_b():
+    """The subsample's warm start (damped Newton with the analytic Hessian, from the models'
+    own cold start) finds the maximum L-BFGS-B finds, for both models."""
+    s = simulate_summaries(4000, (0.6, 5.0, 0.8, 2.5), (6.0, 4.0, 20.0), 730, seed=11,
+                           whole_days=False)
+    purchases = bgnbd.BgNbdData.build(s.x, s.t_x, s.T)
+    repeat = s.x > 0
+    spend = gamma_gamma.GammaGammaData.build(s.x[repeat], s.spend[repeat])
+    cases = {
+        "bg": (bgnbd, purchases, bgnbd.fit(purchases), np.array([1.0, 8.0, 1.0, 3.0])),
+        "gg": (gamma_gamma, spend, gamma_gamma.fit(spend), np.array([1.0, 2.0, 30.0])),
+    }
+    for key, (module, data, plain, start) in cases.items():
+        newton = optimise.maximise_by_newton(
+            module.MODEL, module.PARAMETER_NAMES,
+            lambda v, data=data, module=module: module.negative_log_likelihood(v, data),
+            lambda v, data=data, module=module: module.negative_log_likelihood_hessian(v, data),
+            start, float(data.weight.sum()), data.x.size)
+        assert newton.method == "damped Newton", key
+        for name, value in newton.parameters.items():
+            assert value == pytest.approx(plain.parameters[name], rel=1e-6), (key, name)
+        assert newton.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-12), key
+        np.testing.assert_allclose(newton.log_covariance, plain.log_covariance, rtol=1e-4)
+
+
+def test_damped_newton_that_cannot_finish_falls_back_to_l_bfgs_b(monkeypatch):
+    s = simulate_summaries(2000, (0.6, 5.0, 0.8, 2.5), (6.0, 4.0, 20.0), 730, seed=11,
+                           whole_days=False)
+    data = bgnbd.BgNbdData.build(s.x, s.t_x, s.T)
+    start = np.array([1.0, 8.0, 1.0, 3.0])
+    monkeypatch.setattr(optimise, "DAMPED_MAX_EVALUATIONS", 2)
+    found = optimise.maximise_by_newton(
+        bgnbd.MODEL, bgnbd.PARAMETER_NAMES,
+        lambda v: bgnbd.negative_log_likelihood(v, data),
+        lambda v: bgnbd.negative_log_likelihood_hessian(v, data),
+        start, float(data.weight.sum()), data.x.size)
+    assert found.method == "L-BFGS-B"
+    assert found.parameters == optimise.maximise(
+        bgnbd.MODEL, bgnbd.PARAMETER_NAMES, lambda v: bgnbd.negative_log_likelihood(v, data),
+        start, float(data.weight.sum()), data.x.size).parameters
+
+
+def test_the_prediction_models_import_scipy_optimize_only_for_l_bfgs_b():
+    """Loading the models' code leaves scipy.optimize (0.3-0.6 s to import) unloaded; the
+    large fits never need it."""
+    import subprocess
+    import sys
+
+    found = subprocess.run(
+        [sys.executable, "-c", "import sys, retail_tiers.lifetime.pipeline; "
+         "print('scipy.optimize' in sys.modules)"],
+        check=True, capture_output=True, text=True)
+    assert found.stdout.strip() == "False"
+
+
 def test_gamma_gamma_fit_recovers_simulation_parameters():
     truth = (6.0, 4.0, 20.0)
     s = simulate_summaries(60_000, (0.8, 3.0, 1.5, 4.0), truth, 700, seed=8, whole_days=False)
@@ -472,3 +527,25 @@ def test_pipeline_names_the_model_when_a_fit_fails():
             for x, t_x, T, m in zip(s.x, s.t_x, s.T, s.spend, strict=True)]
     with pytest.raises(LifetimeFitError, match=r"^clv_model_fit: gamma_gamma fit: q = "):
         pipeline.fit_models(summary_relation(con, rows), dt.date(2024, 3, 31))
+
+
+def test_patterns_grouped_in_numpy_equal_the_sql_grouping():
+    """The distinct (x, t_x days, T days) with their counts, grouped in numpy, equal DuckDB's
+    group by ... order by, also where values are too large to pack (the SQL then runs)."""
+    con = duckdb.connect()
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, 5000)
+    recency = np.where(x > 0, rng.integers(0, 400, 5000), 0)
+    age = recency + rng.integers(0, 300, 5000)
+    for big in (0, 1 << 22):
+        rows = [(int(a), int(b), int(c) + big, None)
+                for a, b, c in zip(x, recency, age, strict=True)]
+        summary = summary_relation(con, rows)
+        grouped = pipeline._patterns(summary)
+        by_sql = pipeline._query(summary, pipeline.BGNBD_COMBINATIONS_SQL)
+        assert grouped.keys() == by_sql.keys()
+        for name, column in by_sql.items():
+            np.testing.assert_array_equal(grouped[name], column)
+            assert grouped[name].dtype == column.dtype
+        assert int(grouped["customer_count"].sum()) == len(rows)
+        assert grouped["x"].size < len(rows)

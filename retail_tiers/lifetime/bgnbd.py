@@ -257,7 +257,11 @@ def fit(data: BgNbdData) -> FitResult:
         sample = BgNbdData.build(data.x[kept], data.t_x[kept], data.T[kept], weight[kept])
         if not sample.has_repeaters:
             raise LifetimeFitError(f"{MODEL} fit: no repeat purchase in the subsample")
-        return _maximise(sample, start)
+        return optimise.maximise_by_newton(
+            MODEL, PARAMETER_NAMES,
+            lambda log_params: negative_log_likelihood(log_params, sample),
+            lambda log_params: negative_log_likelihood_hessian(log_params, sample),
+            start, float(sample.weight.sum()), sample.x.size)
 
     return optimise.maximise_large(
         MODEL, PARAMETER_NAMES,

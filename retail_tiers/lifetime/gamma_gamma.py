@@ -143,8 +143,12 @@ def fit(data: GammaGammaData) -> FitResult:
         def subsample_fit() -> FitResult:
             weight = optimise.subsample_weights(data.weight)
             kept = weight > 0
-            return _maximise(GammaGammaData.build(data.x[kept], data.spend[kept], weight[kept]),
-                             start)
+            sample = GammaGammaData.build(data.x[kept], data.spend[kept], weight[kept])
+            return optimise.maximise_by_newton(
+                MODEL, PARAMETER_NAMES,
+                lambda log_params: negative_log_likelihood(log_params, sample),
+                lambda log_params: negative_log_likelihood_hessian(log_params, sample),
+                start, float(sample.weight.sum()), sample.x.size)
 
         result = optimise.maximise_large(
             MODEL, PARAMETER_NAMES,

@@ -125,9 +125,43 @@ group by all
 order by all
 """
 
+PATTERN_COLUMNS_SQL = """
+select
+    repeat_purchase_day_count as x,
+    days_first_to_last_purchase as recency_days,
+    days_since_first_purchase as age_days
+from summary
+"""
+# Bits of each field of the packed (x, recency days, age days) key (63 bits in all).
+PATTERN_KEY_BITS = 21
+
+
 def _query(relation: Any, sql: str) -> dict[str, np.ndarray]:
     """Run `sql` over a DuckDB relation visible as `summary`; columns as numpy arrays."""
     return relation.query("summary", sql).fetchnumpy()
+
+
+def _patterns(relation: Any) -> dict[str, np.ndarray]:
+    """What BGNBD_COMBINATIONS_SQL gives (the distinct (x, recency days, age days) in
+    ascending order, with their customer counts), grouped in numpy: the three columns are
+    read as they are and each customer's pattern packed into one integer, whose np.unique
+    sorts the same way. Half the CPU of DuckDB's grouping and ordering of a million rows,
+    done twice per build. Values that do not fit the packing (negative, or 2^21 and more),
+    or nulls, go through the SQL."""
+    columns = _query(relation, PATTERN_COLUMNS_SQL)
+    arrays = [columns[name] for name in ("x", "recency_days", "age_days")]
+    limit = 1 << PATTERN_KEY_BITS
+    if any(np.ma.isMaskedArray(a) or a.dtype.kind not in "iu" for a in arrays) or any(
+            a.size and (a.min() < 0 or a.max() >= limit) for a in arrays):
+        return _query(relation, BGNBD_COMBINATIONS_SQL)
+    x, recency, age = (a.astype(np.int64) for a in arrays)
+    key = (x << (2 * PATTERN_KEY_BITS)) | (recency << PATTERN_KEY_BITS) | age
+    distinct, counts = np.unique(key, return_counts=True)
+    mask = limit - 1
+    return {"x": distinct >> (2 * PATTERN_KEY_BITS),
+            "recency_days": (distinct >> PATTERN_KEY_BITS) & mask,
+            "age_days": distinct & mask,
+            "customer_count": counts.astype(np.int64)}
 
 
 def _purchase_data(combos: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -199,7 +233,7 @@ def fit_models(
     raises LifetimeFitError naming `model_name`.
     """
     try:
-        rows = _fit_purchase_models(_query(summary, BGNBD_COMBINATIONS_SQL), as_of)
+        rows = _fit_purchase_models(_patterns(summary), as_of)
         errors, weeks = _holdout_errors(holdout_fit)
         fitted = [name for name, row in rows.items() if row["fit_status"] == FITTED]
         chosen, basis, reason = purchase_models.select(purchase_model, errors, weeks,
@@ -357,7 +391,7 @@ def score_patterns(
             f"({monthly_discount_rate}) > -1"
         )
     model = MODELS[chosen]
-    combos = _query(summary, BGNBD_COMBINATIONS_SQL)
+    combos = _patterns(summary)
     x, t_x, T, _ = _purchase_data(combos)
     horizon = horizon_days / DAYS_PER_WEEK
     weeks_per_month = DAYS_PER_MONTH / DAYS_PER_WEEK
@@ -439,7 +473,7 @@ def fit_holdout(summary: Any, period: Any, model_name: str = "holdout_model_fit"
     """
     found = _period(period)
     customers, actual = summary.query("summary", HOLDOUT_SQL).fetchall()[0]
-    combos = _query(summary, BGNBD_COMBINATIONS_SQL)
+    combos = _patterns(summary)
     why_not = too_few_to_fit(combos)
     if found is None or why_not:
         why = ("the history is too short for a holdout" if found is None
@@ -495,7 +529,7 @@ def score_holdout_patterns(
     if found is None or selected is None:
         return arrow.empty(HOLDOUT_PATTERN_SCHEMA)
     model, values = selected
-    combos = _query(summary, BGNBD_COMBINATIONS_SQL)
+    combos = _patterns(summary)
     x, t_x, T, _ = _purchase_data(combos)
     with np.errstate(all="ignore"):
         expected = model.expected_purchases(values, found[2], x, t_x, T)
