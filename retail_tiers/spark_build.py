@@ -248,17 +248,26 @@ class SparkBuild:
     target: str = "spark"
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = print
+    callbacks: list[Callable[[Any], None]] = field(default_factory=list)  # dbt's events
+    quiet: bool = False  # no dbt log lines on the console (the callbacks show progress)
+    manifest: Any = None
+    # what ran: dbt's node results (seeds, SQL models, data tests) and the driver's models
+    results: list[Any] = field(default_factory=list)
+    driver_models: list[tuple[Node, int, float]] = field(default_factory=list)
     _runner: Any = None
 
     def _args(self, command: str, *extra: str) -> list[str]:
         args = [command, "--project-dir", str(self.project_dir), "--profiles-dir",
                 str(self.project_dir), "--target", self.target, *extra]
+        if self.quiet:
+            args += ["--log-level", "none"]
         if self.dbt_vars:
             args += ["--vars", json.dumps(self.dbt_vars, default=_json_default)]
         return args
 
     def _invoke(self, runner: Any, command: str, *extra: str) -> Any:
         result = runner.invoke(self._args(command, *extra))
+        self.results.extend(getattr(result.result, "results", None) or [])
         if not result.success:
             failed = [r.node.name for r in (result.result or []) if str(r.status) in
                       ("error", "fail", "runtime error")] if result.result else []
@@ -278,8 +287,8 @@ class SparkBuild:
         parsed = dbtRunner().invoke(self._args("parse"))
         if not parsed.success:
             raise SparkBuildError("spark build: dbt parse failed") from parsed.exception
-        manifest = parsed.result
-        runner = dbtRunner(manifest=manifest)
+        manifest = self.manifest = parsed.result
+        runner = dbtRunner(manifest=manifest, callbacks=self.callbacks or None)
         nodes = model_nodes(manifest, self.project_dir)
         relations = {node.name: node.relation for node in nodes.values()}
         seconds["parse"] = time.perf_counter() - started
@@ -297,7 +306,15 @@ class SparkBuild:
                 from pyspark.sql import SparkSession
 
                 spark = spark or SparkSession.builder.getOrCreate()
-                rows = run_python_model(spark, step[0], relations)
+                try:
+                    rows = run_python_model(spark, step[0], relations)
+                except RetailTiersError:
+                    raise
+                except Exception as error:  # the model's own error, in one line
+                    cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                    raise SparkBuildError(f"spark build: model {step[0].name} failed on the "
+                                          f"driver: {cause}") from error
+                self.driver_models.append((step[0], rows, time.perf_counter() - started))
                 self.log(f"spark build: step {number}, {step[0].name} on the driver ({rows} rows)")
             seconds[f"step_{number}_{kind}"] = time.perf_counter() - started
         self._runner = runner
