@@ -1,11 +1,16 @@
 """`make test-spark`: the same project built on DuckDB and on a local SparkSession, and every
 model's table compared cell for cell (issue 19).
 
-    python -m retail_tiers.spark_parity --work DIR [--input DATA_DIR]
+    python -m retail_tiers.spark_parity --work DIR [--input DATA_DIR|demo]...
 
 Without --input the demo data (seeds/demo) is built; with it, a folder of raw files (as
 `retail-tiers build --input`, checked the same way). Both builds get the same vars (the
-as-of date and the load date are fixed, so neither depends on the day of the run).
+as-of date and the load date are fixed, so neither depends on the day of the run). The
+DuckDB build (a plain `dbt build`, in a child process) runs beside the Spark build, which
+goes through `retail-tiers build --target spark` (retail_tiers/spark_warehouse.py: seeds,
+models, the fits on the driver, the data tests on Spark, the marts copied into a DuckDB
+file, DIR/cli/retail_tiers.duckdb). Every model's Spark table is compared with DuckDB's, and
+so is every table of the copy.
 
 Cells must agree:
 - text, integers, dates, timestamps and booleans exactly;
@@ -136,15 +141,10 @@ def compare_tables(relation: str, left: pa.Table, right: pa.Table) -> TableResul
 
 
 def _comparable_spark(table: pa.Table) -> pa.Table:
-    """Spark's timestamps arrive as UTC-zoned instants of the wall-clock values (the session
-    time zone is UTC): drop the zone so they compare with DuckDB's plain timestamps."""
-    fields = []
-    for item in table.schema:
-        if pa.types.is_timestamp(item.type) and item.type.tz is not None:
-            fields.append(pa.field(item.name, pa.timestamp("us")))
-        else:
-            fields.append(item)
-    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
+    """Spark's timestamps without their UTC zone, as DuckDB's plain timestamps."""
+    from retail_tiers.spark_warehouse import plain_timestamps
+
+    return plain_timestamps(table)
 
 
 def model_relations(project: Path, target_path: Path) -> list[str]:
@@ -157,8 +157,25 @@ def model_relations(project: Path, target_path: Path) -> list[str]:
     return sorted(found)
 
 
-def build_duckdb(project: Path, work: Path, dbt_vars: dict[str, Any], log: Any) -> Path:
-    """A plain `dbt build` on DuckDB into work/duckdb/warehouse.duckdb (a child process)."""
+@dataclass
+class DuckdbBuild:
+    """A plain `dbt build` on DuckDB into work/duckdb/warehouse.duckdb, in a child process
+    that runs while the Spark build does (start(), then wait())."""
+
+    warehouse: Path
+    process: subprocess.Popen[str]
+    started: float
+
+    def wait(self, log: Any) -> Path:
+        stdout, _ = self.process.communicate()
+        if self.process.returncode != 0:
+            tail = "\n".join(stdout.splitlines()[-15:])
+            raise RetailTiersError(f"spark parity: the DuckDB build failed:\n{tail}")
+        log(f"DuckDB build: {time.perf_counter() - self.started:.1f} s (beside the Spark build)")
+        return self.warehouse
+
+
+def start_duckdb(project: Path, work: Path, dbt_vars: dict[str, Any]) -> DuckdbBuild:
     warehouse = work / "duckdb" / "warehouse.duckdb"
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     warehouse.unlink(missing_ok=True)
@@ -169,14 +186,9 @@ def build_duckdb(project: Path, work: Path, dbt_vars: dict[str, Any], log: Any) 
             "--project-dir", str(project), "--vars", json.dumps(dbt_vars)]
     if "raw_files" in dbt_vars:
         args += ["--exclude", "path:seeds/demo"]
-    started = time.perf_counter()
-    done = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        tail = "\n".join(done.stdout.splitlines()[-15:])
-        raise RetailTiersError(f"spark parity: the DuckDB build failed:\n{tail}")
-    log(f"DuckDB build: {time.perf_counter() - started:.1f} s")
-    return warehouse
+    process = subprocess.Popen(args, cwd=project, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    return DuckdbBuild(warehouse, process, time.perf_counter())
 
 
 def input_vars(input_dir: Path, work: Path) -> dict[str, Any]:
@@ -189,6 +201,8 @@ def input_vars(input_dir: Path, work: Path) -> dict[str, Any]:
 
 def run(project: Path, work: Path, input_dir: Path | None, as_of: str | None,
         log: Any = print, reuse_duckdb: bool = False) -> list[TableResult]:
+    """Both builds, the Spark one through `retail-tiers build --target spark` (its DuckDB copy
+    of the marts in work/cli/), then every model compared, and the copy's tables too."""
     work.mkdir(parents=True, exist_ok=True)
     dbt_vars: dict[str, Any] = {"load_date": LOAD_DATE}
     if as_of:
@@ -196,61 +210,112 @@ def run(project: Path, work: Path, input_dir: Path | None, as_of: str | None,
     if input_dir is not None:
         dbt_vars.update(input_vars(input_dir, work))
     duck = work / "duckdb" / "warehouse.duckdb"
+    duckdb_build = None
     if not (reuse_duckdb and duck.exists()):
-        duck = build_duckdb(project, work, dbt_vars, log)
+        duckdb_build = start_duckdb(project, work, dbt_vars)
 
-    spark_dir = work / "spark"
-    os.environ["RETAIL_TIERS_SPARK_DIR"] = str(spark_dir)
+    # one Spark folder for every dataset of the run (a SparkSession's warehouse folder cannot
+    # change); each build replaces every table of the one before
+    os.environ["RETAIL_TIERS_SPARK_DIR"] = str(work.parent / "spark")
     os.environ["DBT_TARGET_PATH"] = str(work / "spark_target")
     os.environ["DBT_LOG_PATH"] = str(work / "spark_logs")
-    from retail_tiers.spark_build import SparkBuild
+    os.environ["RETAIL_TIERS_DB"] = str(work / "cli" / "retail_tiers.duckdb")
+    from retail_tiers.build import BuildOptions
+    from retail_tiers.spark_warehouse import run_spark_build
 
+    results = []
     started = time.perf_counter()
-    build = SparkBuild(project, dbt_vars=dbt_vars, log=log)
-    seconds = build.run(tests=False)
-    log(f"Spark build: {time.perf_counter() - started:.1f} s "
-        + json.dumps({k: round(v, 1) for k, v in seconds.items()}))
+    try:
+        summary = run_spark_build(BuildOptions(input_dir=input_dir, as_of=as_of,
+                                               extra_vars=(f"load_date={LOAD_DATE}",)),
+                                  echo=log)
+    finally:
+        if duckdb_build is not None:
+            duck = duckdb_build.wait(log)
+    log(f"Spark build (retail-tiers build --target spark, data tests included, the marts "
+        f"copied to DuckDB): {time.perf_counter() - started:.1f} s")
+    if not summary.success:
+        results.append(TableResult("retail-tiers build --target spark", 0,
+                                   [summary.failure_line()]))
 
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()
-    relations = model_relations(project, work / "spark_target")
-    results = []
     con = duckdb.connect(str(duck), read_only=True)
     try:
-        for relation in relations:
-            left = con.sql(f"select * from {relation}").arrow()
-            if hasattr(left, "read_all"):
-                left = left.read_all()
+        for relation in model_relations(project, work / "spark_target"):
             right = _comparable_spark(spark.table(relation).toArrow())
-            results.append(compare_tables(relation, left, right))
+            results.append(compare_tables(relation, duckdb_table(con, relation), right))
+        if summary.success:
+            results += compare_copy(con, work / "cli" / "retail_tiers.duckdb")
     finally:
         con.close()
+    return results
+
+
+def duckdb_table(con: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
+    table = con.sql(f"select * from {relation}").arrow()
+    return table.read_all() if hasattr(table, "read_all") else table
+
+
+def compare_copy(con: duckdb.DuckDBPyConnection, copy: Path) -> list[TableResult]:
+    """The DuckDB copy `build --target spark` published against the DuckDB build: every table
+    of the copy but the build's record."""
+    results = []
+    copied = duckdb.connect(str(copy), read_only=True)
     try:
-        log(f"Spark data tests: {build.test():.1f} s, all passed")
-    except RetailTiersError as error:
-        results.append(TableResult("dbt data tests on Spark", 0, [str(error)]))
+        relations = [f"{schema}.{name}" for schema, name in copied.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "order by all").fetchall() if name not in ("build_runs", "build_results")]
+        for relation in relations:
+            found = compare_tables(relation, duckdb_table(con, relation),
+                                   duckdb_table(copied, relation))
+            found.relation = f"{relation} (DuckDB copy)"
+            results.append(found)
     finally:
-        spark.stop()
+        copied.close()
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, required=True, help="scratch folder")
-    parser.add_argument("--input", type=Path, default=None, help="raw files (default: demo)")
+    parser.add_argument("--input", type=Path, action="append", default=None,
+                        help="raw files, or `demo` for the demo seeds (default); repeat it to "
+                             "check several datasets with one Spark session")
     parser.add_argument("--as-of", default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the results as json")
     parser.add_argument("--reuse-duckdb", action="store_true",
                         help="compare with the DuckDB build a previous run left in --work")
     options = parser.parse_args(argv)
     project = Path(__file__).resolve().parents[1]
+    work = options.work.resolve()
+    datasets = options.input or [Path("demo")]
+    everything: dict[str, list[TableResult]] = {}
+    status = 0
     try:
-        results = run(project, options.work.resolve(), options.input, options.as_of,
-                      reuse_duckdb=options.reuse_duckdb)
-    except RetailTiersError as error:
-        print(error, file=sys.stderr)
-        return 1
+        for dataset in datasets:
+            name = "demo" if str(dataset) == "demo" else dataset.name
+            print(f"---- {name} ----", flush=True)
+            try:
+                results = run(project, work / f"build-{name}",
+                              None if name == "demo" else dataset,
+                              options.as_of, reuse_duckdb=options.reuse_duckdb)
+            except RetailTiersError as error:
+                print(error, file=sys.stderr)
+                return 1
+            everything[name] = results
+            status = max(status, print_results(name, results))
+    finally:
+        stop_spark()
+    if options.out:
+        options.out.write_text(json.dumps({name: [r.__dict__ for r in results]
+                                           for name, results in everything.items()},
+                                          indent=2, default=str), encoding="utf-8")
+    return status
+
+
+def print_results(name: str, results: list[TableResult]) -> int:
     failed = [r for r in results if r.problems]
     for result in results:
         status = "equal" if not result.problems else "DIFFERENT"
@@ -259,11 +324,19 @@ def main(argv: list[str] | None = None) -> int:
               + (f"  largest gap {gap:.3g}" if gap else ""))
         for problem in result.problems:
             print(f"          {problem}")
-    if options.out:
-        options.out.write_text(json.dumps([r.__dict__ for r in results], indent=2,
-                                          default=str), encoding="utf-8")
-    print(f"{len(results) - len(failed)} of {len(results)} models equal on DuckDB and Spark")
+    print(f"{name}: {len(results) - len(failed)} of {len(results)} tables equal on DuckDB and "
+          "Spark", flush=True)
     return 1 if failed else 0
+
+
+def stop_spark() -> None:
+    """Stop the SparkSession the builds started, if any (its JVM goes with it)."""
+    if "pyspark" not in sys.modules:
+        return
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import decimal
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pyarrow as pa
@@ -62,7 +62,7 @@ def test_without_pyspark_it_says_what_to_install(workspace: Workspace,
 class FailingSparkBuild:
     """Stands in for SparkBuild: dbt's results so far, then the error a failed step raises."""
 
-    results: list[Any] = []
+    results: ClassVar[list[Any]] = []
     error = "spark build: dbt run failed (int_orders_netted)"
 
     def __init__(self, project: Path, **_: Any) -> None:
