@@ -335,8 +335,22 @@ def stop_spark() -> None:
         return
     from pyspark import SparkContext
 
-    if SparkContext._active_spark_context is not None:
-        SparkContext._active_spark_context.stop()
+    context = SparkContext._active_spark_context
+    if context is not None:
+        cpu = jvm_cpu_seconds(context)
+        if cpu is not None:
+            print(f"Spark JVM: {cpu:.1f} CPU s", flush=True)
+        context.stop()
+
+
+def jvm_cpu_seconds(context: Any) -> float | None:
+    """The CPU seconds (user + system) of the session's JVM so far, from /proc (Linux)."""
+    process = getattr(getattr(context, "_gateway", None), "proc", None)
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (AttributeError, OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

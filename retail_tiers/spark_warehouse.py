@@ -137,7 +137,9 @@ def build_on_spark(project: Path, tables: Path, temp: Path, summary: BuildSummar
                            callbacks=[progress.on_event], quiet=True)
         failure = None
         try:
-            build.run(tests=True)
+            seconds = build.run(tests=True)
+            echo("  Spark steps (s): " + ", ".join(f"{name} {value:.1f}"
+                                                   for name, value in seconds.items()))
         except SparkBuildError as error:
             failure = str(error)
         finally:
