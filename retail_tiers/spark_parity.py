@@ -242,12 +242,16 @@ def run(project: Path, work: Path, input_dir: Path | None, as_of: str | None,
 
     spark = SparkSession.builder.getOrCreate()
     con = duckdb.connect(str(duck), read_only=True)
+    started = time.perf_counter()
     try:
         for relation in model_relations(project, work / "spark_target"):
             right = _comparable_spark(spark.table(relation).toArrow())
             results.append(compare_tables(relation, duckdb_table(con, relation), right))
+        log(f"compared the models: {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
         if summary.success:
             results += compare_copy(con, work / "cli" / "retail_tiers.duckdb")
+        log(f"compared the DuckDB copy: {time.perf_counter() - started:.1f} s")
     finally:
         con.close()
     return results
