@@ -234,6 +234,16 @@ def run_python_model(spark: Any, node: Node, relations: dict[str, str]) -> int:
     return table.num_rows
 
 
+def quiet_spark(project_dir: Path) -> None:
+    """Before the JVM starts: Spark logs errors only (spark_conf/log4j2.properties, unless
+    SPARK_CONF_DIR names the cluster's own configuration), and pyspark's warning about the
+    pandas version (the builds hand Spark Arrow tables, not pandas frames) is left out."""
+    import warnings
+
+    os.environ.setdefault("SPARK_CONF_DIR", str(project_dir / "spark_conf"))
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date | decimal.Decimal):
         return str(value)
@@ -282,6 +292,7 @@ class SparkBuild:
 
         from dbt.cli.main import dbtRunner
 
+        quiet_spark(self.project_dir)
         seconds: dict[str, float] = {}
         started = time.perf_counter()
         parsed = dbtRunner().invoke(self._args("parse"))
