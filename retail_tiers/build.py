@@ -574,13 +574,16 @@ class _Progress:
         self.echo = echo
         self.total = 0
         self.done = 0
+        self.base = 0  # nodes of earlier dbt runs of the same build
         self.last_error: str | None = None
         self.lock = threading.Lock()
 
     def on_event(self, event: Any) -> None:
         name = event.info.name
-        if name == "LogStartLine":
-            self.total = max(self.total, int(event.data.total or 0))
+        if name == "ConcurrencyLine":  # a dbt run starts (a Spark build runs dbt several times)
+            self.base = self.done
+        elif name == "LogStartLine":
+            self.total = max(self.total, self.base + int(event.data.total or 0))
         elif name == "NodeFinished":
             info, run = event.data.node_info, event.data.run_result
             self._line(info.resource_type, info.node_name, run.status,
@@ -590,6 +593,11 @@ class _Progress:
             self.last_error = _first_line(event.info.msg)
         elif name == "JinjaLogInfo":  # the project's own notes, e.g. invariant tests switched off
             self.echo(f"  {event.info.msg}")
+
+    def driver_model(self, node_name: str, seconds: float) -> None:
+        """A model the Spark build ran on the driver (retail_tiers/spark_build.py)."""
+        self.total += 1
+        self._line("model", f"{node_name} (on the driver)", "success", seconds, None)
 
     def _line(self, resource_type: str, node_name: str, status: str,
               seconds: float | None, failures: int | None) -> None:

@@ -259,6 +259,8 @@ class SparkBuild:
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = print
     callbacks: list[Callable[[Any], None]] = field(default_factory=list)  # dbt's events
+    # called after each Python model ran on the driver: its name and seconds
+    on_driver_model: Callable[[str, float], None] | None = None
     quiet: bool = False  # no dbt log lines on the console (the callbacks show progress)
     manifest: Any = None
     # what ran: dbt's node results (seeds, SQL models, data tests) and the driver's models
@@ -326,6 +328,8 @@ class SparkBuild:
                     raise SparkBuildError(f"spark build: model {step[0].name} failed on the "
                                           f"driver: {cause}") from error
                 self.driver_models.append((step[0], rows, time.perf_counter() - started))
+                if self.on_driver_model is not None:
+                    self.on_driver_model(step[0].name, time.perf_counter() - started)
                 self.log(f"spark build: step {number}, {step[0].name} on the driver ({rows} rows)")
             seconds[f"step_{number}_{kind}"] = time.perf_counter() - started
         self._runner = runner

@@ -134,7 +134,8 @@ def build_on_spark(project: Path, tables: Path, temp: Path, summary: BuildSummar
         settings["DBT_TARGET_PATH"] = str(tables / "target")
     with environment(**settings):
         build = SparkBuild(project, dbt_vars=summary.dbt_vars, log=lambda line: None,
-                           callbacks=[progress.on_event], quiet=True)
+                           callbacks=[progress.on_event], quiet=True,
+                           on_driver_model=progress.driver_model)
         failure = None
         try:
             seconds = build.run(tests=True)
