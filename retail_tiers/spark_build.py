@@ -225,7 +225,8 @@ def run_python_model(spark: Any, node: Node, relations: dict[str, str]) -> int:
     model = load_model_function(node.path)
     dbt = DbtStandIn(spark, relations, ModelConfig(node.meta))
     table = as_arrow(model(dbt, SessionStandIn(spark)))
-    spark.sql(f"create schema if not exists {node.schema}")
+    if not spark.catalog.databaseExists(node.schema):  # (the metastore logs an error when
+        spark.sql(f"create schema if not exists {node.schema}")  # asked to create it again)
     try:
         frame = spark.createDataFrame(table)
     except (TypeError, ValueError):  # a pyspark without Arrow tables: through pandas
