@@ -245,6 +245,12 @@ def quiet_spark(project_dir: Path) -> None:
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
 
 
+def _cause(error: BaseException | None) -> str:
+    """`: <the first line of dbt's error>`, or nothing."""
+    lines = [line.strip() for line in str(error or "").splitlines() if line.strip()]
+    return f": {lines[0][:300]}" if lines else ""
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date | decimal.Decimal):
         return str(value)
@@ -284,7 +290,7 @@ class SparkBuild:
         if not result.success:
             failed = [r.node.name for r in (result.result or []) if str(r.status) in
                       ("error", "fail", "runtime error")] if result.result else []
-            detail = f" ({', '.join(failed[:5])})" if failed else ""
+            detail = f" ({', '.join(failed[:5])})" if failed else _cause(result.exception)
             message = f"spark build: dbt {command} failed{detail}"
             raise SparkBuildError(message) from result.exception
         return result
@@ -300,7 +306,8 @@ class SparkBuild:
         started = time.perf_counter()
         parsed = dbtRunner().invoke(self._args("parse"))
         if not parsed.success:
-            raise SparkBuildError("spark build: dbt parse failed") from parsed.exception
+            raise SparkBuildError("spark build: dbt parse failed"
+                                  + _cause(parsed.exception)) from parsed.exception
         manifest = self.manifest = parsed.result
         runner = dbtRunner(manifest=manifest, callbacks=self.callbacks or None)
         nodes = model_nodes(manifest, self.project_dir)
