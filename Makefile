@@ -46,8 +46,8 @@ test: setup
 ## model's table cell for cell, then reads the demo's DuckDB copy of the Spark marts with
 ## kpis, report and export. One Spark session for both datasets.
 SPARK_WORK ?= warehouse/spark-parity
-## The JVM's quick compiler only and a single-threaded garbage collector: for a short run on
-## small data they halve the JVM's CPU (docs/spark.md, measured here); results are the same.
+## The JVM's quick compiler only and a single-threaded garbage collector: on small data they
+## cut the data tests' JVM CPU by a third or more (docs/spark.md); the results are the same.
 SPARK_TEST_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 test-spark: setup
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,spark]"
