@@ -89,9 +89,13 @@ def check(input_dir: Path, encoding: str | None, sheet: str | None,
 @click.option("--preset", default=None, metavar="NAME", help=PRESET_HELP)
 @click.option("--full-refresh", is_flag=True,
               help="Read every transactions file again, even when only new ones were added.")
+@click.option("--target", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+              show_default=True,
+              help="spark: build on a local SparkSession, then copy the marts into the "
+                   "warehouse (docs/spark.md).")
 def build(input_dir: Path | None, as_of: str | None, encoding: str | None,
           extra_vars: tuple[str, ...], sheet: str | None, preset: str | None,
-          full_refresh: bool) -> None:
+          full_refresh: bool, target: str) -> None:
     """Build the warehouse with dbt and print a summary."""
     from retail_tiers.build import BuildOptions, run_build
 
@@ -99,10 +103,15 @@ def build(input_dir: Path | None, as_of: str | None, encoding: str | None,
         if value is not None and input_dir is None:
             raise RetailTiersError(f"{option}: give it with --input (it is not for the demo "
                                    "data)")
-    summary = run_build(BuildOptions(input_dir=input_dir, as_of=as_of, encoding=encoding,
-                                     extra_vars=extra_vars, sheet=sheet, preset=preset,
-                                     full_refresh=full_refresh),
-                        echo=click.echo)
+    options = BuildOptions(input_dir=input_dir, as_of=as_of, encoding=encoding,
+                           extra_vars=extra_vars, sheet=sheet, preset=preset,
+                           full_refresh=full_refresh)
+    if target == "spark":
+        from retail_tiers.spark_warehouse import run_spark_build
+
+        summary = run_spark_build(options, echo=click.echo)
+    else:
+        summary = run_build(options, echo=click.echo)
     if not summary.success:
         raise RetailTiersError(summary.failure_line())
 

@@ -272,21 +272,26 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
 
 
 def build_and_replace(project: Path, warehouse: Path, dbt_args: list[str],
-                      summary: BuildSummary, echo: Echo, start_from: Path | None = None) -> None:
+                      summary: BuildSummary, echo: Echo, start_from: Path | None = None,
+                      produce: Callable[[Path], None] | None = None) -> None:
     """dbt builds a new file beside the warehouse; only a passing build replaces it.
 
     Whatever happens before the rename (a failing test, an exception, a full disk), the
     warehouse stays as it was and the failure goes to the sidecar readers consult; a kill
     leaves the sidecar saying `running` with no lock held, which readers report the same way.
     An appending build starts from a copy of the warehouse (`start_from`), never the file
-    itself.
+    itself. `produce(temp)` replaces the dbt run when another engine fills the new file (the
+    Spark build, retail_tiers/spark_warehouse.py); it sets summary.success and the nodes.
     """
     temp = temp_warehouse(warehouse)
     try:
         if start_from is not None:
             shutil.copyfile(start_from, temp)
         fault_point("before-dbt")
-        run_dbt(project, temp, dbt_args, summary.dbt_vars, summary, echo)
+        if produce is None:
+            run_dbt(project, temp, dbt_args, summary.dbt_vars, summary, echo)
+        else:
+            produce(temp)
         summary.finished_at = dt.datetime.now()
         if temp.exists():
             read_accounting(temp, summary)
@@ -455,7 +460,7 @@ def lookup_files(report: CheckReport) -> tuple[InputFile, ...]:
 
 
 @contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
+def environment(**values: str) -> Iterator[None]:
     """Set environment variables for the dbt run (profiles.yml reads RETAIL_TIERS_DB)."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -482,13 +487,13 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
             "--log-level", "none", "--no-write-json"]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars, ensure_ascii=False)]
-    with _environment(RETAIL_TIERS_DB=str(warehouse)), lean_dbt_invocation():
+    with environment(RETAIL_TIERS_DB=str(warehouse)), lean_dbt_invocation():
         try:
             result = dbtRunner(callbacks=[progress.on_event]).invoke(args)
         finally:
             close_dbt_connections()
     run_results = getattr(result.result, "results", None) or []
-    summary.nodes = [_node_result(item) for item in run_results]
+    summary.nodes = [node_result(item) for item in run_results]
     summary.success = bool(result.success) and not summary.failed_nodes()
     if result.exception is not None:
         summary.success = False
@@ -518,7 +523,7 @@ def close_dbt_connections() -> None:
             environment.close()
 
 
-def _node_result(item: Any) -> NodeResult:
+def node_result(item: Any) -> NodeResult:
     node = item.node
     failures = getattr(item, "failures", None)
     return NodeResult(
@@ -585,13 +590,16 @@ class _Progress:
         self.echo = echo
         self.total = 0
         self.done = 0
+        self.base = 0  # nodes of earlier dbt runs of the same build
         self.last_error: str | None = None
         self.lock = threading.Lock()
 
     def on_event(self, event: Any) -> None:
         name = event.info.name
-        if name == "LogStartLine":
-            self.total = max(self.total, int(event.data.total or 0))
+        if name == "ConcurrencyLine":  # a dbt run starts (a Spark build runs dbt several times)
+            self.base = self.done
+        elif name == "LogStartLine":
+            self.total = max(self.total, self.base + int(event.data.total or 0))
         elif name == "NodeFinished":
             info, run = event.data.node_info, event.data.run_result
             self._line(info.resource_type, info.node_name, run.status,
@@ -601,6 +609,11 @@ class _Progress:
             self.last_error = _first_line(event.info.msg)
         elif name == "JinjaLogInfo":  # the project's own notes, e.g. invariant tests switched off
             self.echo(f"  {event.info.msg}")
+
+    def driver_model(self, node_name: str, seconds: float) -> None:
+        """A model the Spark build ran on the driver (retail_tiers/spark_build.py)."""
+        self.total += 1
+        self._line("model", f"{node_name} (on the driver)", "success", seconds, None)
 
     def _line(self, resource_type: str, node_name: str, status: str,
               seconds: float | None, failures: int | None) -> None:

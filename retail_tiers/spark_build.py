@@ -225,13 +225,30 @@ def run_python_model(spark: Any, node: Node, relations: dict[str, str]) -> int:
     model = load_model_function(node.path)
     dbt = DbtStandIn(spark, relations, ModelConfig(node.meta))
     table = as_arrow(model(dbt, SessionStandIn(spark)))
-    spark.sql(f"create schema if not exists {node.schema}")
+    if not spark.catalog.databaseExists(node.schema):  # (the metastore logs an error when
+        spark.sql(f"create schema if not exists {node.schema}")  # asked to create it again)
     try:
         frame = spark.createDataFrame(table)
     except (TypeError, ValueError):  # a pyspark without Arrow tables: through pandas
         frame = spark.createDataFrame(table.to_pandas())
     frame.write.mode("overwrite").format("parquet").saveAsTable(node.relation)
     return table.num_rows
+
+
+def quiet_spark(project_dir: Path) -> None:
+    """Before the JVM starts: Spark logs errors only (spark_conf/log4j2.properties, unless
+    SPARK_CONF_DIR names the cluster's own configuration), and pyspark's warning about the
+    pandas version (the builds hand Spark Arrow tables, not pandas frames) is left out."""
+    import warnings
+
+    os.environ.setdefault("SPARK_CONF_DIR", str(project_dir / "spark_conf"))
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+
+
+def _cause(error: BaseException | None) -> str:
+    """`: <the first line of dbt's error>`, or nothing."""
+    lines = [line.strip() for line in str(error or "").splitlines() if line.strip()]
+    return f": {lines[0][:300]}" if lines else ""
 
 
 def _json_default(value: Any) -> Any:
@@ -248,21 +265,32 @@ class SparkBuild:
     target: str = "spark"
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = print
+    callbacks: list[Callable[[Any], None]] = field(default_factory=list)  # dbt's events
+    # called after each Python model ran on the driver: its name and seconds
+    on_driver_model: Callable[[str, float], None] | None = None
+    quiet: bool = False  # no dbt log lines on the console (the callbacks show progress)
+    manifest: Any = None
+    # what ran: dbt's node results (seeds, SQL models, data tests) and the driver's models
+    results: list[Any] = field(default_factory=list)
+    driver_models: list[tuple[Node, int, float]] = field(default_factory=list)
     _runner: Any = None
 
     def _args(self, command: str, *extra: str) -> list[str]:
         args = [command, "--project-dir", str(self.project_dir), "--profiles-dir",
                 str(self.project_dir), "--target", self.target, *extra]
+        if self.quiet:
+            args += ["--log-level", "none"]
         if self.dbt_vars:
             args += ["--vars", json.dumps(self.dbt_vars, default=_json_default)]
         return args
 
     def _invoke(self, runner: Any, command: str, *extra: str) -> Any:
         result = runner.invoke(self._args(command, *extra))
+        self.results.extend(getattr(result.result, "results", None) or [])
         if not result.success:
             failed = [r.node.name for r in (result.result or []) if str(r.status) in
                       ("error", "fail", "runtime error")] if result.result else []
-            detail = f" ({', '.join(failed[:5])})" if failed else ""
+            detail = f" ({', '.join(failed[:5])})" if failed else _cause(result.exception)
             message = f"spark build: dbt {command} failed{detail}"
             raise SparkBuildError(message) from result.exception
         return result
@@ -273,13 +301,15 @@ class SparkBuild:
 
         from dbt.cli.main import dbtRunner
 
+        quiet_spark(self.project_dir)
         seconds: dict[str, float] = {}
         started = time.perf_counter()
         parsed = dbtRunner().invoke(self._args("parse"))
         if not parsed.success:
-            raise SparkBuildError("spark build: dbt parse failed") from parsed.exception
-        manifest = parsed.result
-        runner = dbtRunner(manifest=manifest)
+            raise SparkBuildError("spark build: dbt parse failed"
+                                  + _cause(parsed.exception)) from parsed.exception
+        manifest = self.manifest = parsed.result
+        runner = dbtRunner(manifest=manifest, callbacks=self.callbacks or None)
         nodes = model_nodes(manifest, self.project_dir)
         relations = {node.name: node.relation for node in nodes.values()}
         seconds["parse"] = time.perf_counter() - started
@@ -297,7 +327,17 @@ class SparkBuild:
                 from pyspark.sql import SparkSession
 
                 spark = spark or SparkSession.builder.getOrCreate()
-                rows = run_python_model(spark, step[0], relations)
+                try:
+                    rows = run_python_model(spark, step[0], relations)
+                except RetailTiersError:
+                    raise
+                except Exception as error:  # the model's own error, in one line
+                    cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                    raise SparkBuildError(f"spark build: model {step[0].name} failed on the "
+                                          f"driver: {cause}") from error
+                self.driver_models.append((step[0], rows, time.perf_counter() - started))
+                if self.on_driver_model is not None:
+                    self.on_driver_model(step[0].name, time.perf_counter() - started)
                 self.log(f"spark build: step {number}, {step[0].name} on the driver ({rows} rows)")
             seconds[f"step_{number}_{kind}"] = time.perf_counter() - started
         self._runner = runner

@@ -120,3 +120,97 @@ def test_python_models_use_only_what_the_spark_session_stand_in_gives() -> None:
     assert used == {"from_arrow"}, used
     table = pa.table({"x": [1, 2]})
     assert SessionStandIn(object()).from_arrow(table) is table
+
+
+def reference_comparison(relation: str, left: pa.Table, right: pa.Table) -> tuple[list[str],
+                                                                                   float]:
+    """The comparison cell by cell in plain Python (rows sorted by their rounded values),
+    as a second implementation of compare_tables' vectorised one."""
+    import json
+    import math
+
+    from retail_tiers.spark_parity import _cell_difference, _is_number
+
+    def key(row: dict) -> tuple:
+        found = []
+        for value in row.values():
+            if value is None:
+                found.append((0, ""))
+            elif isinstance(value, list):
+                found.append((1, json.dumps([round(float(v), 6) for v in value])))
+            elif _is_number(value):
+                number = float(value)
+                found.append((1, "nan" if math.isnan(number) else
+                              f"{round(number, 6):+030.6f}"))
+            else:
+                found.append((1, str(value)))
+        return tuple(found)
+
+    fit = relation.split(".")[-1] in {"clv_model_fit", "holdout_model_fit"}
+    problems, largest = [], 0.0
+    for number, (a, b) in enumerate(zip(sorted(left.to_pylist(), key=key),
+                                        sorted(right.to_pylist(), key=key), strict=True)):
+        for column in left.column_names:
+            kind = left.schema.field(column).type
+            gap = _cell_difference(a[column], b[column], pa.types.is_decimal(kind),
+                                   fit and (pa.types.is_floating(kind) or pa.types.is_list(kind)))
+            if gap is None:
+                continue
+            if gap != math.inf:
+                largest = max(largest, gap)
+            if len(problems) < 5:
+                problems.append(f"row {number + 1} column {column}: DuckDB {a[column]!r}, "
+                                f"Spark {b[column]!r}")
+    return problems, largest
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("relation", ["main.customers", "main.clv_model_fit"])
+def test_the_vectorised_comparison_agrees_with_the_cell_by_cell_one(seed: int,
+                                                                    relation: str) -> None:
+    import random
+
+    rng = random.Random(seed)
+    rows = 40
+    ids = [f"c{i:03d}" for i in range(rows)]
+    rng.shuffle(ids)
+    amounts = [decimal.Decimal(rng.randint(0, 10**6)) / 100 for _ in range(rows)]
+    rates = [rng.choice([None, float("nan"), rng.random() * 10 ** rng.randint(-3, 4)])
+             for _ in range(rows)]
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 300)) for _ in range(rows)]
+    flags = [rng.choice([True, False, None]) for _ in range(rows)]
+    params = [[rng.random(), rng.random()] for _ in range(rows)]
+    left = pa.table({"id": ids, "amount": pa.array(amounts, pa.decimal128(18, 2)),
+                     "rate": pa.array(rates, pa.float64()), "on": days, "flag": flags,
+                     "params": params})
+    # Spark's side: other types for the same values, rows in another order, some cells nudged
+    # within and some beyond the tolerances
+    changed = {"amount": list(amounts), "rate": list(rates), "on": list(days),
+               "flag": list(flags), "params": [list(p) for p in params]}
+    for _ in range(rng.randint(0, 6)):
+        row, column = rng.randrange(rows), rng.choice(list(changed))
+        value = changed[column][row]
+        if column == "amount":
+            changed[column][row] = value + rng.choice([decimal.Decimal("0.004"),
+                                                       decimal.Decimal("0.02")])
+        elif column == "rate":
+            changed[column][row] = rng.choice([None, float("nan"), 1.0,
+                                               (value or 1.0) * (1 + rng.choice([1e-12, 1e-7,
+                                                                                   1e-3]))])
+        elif column == "on":
+            changed[column][row] = value + dt.timedelta(days=1)
+        elif column == "flag":
+            changed[column][row] = not value
+        else:
+            changed[column][row] = [value[0] * (1 + rng.choice([1e-8, 1e-4])), value[1]]
+    right = pa.table({"id": pa.array(ids, pa.large_string()),
+                      "amount": pa.array(changed["amount"], pa.decimal128(38, 4)),
+                      "rate": pa.array(changed["rate"], pa.float64()), "on": changed["on"],
+                      "flag": changed["flag"], "params": changed["params"]})
+    order = list(range(rows))
+    rng.shuffle(order)
+    right = right.take(order)
+    found = compare_tables(relation, left, right)
+    problems, largest = reference_comparison(relation, left, right)
+    assert found.problems == problems
+    assert found.largest_difference == pytest.approx(largest)
