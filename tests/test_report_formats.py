@@ -429,3 +429,49 @@ def test_compiled_templates_are_cached_and_an_unusable_cache_is_only_slower(
     blocked.write_text("")
     assert rendered_css(blocked / "cache") == expected  # neither read nor written: compiled
     assert len(compiled) == 1
+
+
+def test_page_numbers_are_counted_from_the_sections_that_start_a_page() -> None:
+    """The cover is page 1; each `section.page-start` starts the next page; a section without
+    it stays on the page before. Every link to a section gets its page; other links not."""
+    from reports.render import with_page_numbers
+
+    html = ('<div class="cover"><a href="#one">1</a><a href="#two">2</a><a href="#x">?</a></div>'
+            '<section class="page-start"><h1 id="one">One</h1></section>'
+            '<section><h1 id="two">Two</h1><a href="#one">back</a></section>'
+            '<section class="page-start"><h1 id="three">Three</h1></section>')
+    numbered, pages = with_page_numbers(html)
+    assert pages == {"one": 2, "two": 2, "three": 3}
+    assert ('<a href="#one" data-page="2">1</a><a href="#two" data-page="2">2</a>'
+            '<a href="#x">?</a>') in numbered
+    assert '<a href="#one" data-page="2">back</a>' in numbered
+
+
+PAGED_CSS = ('<style>@page { size: A6; margin: 10mm } a::after { content: " p" '
+             'target-counter(attr(href), page) } a[data-page]::after { content: " p" '
+             'attr(data-page) } .page-start { break-before: page } .tall { height: 150mm }'
+             '</style>')
+
+
+@pytest.mark.parametrize(("middle", "expected"), [
+    ("", ["one p2", "two p3"]),                        # as counted: one layout
+    ('<div class="tall"></div><div class="tall"></div>', ["one p2", "two p5"]),  # 3 pages
+])
+def test_contents_page_numbers_are_the_laid_out_pages(tmp_path: Path, middle: str,
+                                                      expected: list[str]) -> None:
+    """When a section runs onto more pages than counted, the contents still print the pages
+    the sections are on (WeasyPrint's own target-counter numbers)."""
+    from pypdf import PdfReader
+
+    from reports.render import write_pdf
+
+    html = (f'<html><head>{PAGED_CSS}</head><body><div class="cover"><a href="#one">one</a>'
+            '<br><a href="#two">two</a></div>'
+            f'<section class="page-start"><h1 id="one">One</h1>{middle}</section>'
+            '<section class="page-start"><h1 id="two">Two</h1></section></body></html>')
+    pdf = tmp_path / "paged.pdf"
+    write_pdf(html, pdf)
+    reader = PdfReader(pdf)
+    cover = reader.pages[0].extract_text()
+    assert [line.strip() for line in cover.splitlines()] == expected
+    assert "Two" in reader.pages[int(expected[1][-1]) - 1].extract_text()
