@@ -355,11 +355,15 @@ def _prepare_weasyprint() -> None:
     per process (cffi's C types, fontconfig, the default stylesheet). Pillow's image plugins
     are imported too: WeasyPrint offers every chart to Pillow before reading it as SVG, and
     Pillow imports them all the first time. Never raises: a failure here shows again, with
-    its message, when the real report is rendered."""
+    its message, when the real report is rendered. The libraries WeasyPrint opens are looked
+    up in the linker's cache read once (reports.weasyprint_import), not by ~60 helper
+    processes."""
     try:
-        import weasyprint
         from PIL import Image
 
+        from reports.weasyprint_import import import_weasyprint
+
+        weasyprint = import_weasyprint()
         weasyprint.HTML(string="<p>.</p>").render()
         Image.init()
     except Exception:

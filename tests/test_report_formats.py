@@ -475,3 +475,49 @@ def test_contents_page_numbers_are_the_laid_out_pages(tmp_path: Path, middle: st
     cover = reader.pages[0].extract_text()
     assert [line.strip() for line in cover.splitlines()] == expected
     assert "Two" in reader.pages[int(expected[1][-1]) - 1].extract_text()
+
+
+WEASYPRINT_LIBRARY_NAMES = [  # the names WeasyPrint 70 tries (weasyprint/text/ffi.py)
+    "libgobject-2.0-0", "gobject-2.0-0", "gobject-2.0", "libgobject-2.0.so.0",
+    "libpango-1.0-0", "pango-1.0", "harfbuzz", "harfbuzz-subset", "harfbuzz-vector",
+    "libharfbuzz-vector.0.dylib", "libfontconfig-1", "fontconfig", "pangoft2-1.0",
+    "libpangoft2-1.0-0.dll"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux library lookup")
+def test_weasyprint_s_libraries_are_found_as_ctypes_finds_them() -> None:
+    """The lookup from one reading of the linker's cache gives what ctypes.util.find_library
+    gives (by ldconfig, gcc and ld) for every name WeasyPrint tries, found or not."""
+    import ctypes.util
+
+    from reports.weasyprint_import import cached_find_library, linker_cache
+
+    find_library = cached_find_library(linker_cache())
+    found = {name: find_library(name) for name in WEASYPRINT_LIBRARY_NAMES}
+    assert found == {name: ctypes.util.find_library(name) for name in WEASYPRINT_LIBRARY_NAMES}
+    assert found["gobject-2.0"] == "libgobject-2.0.so.0"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux library lookup")
+def test_weasyprint_is_imported_with_one_helper_process() -> None:
+    """A fresh Python imports WeasyPrint through reports.weasyprint_import starting one process
+    (ldconfig) where a plain import starts dozens, and leaves ctypes' lookup as it was."""
+    count = ("import subprocess, ctypes.util\n"
+             "started = []\n"
+             "real = subprocess.Popen.__init__\n"
+             "def counting(self, args, *rest, **options):\n"
+             "    started.append(args[0])\n"
+             "    real(self, args, *rest, **options)\n"
+             "subprocess.Popen.__init__ = counting\n"
+             "original = ctypes.util.find_library\n"
+             "{}\n"
+             "assert ctypes.util.find_library is original\n"
+             "print(len(started))\n")
+    ours = "from reports.weasyprint_import import import_weasyprint; import_weasyprint()"
+
+    def helpers(code: str) -> int:
+        return int(subprocess.run([sys.executable, "-c", count.format(code)], check=True,
+                                  capture_output=True, text=True).stdout)
+
+    assert helpers(ours) == 1
+    assert helpers("import weasyprint") > 10
