@@ -313,14 +313,15 @@ def _render_reports(request: ReportRequest, warehouse: Path | None,
             raise RetailTiersError(f"--lang {request.lang}: expected one of {', '.join(LANGS)}")
         if request.file_format not in FORMATS:
             raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
-        fonts = require_fonts(request.lang)
         pdf = request.file_format == "pdf"
-        # WeasyPrint is imported and set up on a thread while DuckDB reads the marts (the
-        # queries run without the GIL, so the two overlap); joined once the charts are asked for
+        # WeasyPrint is imported and set up on a thread while fc-list looks for fonts and DuckDB
+        # reads the marts (both run without the GIL, so they overlap); joined once the charts
+        # are asked for
         importer = threading.Thread(target=_prepare_weasyprint, daemon=True) if pdf else None
         if importer is not None:
             importer.start()
         meanwhile = importer.join if importer is not None else None
+        fonts = require_fonts(request.lang)
         project = project or project_dir()
         warehouse = warehouse or warehouse_path(project)
         out_dir = request.out_dir or default_out_dir(project)
