@@ -186,7 +186,9 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
     """The PDF of `html`; its `chart:N` links are resolved from `charts`. A chart of known size
     is given to the layout as a frame of that size at once and drawn into it when its page is
     painted, so the layout never waits for the chart worker. A chart that cannot be had stops
-    the render: never a PDF with a chart missing."""
+    the render: never a PDF with a chart missing. The contents' page numbers are written in
+    (with_page_numbers) and checked after the layout; if a section ran onto more pages than
+    counted, the document is laid out again with WeasyPrint's target-counter() numbers."""
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -212,10 +214,17 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
             return URLFetcherResponse(url, body=body.encode("utf-8"),
                                       headers={"Content-Type": "image/svg+xml"})
 
+    def layout(text: str) -> Any:
+        return weasyprint.HTML(string=text, base_url=str(TEMPLATES),
+                               url_fetcher=ChartFetcher(fail_on_errors=True)).render()
+
     def write(temp: Path) -> None:
-        document = weasyprint.HTML(string=html, base_url=str(TEMPLATES),
-                                   url_fetcher=ChartFetcher(fail_on_errors=True))
+        numbered, pages = with_page_numbers(html)
         try:
+            document = layout(numbered)
+            laid_out = section_pages(document)
+            if any(laid_out.get(key) != page for key, page in pages.items()):
+                document = layout(html)  # a section took more pages: WeasyPrint's numbers
             document.write_pdf(str(temp))
         except FatalURLFetchingError as error:  # a BaseException: stop it here, one line
             cause = error.__cause__
@@ -227,6 +236,40 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
                                    f"drawn: {type(cause).__name__}: {cause}")
 
     write_atomic(target, write)
+
+
+SECTION_OR_PAGE_START = re.compile(r'<section class="page-start">|<h1 id="([^"]+)">')
+PAGE_LINK = re.compile(r'<a href="#([^"]+)">')
+
+
+def with_page_numbers(html: str) -> tuple[str, dict[str, int]]:
+    """`html` with the page number of each section written into its contents and highlight
+    links (`data-page`, which the stylesheet prints instead of a target-counter()), and the
+    page each section heading is expected on: the cover is page 1, each section that starts a
+    page starts the next one. write_pdf checks that against the laid-out pages.
+
+    WeasyPrint lays out the pages holding target-counter() links two more times once it
+    knows the pages (the second time for nothing: a WeasyPrint 70 bug counts `page` as a
+    counter of the link itself); literal numbers need one layout."""
+    pages: dict[str, int] = {}
+    page = 1
+    for match in SECTION_OR_PAGE_START.finditer(html):
+        if match.group(1) is None:
+            page += 1
+        else:
+            pages[match.group(1)] = page
+
+    def numbered(link: re.Match[str]) -> str:
+        key = link.group(1)
+        return link.group(0) if key not in pages else f'<a href="#{key}" data-page="{pages[key]}">'
+
+    return PAGE_LINK.sub(numbered, html), pages
+
+
+def section_pages(document: Any) -> dict[str, int]:
+    """The page (from 1) of each anchor of a laid-out WeasyPrint document."""
+    return {anchor: number for number, page in enumerate(document.pages, start=1)
+            for anchor in page.anchors}
 
 
 def write_html(html: str, target: Path) -> None:
@@ -270,14 +313,15 @@ def _render_reports(request: ReportRequest, warehouse: Path | None,
             raise RetailTiersError(f"--lang {request.lang}: expected one of {', '.join(LANGS)}")
         if request.file_format not in FORMATS:
             raise RetailTiersError(f"--format {request.file_format}: expected pdf or html")
-        fonts = require_fonts(request.lang)
         pdf = request.file_format == "pdf"
-        # WeasyPrint is imported and set up on a thread while DuckDB reads the marts (the
-        # queries run without the GIL, so the two overlap); joined once the charts are asked for
+        # WeasyPrint is imported and set up on a thread while fc-list looks for fonts and DuckDB
+        # reads the marts (both run without the GIL, so they overlap); joined once the charts
+        # are asked for
         importer = threading.Thread(target=_prepare_weasyprint, daemon=True) if pdf else None
         if importer is not None:
             importer.start()
         meanwhile = importer.join if importer is not None else None
+        fonts = require_fonts(request.lang)
         project = project or project_dir()
         warehouse = warehouse or warehouse_path(project)
         out_dir = request.out_dir or default_out_dir(project)
@@ -312,11 +356,15 @@ def _prepare_weasyprint() -> None:
     per process (cffi's C types, fontconfig, the default stylesheet). Pillow's image plugins
     are imported too: WeasyPrint offers every chart to Pillow before reading it as SVG, and
     Pillow imports them all the first time. Never raises: a failure here shows again, with
-    its message, when the real report is rendered."""
+    its message, when the real report is rendered. The libraries WeasyPrint opens are looked
+    up in the linker's cache read once (reports.weasyprint_import), not by ~60 helper
+    processes."""
     try:
-        import weasyprint
         from PIL import Image
 
+        from reports.weasyprint_import import import_weasyprint
+
+        weasyprint = import_weasyprint()
         weasyprint.HTML(string="<p>.</p>").render()
         Image.init()
     except Exception:

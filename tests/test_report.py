@@ -512,7 +512,7 @@ def test_failed_render_leaves_no_partial_file(demo_workspace: Workspace, tmp_pat
         Path(target).write_bytes(b"%PDF-1.7 half a report")
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(weasyprint.HTML, "write_pdf", broken)
+    monkeypatch.setattr(weasyprint.Document, "write_pdf", broken)
     with pytest.raises(RuntimeError, match="renderer crashed"):
         render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
     assert gc.isenabled()  # the render paused the cycle collector; a failure turns it back on

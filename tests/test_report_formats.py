@@ -429,3 +429,95 @@ def test_compiled_templates_are_cached_and_an_unusable_cache_is_only_slower(
     blocked.write_text("")
     assert rendered_css(blocked / "cache") == expected  # neither read nor written: compiled
     assert len(compiled) == 1
+
+
+def test_page_numbers_are_counted_from_the_sections_that_start_a_page() -> None:
+    """The cover is page 1; each `section.page-start` starts the next page; a section without
+    it stays on the page before. Every link to a section gets its page; other links not."""
+    from reports.render import with_page_numbers
+
+    html = ('<div class="cover"><a href="#one">1</a><a href="#two">2</a><a href="#x">?</a></div>'
+            '<section class="page-start"><h1 id="one">One</h1></section>'
+            '<section><h1 id="two">Two</h1><a href="#one">back</a></section>'
+            '<section class="page-start"><h1 id="three">Three</h1></section>')
+    numbered, pages = with_page_numbers(html)
+    assert pages == {"one": 2, "two": 2, "three": 3}
+    assert ('<a href="#one" data-page="2">1</a><a href="#two" data-page="2">2</a>'
+            '<a href="#x">?</a>') in numbered
+    assert '<a href="#one" data-page="2">back</a>' in numbered
+
+
+PAGED_CSS = ('<style>@page { size: A6; margin: 10mm } a::after { content: " p" '
+             'target-counter(attr(href), page) } a[data-page]::after { content: " p" '
+             'attr(data-page) } .page-start { break-before: page } .tall { height: 150mm }'
+             '</style>')
+
+
+@pytest.mark.parametrize(("middle", "expected"), [
+    ("", ["one p2", "two p3"]),                        # as counted: one layout
+    ('<div class="tall"></div><div class="tall"></div>', ["one p2", "two p5"]),  # 3 pages
+])
+def test_contents_page_numbers_are_the_laid_out_pages(tmp_path: Path, middle: str,
+                                                      expected: list[str]) -> None:
+    """When a section runs onto more pages than counted, the contents still print the pages
+    the sections are on (WeasyPrint's own target-counter numbers)."""
+    from pypdf import PdfReader
+
+    from reports.render import write_pdf
+
+    html = (f'<html><head>{PAGED_CSS}</head><body><div class="cover"><a href="#one">one</a>'
+            '<br><a href="#two">two</a></div>'
+            f'<section class="page-start"><h1 id="one">One</h1>{middle}</section>'
+            '<section class="page-start"><h1 id="two">Two</h1></section></body></html>')
+    pdf = tmp_path / "paged.pdf"
+    write_pdf(html, pdf)
+    reader = PdfReader(pdf)
+    cover = reader.pages[0].extract_text()
+    assert [line.strip() for line in cover.splitlines()] == expected
+    assert "Two" in reader.pages[int(expected[1][-1]) - 1].extract_text()
+
+
+WEASYPRINT_LIBRARY_NAMES = [  # the names WeasyPrint 70 tries (weasyprint/text/ffi.py)
+    "libgobject-2.0-0", "gobject-2.0-0", "gobject-2.0", "libgobject-2.0.so.0",
+    "libpango-1.0-0", "pango-1.0", "harfbuzz", "harfbuzz-subset", "harfbuzz-vector",
+    "libharfbuzz-vector.0.dylib", "libfontconfig-1", "fontconfig", "pangoft2-1.0",
+    "libpangoft2-1.0-0.dll"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux library lookup")
+def test_weasyprint_s_libraries_are_found_as_ctypes_finds_them() -> None:
+    """The lookup from one reading of the linker's cache gives what ctypes.util.find_library
+    gives (by ldconfig, gcc and ld) for every name WeasyPrint tries, found or not."""
+    import ctypes.util
+
+    from reports.weasyprint_import import cached_find_library, linker_cache
+
+    find_library = cached_find_library(linker_cache())
+    found = {name: find_library(name) for name in WEASYPRINT_LIBRARY_NAMES}
+    assert found == {name: ctypes.util.find_library(name) for name in WEASYPRINT_LIBRARY_NAMES}
+    assert found["gobject-2.0"] == "libgobject-2.0.so.0"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux library lookup")
+def test_weasyprint_is_imported_with_one_helper_process() -> None:
+    """A fresh Python imports WeasyPrint through reports.weasyprint_import starting one process
+    (ldconfig) where a plain import starts dozens, and leaves ctypes' lookup as it was."""
+    count = ("import subprocess, ctypes.util\n"
+             "started = []\n"
+             "real = subprocess.Popen.__init__\n"
+             "def counting(self, args, *rest, **options):\n"
+             "    started.append(args[0])\n"
+             "    real(self, args, *rest, **options)\n"
+             "subprocess.Popen.__init__ = counting\n"
+             "original = ctypes.util.find_library\n"
+             "{}\n"
+             "assert ctypes.util.find_library is original\n"
+             "print(len(started))\n")
+    ours = "from reports.weasyprint_import import import_weasyprint; import_weasyprint()"
+
+    def helpers(code: str) -> int:
+        return int(subprocess.run([sys.executable, "-c", count.format(code)], check=True,
+                                  capture_output=True, text=True).stdout)
+
+    assert helpers(ours) == 1
+    assert helpers("import weasyprint") > 10
