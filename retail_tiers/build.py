@@ -208,17 +208,36 @@ def project_vars(project: Path) -> dict[str, Any]:
 # ---- the run ----------------------------------------------------------------------------
 
 
-def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
-    """Validate, run dbt build, write build_runs/build_results, print and return a summary."""
+@dataclass(frozen=True)
+class BuildSetup:
+    """What every build starts from: the project, the warehouse, the checked settings."""
+
+    started_at: dt.datetime
+    as_of: str | None
+    project: Path
+    warehouse: Path
+    dbt_vars: dict[str, Any]
+
+
+def build_setup(options: BuildOptions) -> BuildSetup:
+    """The project and warehouse, and the build's dbt vars (--as-of and --var, checked
+    against the project's defaults)."""
     started_at = dt.datetime.now()
     as_of = parse_as_of(options.as_of)
     project = project_dir()
-    warehouse = warehouse_path(project)
     defaults = project_vars(project)
     check_defaults(defaults)
     dbt_vars = parse_extra_vars(options.extra_vars, set(defaults))
     if as_of:
         dbt_vars["as_of_date"] = as_of
+    return BuildSetup(started_at, as_of, project, warehouse_path(project), dbt_vars)
+
+
+def run_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
+    """Validate, run dbt build, write build_runs/build_results, print and return a summary."""
+    setup = build_setup(options)
+    started_at, as_of, project = setup.started_at, setup.as_of, setup.project
+    warehouse, dbt_vars = setup.warehouse, setup.dbt_vars
     dbt_args = ["build"]
     # dbt takes 1-2 s to import; do it while the input check reads the files (DuckDB and
     # file reads leave the interpreter free), not after.

@@ -31,14 +31,12 @@ from retail_tiers.build import (
     NodeResult,
     _Progress,
     build_and_replace,
+    build_setup,
     current_run_id,
     environment,
     format_summary,
     node_result,
-    parse_as_of,
-    parse_extra_vars,
     prepare_input,
-    project_vars,
 )
 from retail_tiers.build_state import (
     build_lock,
@@ -47,8 +45,6 @@ from retail_tiers.build_state import (
     write_state,
 )
 from retail_tiers.errors import RetailTiersError
-from retail_tiers.project import project_dir, warehouse_path
-from retail_tiers.settings import check_defaults
 
 # copied besides the marts: the build's dates, which the published-build check reads
 EXTRA_RELATIONS = ("intermediate.int_run_dates",)
@@ -92,15 +88,9 @@ def require_spark() -> None:
 def run_spark_build(options: BuildOptions, echo: Echo = print) -> BuildSummary:
     """The Spark build of `retail-tiers build --target spark`, published as the DuckDB
     warehouse; prints and returns the same summary as a DuckDB build."""
-    started_at = dt.datetime.now()
-    as_of = parse_as_of(options.as_of)
-    project = project_dir()
-    warehouse = warehouse_path(project)
-    defaults = project_vars(project)
-    check_defaults(defaults)
-    dbt_vars = parse_extra_vars(options.extra_vars, set(defaults))
-    if as_of:
-        dbt_vars["as_of_date"] = as_of
+    setup = build_setup(options)
+    started_at, as_of, project = setup.started_at, setup.as_of, setup.project
+    warehouse, dbt_vars = setup.warehouse, setup.dbt_vars
     with build_lock(warehouse):
         remove_stale_temp_files(warehouse)
         description = "demo data (seeds/demo)"
