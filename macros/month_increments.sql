@@ -88,6 +88,27 @@
 
 
 {#
+    drop_orders_moved_away(): a post-hook of int_customer_orders for an appending build:
+    remove the rows of recomputed orders that no longer belong to the row's customer (the
+    order's lines now name another customer, or none). delete+insert by customer replaces the
+    customers the new rows name, so a customer whose only order moved away kept the old row.
+#}
+{% macro drop_orders_moved_away() -%}
+    {%- if is_incremental() and var('append_transactions', false) -%}
+    delete from {{ this }} as kept
+    where kept.order_id in ({{ appended_order_ids() }})
+        and not exists (
+            select 1
+            from {{ ancestor_relation('int_orders_netted') }} as orders
+            where orders.order_id = kept.order_id
+                and orders.customer_id = kept.customer_id
+                and not orders.is_guest
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
     ancestor_relation(name): the relation of a model of this project by name, read from the
     graph (dbt's context at run time); a model that is not upstream of the calling model
     stops the build (dbt would not have built it first).

@@ -69,6 +69,24 @@ def late_lines(data: Path, month_end: dt.date, new_month: str) -> list[list[str]
     return [late, returned]
 
 
+def moving_line(built: Workspace, data: Path) -> list[str]:
+    """A copy, with a new id, of a line of the only order of a customer who has one, naming
+    a customer id that sorts first: the order's customer becomes that id (the smallest of its
+    lines'), and the first customer is left with no order."""
+    order_id, ordered_on = built.query(
+        "select min(order_id), min(ordered_on) from intermediate.int_customer_orders "
+        "group by customer_id having count(*) = 1 order by 1 limit 1")[0]
+    with (data / "transactions" / f"{ordered_on:%Y-%m}.csv").open(
+            encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    column = {name: index for index, name in enumerate(header)}
+    found = next(row for row in rows if row[column["order_id"]] == order_id)
+    moved = list(found)
+    moved[column["transaction_id"]] = "LATE-M1"
+    moved[column["customer_id"]] = "0-MOVED"
+    return moved
+
+
 def build(workspace: Workspace, data: Path, *args: str) -> str:
     result = run_cli(["build", "--input", str(data), *args], workspace)
     assert result.exit_code == 0, result.stderr + result.stdout[-3000:]
@@ -95,13 +113,15 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
 
     # the month's file, and in it a purchase of the last month end built, arriving late (the
     # month end it reaches is kept by the window but must be recomputed), and a return of an
-    # order already built (the order is recomputed from all its lines, old and new)
+    # order already built (the order is recomputed from all its lines, old and new), and a
+    # line that moves a customer's only order to another customer
     previous_as_of = max(row[0] for row in kept_month_ends)
     arrived = data / "transactions" / last.name
     shutil.copy(last, arrived)
     late, returned = late_lines(data, previous_as_of, last.stem)
+    moved = moving_line(appended, data)
     with arrived.open("a", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows([late, returned])
+        csv.writer(handle, lineterminator="\n").writerows([late, returned, moved])
     output = build(appended, data, *WINDOW)
     assert f"appending 1 new file: transactions/{last.name}" in output
     month_ends = appended.query(

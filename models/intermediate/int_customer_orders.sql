@@ -6,7 +6,9 @@
     Incremental by customer: an appending build (new monthly transactions files, issue 15)
     recomputes only the customers of the orders it recomputed (int_orders_netted), as the
     orders say now and as this table said before (an order whose lines now name another
-    customer leaves the first one's sequence); every other build replaces the table.
+    customer leaves the first one's sequence; a post-hook removes its rows of a customer left
+    with no order, whom the recomputation, keyed by customer, does not reach); every other
+    build replaces the table.
 #}
 {{ config(
     materialized='incremental',
@@ -14,6 +16,7 @@
     unique_key='customer_id',
     full_refresh=not var('append_transactions', false),
     on_schema_change='fail',
+    post_hook=["{{ drop_orders_moved_away() }}"],
 ) }}
 {%- set appending = is_incremental() and var('append_transactions', false) %}
 with
@@ -23,17 +26,21 @@ orders as (
 ),
 {%- if appending %}
 
+appended_orders as (
+    {{ appended_order_ids() }}
+),
+
 recomputed_customers as (
     select customer_id
     from orders
     where not is_guest
-        and order_id in ({{ appended_order_ids() }})
+        and order_id in (select appended_orders.order_id from appended_orders)
 
     union
 
     select customer_id
     from {{ this }}
-    where order_id in ({{ appended_order_ids() }})
+    where order_id in (select appended_orders.order_id from appended_orders)
 ),
 {%- endif %}
 
