@@ -132,11 +132,14 @@ repeated_ids as (
 ),
 {%- if appending %}
 
--- the ids clean lines of the files loaded before already hold
+-- the ids of the new lines that clean lines of the files loaded before already hold (the
+-- table is probed with the new ids: a distinct over every loaded id cost 2.7 CPU-s at 10M
+-- lines, this 1.0)
 loaded_ids as (
     select distinct transaction_id
     from {{ this }}
     where quarantine_reason is null
+        and transaction_id in (select {{ clean_text('raw_transaction_id') }} from numbered)
 ),
 {%- endif %}
 
