@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from retail_tiers.dbt_process import lean_dbt_invocation
 from retail_tiers.errors import RetailTiersError
 
 
@@ -285,7 +286,8 @@ class SparkBuild:
         return args
 
     def _invoke(self, runner: Any, command: str, *extra: str) -> Any:
-        result = runner.invoke(self._args(command, *extra))
+        with lean_dbt_invocation():
+            result = runner.invoke(self._args(command, *extra))
         self.results.extend(getattr(result.result, "results", None) or [])
         if not result.success:
             failed = [r.node.name for r in (result.result or []) if str(r.status) in
@@ -304,7 +306,8 @@ class SparkBuild:
         quiet_spark(self.project_dir)
         seconds: dict[str, float] = {}
         started = time.perf_counter()
-        parsed = dbtRunner().invoke(self._args("parse"))
+        with lean_dbt_invocation():
+            parsed = dbtRunner().invoke(self._args("parse"))
         if not parsed.success:
             raise SparkBuildError("spark build: dbt parse failed"
                                   + _cause(parsed.exception)) from parsed.exception
