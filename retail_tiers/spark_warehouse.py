@@ -148,9 +148,29 @@ def build_on_spark(project: Path, tables: Path, temp: Path, summary: BuildSummar
     spark = SparkSession.builder.getOrCreate()
     relations = copied_relations(build.manifest)
     echo(f"  copying {len(relations)} tables from Spark to DuckDB")
-    copy_to_duckdb({relation: spark.table(relation).toArrow() for relation in relations}, temp)
+    export = tables / "export"
+    try:
+        copy_to_duckdb(export_parquet(spark, relations, export), temp)
+    finally:
+        shutil.rmtree(export, ignore_errors=True)
     summary.finished_at = dt.datetime.now()
     record_build(temp, summary)
+
+
+def export_parquet(spark: Any, relations: list[str], folder: Path) -> dict[str, pa.Table | Path]:
+    """Each relation written by Spark as Parquet files in `folder`/<relation> (Spark's own
+    writers, so nothing is collected on the driver: at 1M customers the history view alone is
+    2 GB, above spark.driver.maxResultSize); a relation Spark writes no file for (an empty
+    table) comes back as an Arrow table."""
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    sources: dict[str, pa.Table | Path] = {}
+    for relation in relations:
+        frame = spark.table(relation)
+        written = folder / relation
+        frame.write.mode("overwrite").parquet(str(written))
+        has_files = any(written.glob("*.parquet"))
+        sources[relation] = written if has_files else frame.toArrow()
+    return sources
 
 
 def copied_relations(manifest: Any) -> list[str]:
@@ -174,20 +194,41 @@ def plain_timestamps(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
 
 
-def copy_to_duckdb(tables: dict[str, pa.Table], target: Path) -> None:
-    """Write each `schema.name` table into a new DuckDB file at `target`."""
+def copy_to_duckdb(tables: dict[str, pa.Table | Path], target: Path) -> None:
+    """Write each `schema.name` table into a new DuckDB file at `target`, from an Arrow table
+    or from a folder of Parquet files (export_parquet). Timestamps become plain timestamps of
+    the wall-clock values Spark held in UTC, as DuckDB's tables hold them."""
     target.unlink(missing_ok=True)
     con = duckdb.connect(str(target))
     try:
         for relation, table in tables.items():
             schema, name = relation.split(".")
             con.execute(f"create schema if not exists {schema}")
-            con.register("spark_table", plain_timestamps(table))
-            con.execute(f"create table {schema}.{name} as select * from spark_table")
-            con.unregister("spark_table")
+            if isinstance(table, Path):
+                files = str(table / "*.parquet").replace("'", "''")
+                source = f"read_parquet('{files}')"
+            else:
+                con.register("spark_table", table)
+                source = "spark_table"
+            con.execute(f"create table {schema}.{name} as select "
+                        f"{plain_timestamp_columns(con, source)} from {source}")
+            if not isinstance(table, Path):
+                con.unregister("spark_table")
         con.execute("checkpoint")
     finally:
         con.close()
+
+
+def plain_timestamp_columns(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """The select list of `source` with each zoned timestamp as the plain timestamp of its
+    UTC wall-clock value (column order and names kept)."""
+    described = con.execute(f"describe select * from {source}").fetchall()
+    columns = []
+    for column, kind, *_ in described:
+        quoted = '"' + column.replace('"', '""') + '"'
+        columns.append(f"cast({quoted} at time zone 'UTC' as timestamp) as {quoted}"
+                       if kind == "TIMESTAMP WITH TIME ZONE" else quoted)
+    return ", ".join(columns)
 
 
 def record_build(target: Path, summary: BuildSummary) -> None:

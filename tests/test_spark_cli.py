@@ -103,7 +103,25 @@ def test_a_failed_spark_build_leaves_the_previous_warehouse(
     assert leftovers(workspace) == []
 
 
-def test_the_copy_keeps_values_and_types(tmp_path: Path) -> None:
+def as_parquet_folders(tables: dict[str, pa.Table], folder: Path) -> dict[str, Path]:
+    """Each table as a folder of Parquet files, as Spark's writer leaves it (export_parquet:
+    zoned timestamps as UTC instants, two part files)."""
+    import pyarrow.parquet as pq
+
+    folders = {}
+    for relation, table in tables.items():
+        written = folder / relation
+        written.mkdir(parents=True)
+        half = table.num_rows // 2
+        pq.write_table(table.slice(0, half), written / "part-00000.parquet")
+        pq.write_table(table.slice(half), written / "part-00001.parquet")
+        (written / "_SUCCESS").touch()
+        folders[relation] = written
+    return folders
+
+
+@pytest.mark.parametrize("source", ["arrow", "parquet"])
+def test_the_copy_keeps_values_and_types(tmp_path: Path, source: str) -> None:
     target = tmp_path / "copy.duckdb"
     utc = pa.timestamp("us", tz="UTC")
     tables = {
@@ -117,7 +135,8 @@ def test_the_copy_keeps_values_and_types(tmp_path: Path) -> None:
         }),
         "intermediate.int_run_dates": pa.table({"as_of_date": [dt.date(2026, 10, 31)]}),
     }
-    spark_warehouse.copy_to_duckdb(tables, target)
+    spark_warehouse.copy_to_duckdb(
+        tables if source == "arrow" else as_parquet_folders(tables, tmp_path / "export"), target)
     con = duckdb.connect(str(target), read_only=True)
     try:
         types = dict(con.execute("select column_name, data_type from information_schema.columns"
