@@ -11,11 +11,16 @@ The worker does only what the charts need:
 - matplotlib's import writes no help texts (skip_artist_help): for every kind of artist it
   builds the signature and docstring of `set()` and a table of its properties from the
   setters' docstrings, a third of its import, only for help() and the documentation.
+- Once the last chart is written the worker ends without tearing the interpreter down
+  (`os._exit` after the exit handlers ran): the teardown collected and freed every object of
+  matplotlib one by one, 3% of the worker's instructions, memory the system frees anyway.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
+import os
 import pickle
 import sys
 
@@ -51,5 +56,15 @@ def main() -> None:
         write_frame(sys.stdout.buffer, (index, result))
 
 
+def end_at_once() -> None:
+    """Run the exit handlers (matplotlib's may remove a temporary config folder), flush the
+    output and end the process without the interpreter's teardown."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
     main()
+    end_at_once()

@@ -547,3 +547,17 @@ def test_the_worker_skips_matplotlib_s_help_texts_and_draws_every_chart_the_same
     from matplotlib.lines import Line2D
 
     assert "linewidth" in (Line2D.set.__doc__ or "")  # this process's matplotlib is whole
+
+
+def test_the_worker_ends_at_once_after_running_the_exit_handlers(tmp_path: Path) -> None:
+    """The worker's end skips the interpreter's teardown but not the exit handlers (matplotlib
+    removes a temporary config folder in one) nor output still buffered."""
+    marker = tmp_path / "handler-ran"
+    code = ("import atexit, pathlib, sys\n"
+            "from reports.chart_worker import end_at_once\n"
+            f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+            "sys.stdout.write('buffered')\n"
+            "end_at_once()\n"
+            "sys.exit(5)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, marker.read_text()) == (0, "buffered", "yes")
