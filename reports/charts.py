@@ -32,8 +32,17 @@ from reports.theme import Fonts
 matplotlib.use("svg")
 
 SVG_NS = "http://www.w3.org/2000/svg"
-ElementTree.register_namespace("", SVG_NS)
-ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+
+
+def _register_namespaces() -> None:
+    """SVG as the default namespace of the SVG written. Done before each chart is written:
+    importing WeasyPrint registers the empty prefix for its PDF metadata, after which a chart
+    drawn in the report process (when the worker fails) came out as `<ns0:svg>`."""
+    ElementTree.register_namespace("", SVG_NS)
+    ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+
+
+_register_namespaces()
 
 Number = float | int | None
 HATCH = "////"   # the light series also differs by hatching, for greyscale print
@@ -112,6 +121,7 @@ def lean_svg(svg: str) -> str:
     _unwrap_id_groups(root, referenced)
     _simplify(root, _clip_rectangles(root), {})
     _drop_pen_moves(root, referenced)
+    _register_namespaces()
     return ElementTree.tostring(root, encoding="unicode")
 
 

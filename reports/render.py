@@ -28,7 +28,7 @@ from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
 from reports import data as marts
-from reports import theme
+from reports import svg_text, theme
 from reports.chartjobs import (
     CHART_BODY_PREFIX,
     CHART_URL_PREFIX,
@@ -192,6 +192,7 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+    svg_text.install(weasyprint)  # chart labels drawn as one run each, not letter by letter
     failures: list[tuple[int, BaseException]] = []
 
     class ChartFetcher(URLFetcher):

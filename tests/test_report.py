@@ -402,12 +402,16 @@ def test_category_mix_shows_the_segments_that_bought(english_pdf: Path,
     """))
     assert all(monetary[name] == amount for name, amount in rows), (rows, monetary)
     assert "over the last 12 months" in page and "by category, last 12 months" in page
-    # the chart's text: its axis ticks, the segment labels, then each bar's pieces and total
-    ticks = "0%\n25%\n50%\n75%\n100%\n"
+    # the chart's text: its axis ticks, the segment labels, then a line per bar: its pieces'
+    # shares and its total (labels on one baseline are read as one line)
+    ticks = "0% 25% 50% 75% 100%\n"
     assert ticks in page, page
     lines = page[page.index(ticks) + len(ticks):].splitlines()
     names = lines[:len(rows)]
-    totals = [line for line in lines if line.lstrip(MINUS).startswith("¥")][:len(rows)]
+    bars = [line.split() for line in lines[len(rows):2 * len(rows)]]
+    assert all(piece.endswith("%") for bar in bars for piece in bar[:-1]), bars
+    totals = [bar[-1] for bar in bars]
+    assert all(total.lstrip(MINUS).startswith("¥") for total in totals), bars
     expected = dict(rows)
     assert sorted(names) == sorted(expected), (names, expected)
     for name, total in zip(names, totals, strict=True):

@@ -521,3 +521,43 @@ def test_weasyprint_is_imported_with_one_helper_process() -> None:
 
     assert helpers(ours) == 1
     assert helpers("import weasyprint") > 10
+
+
+def test_the_worker_skips_matplotlib_s_help_texts_and_draws_every_chart_the_same() -> None:
+    """Every chart function drawn by the worker (matplotlib without its artists' help texts)
+    gives the SVG the report process draws with matplotlib as it comes; the worker's
+    matplotlib really lacks the help texts."""
+    from reports import chartjobs, theme
+    from reports.chartjobs import ChartJob, ChartRenderer
+
+    fonts = theme.Fonts(families=("DejaVu Sans",), has_cjk=False)
+    jobs = [ChartJob(function, {**arguments, "fmt": EN, "fonts": fonts, "chart_id": f"c{i}"})
+            for i, (function, arguments) in enumerate(CHART_SAMPLES)]
+    with ChartRenderer() as renderer:
+        assert renderer.run(jobs) == chartjobs.run_jobs(jobs)
+
+    probe = ("from reports.chart_worker import skip_artist_help\n"
+             "assert skip_artist_help()\n"
+             "from matplotlib.lines import Line2D\n"
+             "from matplotlib.artist import Artist\n"
+             "print(Line2D.set.__doc__ is None, 'linewidth' in (Artist.set.__doc__ or ''))\n")
+    found = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                           text=True).stdout.split()
+    assert found == ["True", "True"]  # Line2D.set has none; Artist's own was built before
+    from matplotlib.lines import Line2D
+
+    assert "linewidth" in (Line2D.set.__doc__ or "")  # this process's matplotlib is whole
+
+
+def test_the_worker_ends_at_once_after_running_the_exit_handlers(tmp_path: Path) -> None:
+    """The worker's end skips the interpreter's teardown but not the exit handlers (matplotlib
+    removes a temporary config folder in one) nor output still buffered."""
+    marker = tmp_path / "handler-ran"
+    code = ("import atexit, pathlib, sys\n"
+            "from reports.chart_worker import end_at_once\n"
+            f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+            "sys.stdout.write('buffered')\n"
+            "end_at_once()\n"
+            "sys.exit(5)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, marker.read_text()) == (0, "buffered", "yes")
