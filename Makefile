@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	@touch $(STAMP)
 
+## The project's own modules compiled once (Python does it itself unless PYTHONDONTWRITEBYTECODE
+## is set, as on some CI hosts; then every run compiled them again: 0.24 G instructions a report).
 setup: $(STAMP) fonts
+	@$(BIN)/python -m compileall -q retail_tiers reports cli.py >/dev/null
 
 ## Chinese reports need a CJK font (Debian fonts-noto-cjk) and, to embed it quickly, HarfBuzz's
 ## subsetter (libharfbuzz-subset0; without it WeasyPrint falls back to a much slower path).
