@@ -9,6 +9,8 @@ over the simulated customers (what the report shows).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from retail_tiers.lifetime import bgnbd, purchase_models
@@ -93,3 +95,19 @@ def test_closed_form_p_alive_gradient_matches_central_differences():
     # the model-agnostic entry point uses it, and falls back to differences for Pareto/NBD
     np.testing.assert_array_equal(
         purchase_models.log_p_alive_gradient(bgnbd, params, x, t_x, T), found)
+
+
+def test_log_standard_error_is_the_quadratic_form_row_by_row():
+    """sqrt(sum_ij g_i Sigma_ij g_j) per row (and for a single gradient), summed in plain
+    Python; 0 without a covariance."""
+    rng = np.random.default_rng(2)
+    gradient = rng.normal(size=(50, 4))
+    factor = rng.normal(size=(4, 4))
+    covariance = factor @ factor.T
+    expected = [math.sqrt(sum(g[i] * covariance[i, j] * g[j]
+                              for i in range(4) for j in range(4))) for g in gradient]
+    np.testing.assert_allclose(purchase_models.log_standard_error(gradient, covariance),
+                               expected, rtol=1e-13)
+    np.testing.assert_allclose(purchase_models.log_standard_error(gradient[0], covariance),
+                               expected[0], rtol=1e-13)
+    assert purchase_models.log_standard_error(gradient, None).tolist() == [0.0] * 50

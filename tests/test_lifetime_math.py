@@ -549,3 +549,25 @@ def test_patterns_grouped_in_numpy_equal_the_sql_grouping():
             assert grouped[name].dtype == column.dtype
         assert int(grouped["customer_count"].sum()) == len(rows)
         assert grouped["x"].size < len(rows)
+
+
+@pytest.mark.parametrize("largest_days", [400, 1 << 22])
+def test_distinct_pairs_from_whole_days_are_the_sorted_distinct_pairs(largest_days):
+    """DistinctPairs.of_days (the scoring's table of occurring pairs, or the sort when the
+    days span too widely) against sorted(set(...)) in plain Python: the distinct (x, T
+    weeks) in ascending order, and each pattern's position among them."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 8, 3000)
+    days = rng.integers(0, 300, 3000)
+    days[:5] = largest_days
+    pairs = purchase_models.DistinctPairs.of_days(x, days, 7.0)
+    expected = sorted(set(zip(x.tolist(), days.tolist(), strict=True)))
+    position = {pair: i for i, pair in enumerate(expected)}
+    assert pairs.x.tolist() == [float(a) for a, _ in expected]
+    assert pairs.T.tolist() == [b / 7.0 for _, b in expected]
+    assert pairs.index.tolist() == [position[pair] for pair in zip(x.tolist(), days.tolist(),
+                                                                     strict=True)]
+    # what the generic constructor gives for the same patterns, array for array
+    generic = purchase_models.DistinctPairs.of(x.astype(float), days / 7.0)
+    for name in ("x", "T", "index"):
+        np.testing.assert_array_equal(getattr(pairs, name), getattr(generic, name))

@@ -22,6 +22,10 @@ customer_orders as (
     select * from {{ ref('int_customer_orders') }}
 ),
 
+run_dates as (
+    select as_of_date from {{ ref('int_run_dates') }}
+),
+
 orders_to_date as (
     select
         customer_id,
@@ -32,7 +36,8 @@ orders_to_date as (
         net_revenue,
         gross_margin_amount
     from customer_orders
-    where ordered_on <= {{ as_of_date() }}
+    cross join run_dates
+    where ordered_on <= run_dates.as_of_date
 ),
 
 customer_purchase_days as (
@@ -56,22 +61,25 @@ customer_purchase_days as (
 final as (
     select
         customer_id,
-        {{ as_of_date() }} as as_of_date,
+        run_dates.as_of_date,
         first_purchase_on,
         last_purchase_on,
         purchase_day_count - 1 as repeat_purchase_day_count,
         {{ days_between('first_purchase_on', 'last_purchase_on') }} as days_first_to_last_purchase,
-        {{ days_between('first_purchase_on', as_of_date()) }} as days_since_first_purchase,
+        {{ days_between('first_purchase_on', 'run_dates.as_of_date') }} as days_since_first_purchase,
         cast({{ days_between('first_purchase_on', 'last_purchase_on') }} as double) / 7 as recency_weeks,
-        cast({{ days_between('first_purchase_on', as_of_date()) }} as double) / 7 as age_weeks,
+        cast({{ days_between('first_purchase_on', 'run_dates.as_of_date') }} as double) / 7 as age_weeks,
         cast(repeat_day_spend_amount as decimal(18, 4)) as repeat_day_spend_amount,
         case
             when purchase_day_count > 1
                 then cast(repeat_day_spend_amount as double) / (purchase_day_count - 1)
         end as mean_repeat_day_spend_amount,
-        lifetime_net_revenue,
-        lifetime_gross_margin_amount
+        -- in the orders' own type, as the repeat-day spend: the sums widen to decimal(38, 4),
+        -- whose 16-byte values are slower to write, read and cast in customer_predictions
+        cast(lifetime_net_revenue as decimal(18, 4)) as lifetime_net_revenue,
+        cast(lifetime_gross_margin_amount as decimal(18, 4)) as lifetime_gross_margin_amount
     from customer_purchase_days
+    cross join run_dates
 )
 
 select * from final

@@ -26,7 +26,14 @@ spend_model as (
         p,
         q,
         gamma,
-        log_parameter_covariance as spend_covariance
+        -- the covariance entries the interval needs, as numbers once here rather than a
+        -- list carried on every customer's row
+        {{ list_item('log_parameter_covariance', 1) }} as covariance_p_p,
+        {{ list_item('log_parameter_covariance', 2) }} as covariance_p_q,
+        {{ list_item('log_parameter_covariance', 3) }} as covariance_p_gamma,
+        {{ list_item('log_parameter_covariance', 5) }} as covariance_q_q,
+        {{ list_item('log_parameter_covariance', 6) }} as covariance_q_gamma,
+        {{ list_item('log_parameter_covariance', 9) }} as covariance_gamma_gamma
     from model_fit
     where model = 'gamma_gamma'
         and fit_status = 'fitted'
@@ -65,7 +72,12 @@ scored as (
             spend_model.gamma + summary.repeat_purchase_day_count
             * greatest(coalesce(summary.mean_repeat_day_spend_amount, 0), 0)
         ) as spend_log_gradient_gamma,
-        spend_model.spend_covariance,
+        spend_model.covariance_p_p,
+        spend_model.covariance_p_q,
+        spend_model.covariance_p_gamma,
+        spend_model.covariance_q_q,
+        spend_model.covariance_q_gamma,
+        spend_model.covariance_gamma_gamma,
         -- Gamma-Gamma: E[spend | x, m_x] = p (gamma + x m_x) / (p x + q - 1); a negative
         -- mean spend counts as 0, and x = 0 gives the population mean p gamma / (q - 1).
         spend_model.p * (
@@ -98,12 +110,12 @@ clv_uncertainty as (
         sqrt(
             discounted_expected_orders_log_se * discounted_expected_orders_log_se
             + coalesce(
-                spend_log_gradient_p * spend_log_gradient_p * {{ list_item('spend_covariance', 1) }}
-                + spend_log_gradient_q * spend_log_gradient_q * {{ list_item('spend_covariance', 5) }}
-                + spend_log_gradient_gamma * spend_log_gradient_gamma * {{ list_item('spend_covariance', 9) }}
-                + 2 * spend_log_gradient_p * spend_log_gradient_q * {{ list_item('spend_covariance', 2) }}
-                + 2 * spend_log_gradient_p * spend_log_gradient_gamma * {{ list_item('spend_covariance', 3) }}
-                + 2 * spend_log_gradient_q * spend_log_gradient_gamma * {{ list_item('spend_covariance', 6) }},
+                spend_log_gradient_p * spend_log_gradient_p * covariance_p_p
+                + spend_log_gradient_q * spend_log_gradient_q * covariance_q_q
+                + spend_log_gradient_gamma * spend_log_gradient_gamma * covariance_gamma_gamma
+                + 2 * spend_log_gradient_p * spend_log_gradient_q * covariance_p_q
+                + 2 * spend_log_gradient_p * spend_log_gradient_gamma * covariance_p_gamma
+                + 2 * spend_log_gradient_q * spend_log_gradient_gamma * covariance_q_gamma,
                 0)
         ) as clv_log_se
     from scored

@@ -398,7 +398,7 @@ def score_patterns(
     # Every quantity is (what a customer alive at T buys: per distinct (x, T) pair) x P(alive)
     # (per pattern), so each is worked out per pair and gathered, and the log-gradient of a
     # product is the sum of its factors' log-gradients: P(alive)'s is shared.
-    pairs = purchase_models.DistinctPairs.of(x, T)
+    pairs = purchase_models.DistinctPairs.of_days(combos["x"], combos["age_days"], DAYS_PER_WEEK)
 
     def horizon_if_alive(v):
         return model.expected_purchases_if_alive(v, horizon, pairs.x, pairs.T)

