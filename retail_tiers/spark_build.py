@@ -338,9 +338,10 @@ class SparkBuild:
                     cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
                     raise SparkBuildError(f"spark build: model {step[0].name} failed on the "
                                           f"driver: {cause}") from error
-                self.driver_models.append((step[0], rows, time.perf_counter() - started))
+                driver_seconds = time.perf_counter() - started
+                self.driver_models.append((step[0], rows, driver_seconds))
                 if self.on_driver_model is not None:
-                    self.on_driver_model(step[0].name, time.perf_counter() - started)
+                    self.on_driver_model(step[0].name, driver_seconds)
                 self.log(f"spark build: step {number}, {step[0].name} on the driver ({rows} rows)")
             seconds[f"step_{number}_{kind}"] = time.perf_counter() - started
         self._runner = runner

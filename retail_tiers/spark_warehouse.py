@@ -161,15 +161,24 @@ def export_parquet(spark: Any, relations: list[str], folder: Path) -> dict[str, 
     """Each relation written by Spark as Parquet files in `folder`/<relation> (Spark's own
     writers, so nothing is collected on the driver: at 1M customers the history view alone is
     2 GB, above spark.driver.maxResultSize); a relation Spark writes no file for (an empty
-    table) comes back as an Arrow table."""
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    table) comes back as an Arrow table. Timestamps are written as zoned microseconds for the
+    export only; the session's own setting (which its tables are written with) comes back."""
+    setting = "spark.sql.parquet.outputTimestampType"
+    before = spark.conf.get(setting, None)
+    spark.conf.set(setting, "TIMESTAMP_MICROS")
     sources: dict[str, pa.Table | Path] = {}
-    for relation in relations:
-        frame = spark.table(relation)
-        written = folder / relation
-        frame.write.mode("overwrite").parquet(str(written))
-        has_files = any(written.glob("*.parquet"))
-        sources[relation] = written if has_files else frame.toArrow()
+    try:
+        for relation in relations:
+            frame = spark.table(relation)
+            written = folder / relation
+            frame.write.mode("overwrite").parquet(str(written))
+            has_files = any(written.glob("*.parquet"))
+            sources[relation] = written if has_files else frame.toArrow()
+    finally:
+        if before is None:
+            spark.conf.unset(setting)
+        else:
+            spark.conf.set(setting, before)
     return sources
 
 
