@@ -76,6 +76,24 @@
 
 
 {#
+    recomputed_month_ends(existing): the month ends of month_ends_to_recompute(existing) as a
+    list of date literals, worked out once when the model runs (run_query). A model filters the
+    month-end view int_customer_month_ends_spined with it: a filter on constants reaches the
+    month ends before the view's range join, so only the recomputed month ends are spread (a
+    subquery filter is applied after the join, to all 10M rows at 1M customers).
+#}
+{% macro recomputed_month_ends(existing) -%}
+    {%- if not execute -%}{{ return('null') }}{%- endif -%}
+    {%- set found = run_query(month_ends_to_recompute(existing)) -%}
+    {%- set literals = [] -%}
+    {%- for row in found.rows -%}
+        {%- do literals.append("cast('" ~ row[0] ~ "' as date)") -%}
+    {%- endfor -%}
+    {{- literals | join(', ') if literals else 'null' -}}
+{%- endmacro %}
+
+
+{#
     drop_month_ends_left_behind(): a post-hook for an appending build: remove the month ends
     no longer in the history (the window moved past them, or the as-of date did).
 #}

@@ -263,7 +263,7 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
     if options.input_dir is not None:
         raw_files, description, report = prepare_input(
             options.input_dir, options.encoding, warehouse, echo, sheet=options.sheet,
-            preset=options.preset)
+            preset=options.preset, recall=not options.full_refresh)
         dbt_vars["raw_files"] = raw_files
         transactions = report.file("transactions")
         plan = plan_increment(report, project, warehouse, dbt_vars, options.full_refresh)
@@ -378,15 +378,19 @@ def _import_dbt() -> None:
 
 
 def prepare_input(input_dir: Path, encoding: str | None, warehouse: Path,
-                  echo: Echo, sheet: str | None = None,
-                  preset: str | None = None) -> tuple[dict[str, Any], str, CheckReport]:
+                  echo: Echo, sheet: str | None = None, preset: str | None = None,
+                  recall: bool = True) -> tuple[dict[str, Any], str, CheckReport]:
     """The structural check of the folder, the `raw_files` var for it, and the check's
-    report (the transactions file's parts, when transactions come in several files)."""
+    report (the transactions file's parts, when transactions come in several files). A file
+    checked by an earlier build and unchanged since is not read again (recall False:
+    every file is; retail_tiers/check_memo.py)."""
     from retail_tiers.check import inspect_input
+    from retail_tiers.check_memo import CheckMemo
 
-    report = inspect_input(input_dir, encoding, count_values=False,
-                           cache_dir=warehouse.with_name(warehouse.stem + "_input_cache"),
-                           sheet=sheet, preset=preset)
+    cache_dir = warehouse.with_name(warehouse.stem + "_input_cache")
+    report = inspect_input(input_dir, encoding, count_values=False, cache_dir=cache_dir,
+                           sheet=sheet, preset=preset,
+                           memo=CheckMemo(cache_dir, recall=recall))
     if not report.usable:
         raise RetailTiersError(report.first_error())
     if report.preset is not None:

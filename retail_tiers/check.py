@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import jinja2
 
+from retail_tiers.check_memo import CheckMemo, FileFacts, file_identity
 from retail_tiers.contract import RAW_FILES, SUFFIXES, RawFile, amount_form, file_format
 from retail_tiers.encoding import normalize_encoding, scan_text, transcode_to_cache
 from retail_tiers.errors import RetailTiersError
@@ -181,14 +182,16 @@ def check_input(input_dir: Path, encoding: str | None = None, sheet: str | None 
 
 def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values: bool = True,
                   cache_dir: Path, sheet: str | None = None,
-                  preset: str | None = None) -> CheckReport:
+                  preset: str | None = None, memo: CheckMemo | None = None) -> CheckReport:
     """Check every contract file in `input_dir`; non-UTF-8 CSVs get a UTF-8 copy in cache_dir,
     Excel workbooks a typed Parquet copy of their first sheet, or of the sheet `sheet`.
     With `preset` (a preset name or .yml path), the preset's files make the transactions
     file (retail_tiers/presets.py); `encoding` then defaults to the preset's for its files.
 
     A missing or unreadable folder raises RetailTiersError; problems with files are
-    collected in the report (`report.usable`, `report.first_error()`).
+    collected in the report (`report.usable`, `report.first_error()`). With `memo` (the
+    build's structural check), what a plain UTF-8 CSV file holds is remembered and not read
+    again while the file is unchanged (retail_tiers/check_memo.py).
     """
     preset_encoding = encoding
     encoding = normalize_encoding(encoding or "utf-8")
@@ -206,6 +209,7 @@ def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values:
         report.preset = apply_preset(loaded, folder, cache_dir, preset_encoding, sheet)
         claimed |= report.preset.claimed
     macros = _parsing_macros() if count_values else None
+    memo = memo if memo is not None and not count_values else CheckMemo(None)
     con = duckdb.connect()
     try:
         con.execute("set enable_progress_bar = false")
@@ -217,7 +221,7 @@ def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values:
             claimed.update(path.name for path in found)
             if report.preset is None and (part_files := split_files(folder, spec.name)):
                 _inspect_parts(check, found + part_files, folder, con, macros, encoding,
-                               cache_dir, sheet)
+                               cache_dir, sheet, memo)
                 continue
             if report.preset is not None and spec.name == "transactions":
                 if found:
@@ -226,7 +230,7 @@ def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values:
                         f"of preset {loaded.name}: remove one, or run without --preset")
                     continue
                 _use_preset_file(check, report.preset)
-                _inspect_file(check, con, macros, encoding, cache_dir, sheet)
+                _inspect_file(check, con, macros, encoding, cache_dir, sheet, memo)
                 continue
             if len(found) > 1:
                 check.errors.append(
@@ -251,7 +255,8 @@ def inspect_input(input_dir: Path, encoding: str | None = None, *, count_values:
                 continue
             check.path = found[0]
             check.file_format = file_format(check.path)
-            _inspect_file(check, con, macros, encoding, cache_dir, sheet)
+            _inspect_file(check, con, macros, encoding, cache_dir, sheet, memo)
+        memo.save()
     finally:
         con.close()
     report.ignored_files = sorted(
@@ -273,7 +278,7 @@ def split_files(folder: Path, name: str) -> list[Path]:
 
 
 def _inspect_file(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
-                  encoding: str, cache_dir: Path, sheet: str | None) -> None:
+                  encoding: str, cache_dir: Path, sheet: str | None, memo: CheckMemo) -> None:
     """Check one file by its format; a problem goes to check.errors."""
     try:
         if check.file_format == "parquet":
@@ -281,7 +286,7 @@ def _inspect_file(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
         elif check.file_format == "xlsx":
             _inspect_excel(check, con, macros, cache_dir, sheet)
         else:
-            _inspect_csv(check, con, macros, encoding, cache_dir)
+            _inspect_csv(check, con, macros, encoding, cache_dir, memo)
     except RetailTiersError as error:
         check.errors.append(str(error))
         check.read_path = None
@@ -289,7 +294,7 @@ def _inspect_file(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
 
 def _inspect_parts(check: FileCheck, paths: list[Path], folder: Path,
                    con: duckdb.DuckDBPyConnection, macros: Any, encoding: str,
-                   cache_dir: Path, sheet: str | None) -> None:
+                   cache_dir: Path, sheet: str | None, memo: CheckMemo) -> None:
     """A contract file given as several files (transactions.csv and/or transactions/*):
     each part is checked on its own; together they are one file whose rows are the parts'
     rows in name order (transactions.csv first). The parts must share format and header."""
@@ -298,7 +303,7 @@ def _inspect_parts(check: FileCheck, paths: list[Path], folder: Path,
                          label=path.relative_to(folder).as_posix())
         part.file_format = file_format(path)
         _inspect_file(part, con, macros, encoding,
-                      cache_dir / "parts" / part.display.replace("/", "__"), sheet)
+                      cache_dir / "parts" / part.display.replace("/", "__"), sheet, memo)
         check.parts.append(part)
     first = check.parts[0]
     check.path, check.file_format, check.header = first.path, first.file_format, first.header
@@ -328,11 +333,19 @@ def _inspect_parts(check: FileCheck, paths: list[Path], folder: Path,
 
 
 def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
-                 encoding: str, cache_dir: Path) -> None:
+                 encoding: str, cache_dir: Path, memo: CheckMemo) -> None:
     path, display = check.path, check.display
     assert path is not None
     if path.stat().st_size == 0:
         raise RetailTiersError(f"{display}: empty file (0 bytes, no header row)")
+    plain = encoding == "utf-8" and macros is None and not path.name.endswith(".gz")
+    identity = file_identity(path) if plain else None
+    if plain and (facts := memo.recall(path)) is not None:
+        check.read_path, check.digest, check.encoding_note = path, facts.digest, facts.encoding_note
+        check.header = facts.header
+        _check_columns(check)
+        _counted(check, facts.rows, [])
+        return
     if encoding == "utf-8":
         scan = scan_text(path, display, encoding)
         check.read_path = path
@@ -366,6 +379,9 @@ def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
     _check_columns(check)
     relation = csv_relation(check.read_path, check.header)
     _count(check, con, macros, relation)
+    if identity is not None and check.read_path == path and check.digest and not check.errors:
+        memo.remember(path, FileFacts(check.digest, check.header, int(check.rows or 0),
+                                      check.encoding_note), identity)
 
 
 def _inspect_parquet(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any) -> None:
@@ -489,13 +505,17 @@ def _count(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
     except duckdb.Error as error:
         raise RetailTiersError(_read_error(check.display, error)) from None
     assert row is not None
-    check.rows = int(row[0])
     values = iter(row[1:])
     if macros is not None:
         for stat in stats:
             stat.empty = int(next(values) or 0)
             if PARSERS.get(stat.type):
                 stat.unparseable = int(next(values) or 0)
+    _counted(check, int(row[0]), stats)
+
+
+def _counted(check: FileCheck, rows: int, stats: list[ColumnStats]) -> None:
+    check.rows = rows
     check.column_stats = stats
     if check.rows == 0 and check.spec.required:
         raise RetailTiersError(f"{check.display}: has a header but no data rows")

@@ -24,13 +24,14 @@
     post_hook=["{{ drop_month_ends_left_behind() }}"],
 ) }}
 {%- set appending = is_incremental() and var('append_transactions', false) %}
+{%- set recomputed = recomputed_month_ends(this) if appending else none %}
 
 with
 
 customer_month_ends as (
     select * from {{ ref('int_customer_month_ends_spined') }}
     {%- if appending %}
-    where month_end_on in ({{ month_ends_to_recompute(this) }})
+    where month_end_on in ({{ recomputed }})
     {%- endif %}
 ),
 

@@ -20,13 +20,14 @@
     post_hook=["{{ drop_month_ends_left_behind() }}"],
 ) }}
 {%- set appending = is_incremental() and var('append_transactions', false) %}
+{%- set recomputed = recomputed_month_ends(this) if appending else none %}
 
 with
 
 month_ends as (
     select month_end_on from {{ ref('int_month_ends') }}
     {%- if appending %}
-    where month_end_on in ({{ month_ends_to_recompute(this) }})
+    where month_end_on in ({{ recomputed }})
     {%- endif %}
 ),
 
@@ -40,7 +41,7 @@ customer_month_ends as (
         frequency_orders > 0 and monetary_amount > 0 as has_window_revenue
     from {{ ref('int_customer_month_ends_spined') }}
     {%- if appending %}
-    where month_end_on in ({{ month_ends_to_recompute(this) }})
+    where month_end_on in ({{ recomputed }})
     {%- endif %}
 ),
 
