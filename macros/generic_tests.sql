@@ -61,7 +61,8 @@ having count(*) > 1
     and how many rows break it (for a key: the rows beyond the first of each repeated value;
     a single-column key ignores nulls, as dbt's `unique` does; a key of several columns treats
     nulls as equal, as a group by does). A rule may be {expression: ..., where: ...} to apply
-    only to the rows where `where` is true.
+    only to the rows where `where` is true. appended_rows (raw_file, order or month_end): in an
+    appending build, only the rows it wrote are tested (macro rows_written_by_append).
         data_tests:
           - row_rules:
               arguments:
@@ -71,7 +72,7 @@ having count(*) > 1
                   - "fm_score between 1 and 5"
                   - {expression: "nps_group is not null", where: "latest_nps_score is not null"}
 #}
-{% test row_rules(model, rules=[], unique_keys=[]) %}
+{% test row_rules(model, rules=[], unique_keys=[], appended_rows=none) %}
 with
 
 counted as (
@@ -93,6 +94,9 @@ counted as (
         {%- endif %}
         {%- endfor %}
     from {{ model }}
+    {%- if appended_rows is not none %}
+    where {{ rows_written_by_append(appended_rows, model) }}
+    {%- endif %}
 ),
 
 broken as (

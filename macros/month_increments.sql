@@ -94,6 +94,31 @@
 
 
 {#
+    rows_written_by_append(rows): a SQL condition true for the rows of a model that an
+    appending build wrote (recomputed or added), for the data tests: the rows it kept were
+    tested by the build that wrote them. `rows` names how the model is rewritten: raw_file
+    (stg_transactions: the lines of the appended files), order (the rows of the orders a new
+    line belongs to: int_orders_netted, int_transaction_lines) or month_end (the recomputed
+    month ends: int_customer_months_classified). Every other build, and rows none: true (every
+    row). A unique key that holds the rewritten key (order_id, month_end_on) is unique in the
+    whole table when it is unique among the rewritten rows: the kept rows have other values.
+#}
+{% macro rows_written_by_append(rows, relation) -%}
+    {%- if not execute or not var('append_transactions', false) or rows is none -%}
+        true
+    {%- elif rows == 'raw_file' -%}
+        raw_file_name in ({{ appended_transaction_files() }})
+    {%- elif rows == 'order' -%}
+        order_id in ({{ appended_order_ids() }})
+    {%- elif rows == 'month_end' -%}
+        month_end_on in ({{ recomputed_month_ends(relation) }})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("rows_written_by_append: unknown rows '" ~ rows ~ "' (raw_file, order or month_end)") }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
     drop_month_ends_left_behind(): a post-hook for an appending build: remove the month ends
     no longer in the history (the window moved past them, or the as-of date did).
 #}

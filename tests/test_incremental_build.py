@@ -17,6 +17,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import Workspace, run_cli
 
@@ -99,6 +100,46 @@ def assert_same_warehouse(one: Workspace, other: Workspace) -> None:
     assert different == {}
 
 
+# The data tests of an appending build read only the rows it wrote (row_rules appended_rows,
+# macros/month_increments.sql rows_written_by_append): each model's rows that differ from the
+# warehouse before the append, worked out here from the appended file, and the test's filter.
+APPENDED_ROWS = {
+    "staging.stg_transactions": ("raw_file_name in (", "raw_file_name = $new_file"),
+    "intermediate.int_orders_netted": (
+        "order_id in (", "order_id in (select order_id from new_orders)"),
+    "intermediate.int_customer_months_classified": (
+        "month_end_on in (cast(",
+        "month_end_on = (select min(month_end_on) from intermediate.int_month_ends) "
+        "or month_end_on >= (select min(ordered_on) from staging.stg_transactions where "
+        "quarantine_reason is null and order_id in (select order_id from new_orders))"),
+}
+
+
+def assert_appended_rows_are_tested(appended: Workspace, before: Path, new_file: str) -> None:
+    """Every row the appending build wrote (in the table now, not before: `except all`) is in
+    the rows its row_rules test read, and that test's SQL filters by them."""
+    con = duckdb.connect(str(appended.warehouse), read_only=True)
+    try:
+        con.execute(f"attach '{before}' as before (read_only)")
+        con.execute(
+            "create temp table new_orders as select distinct order_id "
+            "from staging.stg_transactions where quarantine_reason is null "
+            "and raw_file_name = $new_file", {"new_file": f"transactions/{new_file}"})
+        for table, (test_filter, scope) in APPENDED_ROWS.items():
+            parameters = {"new_file": f"transactions/{new_file}"} if "$" in scope else {}
+            written, outside = con.execute(
+                f"select count(*), count(*) filter (where not ({scope})) from "
+                f"(select * from {table} except all select * from before.{table})",
+                parameters).fetchone()
+            assert written > 0 and outside == 0, (table, written, outside)
+            name = table.split(".")[1]
+            compiled = next(appended.root.glob(f"target/compiled/**/{name}_row_rules.sql"))
+            counted = compiled.read_text(encoding="utf-8").split("from ", 1)[1].split("\n)", 1)[0]
+            assert f"where {test_filter}" in " ".join(counted.split()), counted
+    finally:
+        con.close()
+
+
 def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
         months: tuple[Path, Path, str], tmp_path: Path) -> None:
     data, last, repeated_id = months
@@ -136,6 +177,8 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
     assert appended.query(
         "select is_later_return from intermediate.int_orders_netted where order_id = ? "
         "order by 1", [returned[1]]) == [(False,), (True,)]
+
+    assert_appended_rows_are_tested(appended, changed_setting.warehouse, last.name)
 
     full = Workspace(tmp_path / "full")
     build(full, data, *WINDOW)
