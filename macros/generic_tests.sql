@@ -62,7 +62,9 @@ having count(*) > 1
     a single-column key ignores nulls, as dbt's `unique` does; a key of several columns treats
     nulls as equal, as a group by does). A rule may be {expression: ..., where: ...} to apply
     only to the rows where `where` is true. appended_rows (raw_file, order or month_end): in an
-    appending build, only the rows it wrote are tested (macro rows_written_by_append).
+    appending build, only the rows it wrote are tested (macro rows_written_by_append). Not on
+    a view whose filter DuckDB applies after the view's joins (int_transaction_lines: 1.7
+    CPU-s filtered against 1.4 whole at 1M customers).
         data_tests:
           - row_rules:
               arguments:

@@ -98,7 +98,7 @@
     appending build wrote (recomputed or added), for the data tests: the rows it kept were
     tested by the build that wrote them. `rows` names how the model is rewritten: raw_file
     (stg_transactions: the lines of the appended files), order (the rows of the orders a new
-    line belongs to: int_orders_netted, int_transaction_lines) or month_end (the recomputed
+    line belongs to: int_orders_netted) or month_end (the recomputed
     month ends: int_customer_months_classified). Every other build, and rows none: true (every
     row). A unique key that holds the rewritten key (order_id, month_end_on) is unique in the
     whole table when it is unique among the rewritten rows: the kept rows have other values.
