@@ -2,7 +2,20 @@
     The R x F grid at every month end of the customer history, so the report's heatmap is
     month-specific: customers by R score and F score at each month end, all 25 cells (0
     customers when empty). recency_frequency_grid is its as-of month end.
+
+    Incremental by month end, as int_customer_months_classified (macros/month_increments.sql):
+    an appending build recomputes only the month ends the new lines can change.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=keyed_increment_strategy(),
+    unique_key='month_end_on',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+    post_hook=["{{ drop_month_ends_left_behind() }}"],
+) }}
+{%- set appending = is_incremental() and var('append_transactions', false) %}
+{%- set recomputed = recomputed_month_ends(this) if appending else none %}
 
 with
 
@@ -13,10 +26,16 @@ history as (
         f_score,
         monetary_amount
     from {{ ref('int_customer_months_classified') }}
+    {%- if appending %}
+    where month_end_on in ({{ recomputed }})
+    {%- endif %}
 ),
 
 month_ends as (
     select month_end_on from {{ ref('int_month_ends') }}
+    {%- if appending %}
+    where month_end_on in ({{ recomputed }})
+    {%- endif %}
 ),
 
 scores as (

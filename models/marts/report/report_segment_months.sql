@@ -3,16 +3,35 @@
     and chart are month-specific: per month end, scheme and segment, the customers, shares,
     revenue, AOV, CLV and recommended action. segment_summary is its as-of month end. Every
     segment of the rule table is listed in every month, with 0 customers when empty.
+
+    Incremental by month end, as int_customer_months_classified (macros/month_increments.sql):
+    an appending build recomputes only the month ends the new lines can change.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=keyed_increment_strategy(),
+    unique_key='month_end_on',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+    post_hook=["{{ drop_month_ends_left_behind() }}"],
+) }}
+{%- set appending = is_incremental() and var('append_transactions', false) %}
+{%- set recomputed = recomputed_month_ends(this) if appending else none %}
 
 with
 
 history as (
     select * from {{ ref('int_customer_months_classified') }}
+    {%- if appending %}
+    where month_end_on in ({{ recomputed }})
+    {%- endif %}
 ),
 
 month_ends as (
     select month_end_on from {{ ref('int_month_ends') }}
+    {%- if appending %}
+    where month_end_on in ({{ recomputed }})
+    {%- endif %}
 ),
 
 segments as (
