@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from retail_tiers.check_memo import MEMO_NAME, input_cache_dir
 from retail_tiers.contract import RAW_FILES
 from retail_tiers.generate import GENERATED_FILES
 from retail_tiers.project import project_dir
@@ -348,7 +349,8 @@ def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
     part.replace(held / part.name)
     scratch = work / "incremental"
     env = isolated_env(scratch, "monthly.duckdb")
-    for stale in (scratch / "monthly.duckdb", scratch / "monthly.duckdb.wal"):
+    for stale in (scratch / "monthly.duckdb", scratch / "monthly.duckdb.wal",
+                  input_cache_dir(scratch / "monthly.duckdb") / MEMO_NAME):
         stale.unlink(missing_ok=True)
     before = run_stage("incremental_base_build", [cli, "build", "--input", str(folder)], env,
                        project)
@@ -411,7 +413,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             "--months", str(BENCH_MONTHS), "--seed", str(BENCH_SEED), "--format", "csv",
         ], env, project)
 
-    for stale in (work / "bench.duckdb", work / "bench.duckdb.wal"):
+    # a cold build: no warehouse, and no memo of the input files (retail_tiers/check_memo.py)
+    for stale in (work / "bench.duckdb", work / "bench.duckdb.wal",
+                  input_cache_dir(work / "bench.duckdb") / MEMO_NAME):
         stale.unlink(missing_ok=True)
     build = run_stage("build", [cli, "build", "--input", str(data_dir)], env, project)
     # the build is CPU-bound: its CPU seconds spread over every core is the least wall time it

@@ -385,9 +385,9 @@ def prepare_input(input_dir: Path, encoding: str | None, warehouse: Path,
     checked by an earlier build and unchanged since is not read again (recall False:
     every file is; retail_tiers/check_memo.py)."""
     from retail_tiers.check import inspect_input
-    from retail_tiers.check_memo import CheckMemo
+    from retail_tiers.check_memo import CheckMemo, input_cache_dir
 
-    cache_dir = warehouse.with_name(warehouse.stem + "_input_cache")
+    cache_dir = input_cache_dir(warehouse)
     report = inspect_input(input_dir, encoding, count_values=False, cache_dir=cache_dir,
                            sheet=sheet, preset=preset,
                            memo=CheckMemo(cache_dir, recall=recall))

@@ -34,6 +34,11 @@ class FileFacts:
     encoding_note: str
 
 
+def input_cache_dir(warehouse: Path) -> Path:
+    """The folder beside the warehouse for its input check: the memo and UTF-8 copies."""
+    return warehouse.with_name(warehouse.stem + "_input_cache")
+
+
 def file_identity(path: Path) -> list[int]:
     """The file's identity on disk: device, inode, size, mtime and ctime in nanoseconds."""
     stat = path.stat()
