@@ -623,7 +623,13 @@ def prediction_totals(
     customer_predictions, each with its 90% interval from parameter uncertainty. The
     customers' errors are not independent (they share the parameters), so the delta method
     runs on the total itself: d ln(total) / d ln(parameters), with the purchase model's and
-    Gamma-Gamma's covariances (independent fits). One row; empty without predictions."""
+    Gamma-Gamma's covariances (independent fits). One row; empty without predictions.
+
+    Each total is worked out at 17 parameter sets (the fit and 2 steps per parameter for each
+    gradient). What a customer alive at T buys depends on (x, T) only, so it is evaluated per
+    distinct (x, T) pair, found once, and gathered; P(alive) is evaluated once per parameter
+    set and shared by both totals. The same values, summed in the same order, as evaluating
+    every customer at every step."""
     chosen = selected_model(fit_table)
     spend_params = fitted_parameters(fit_table, gamma_gamma.MODEL)
     if chosen is None or spend_params is None:
@@ -639,15 +645,23 @@ def prediction_totals(
     margin_per_order = c["margin_per_order"].astype(float)
     spend_log_gradient = np.stack([c[f"spend_log_gradient_{name}"].astype(float)
                                    for name in gamma_gamma.PARAMETER_NAMES], axis=-1)
+    pairs = _pairs_of_weeks(c["x"], T)
+    horizon = horizon_days / DAYS_PER_WEEK
+    alive_at: dict[tuple[float, ...], np.ndarray] = {}
+
+    def alive(v):
+        if v not in alive_at:
+            alive_at[v] = model.p_alive(v, x, t_x, T)
+        return alive_at[v]
 
     def orders(v):
-        return np.array([model.expected_purchases(v, horizon_days / DAYS_PER_WEEK,
-                                                  x, t_x, T).sum()])
+        return np.array([(model.expected_purchases_if_alive(v, horizon, pairs.x, pairs.T)
+                          [pairs.index] * alive(v)).sum()])
 
     def discounted(v):
-        return purchase_models.discounted_expected_purchases(
-            model, v, x, t_x, T, clv_months, monthly_discount_rate,
-            DAYS_PER_MONTH / DAYS_PER_WEEK)
+        return purchase_models.discounted_expected_purchases_if_alive(
+            model, v, pairs, clv_months, monthly_discount_rate,
+            DAYS_PER_MONTH / DAYS_PER_WEEK)[pairs.index] * alive(v)
 
     with np.errstate(all="ignore"):
         base_discounted = discounted(values)
@@ -673,3 +687,14 @@ def prediction_totals(
         "expected_orders_upper": orders_high, "predicted_clv": total_clv,
         "predicted_clv_lower": clv_low, "predicted_clv_upper": clv_high,
     }, TOTALS_SCHEMA)
+
+
+def _pairs_of_weeks(x: np.ndarray, T: np.ndarray) -> purchase_models.DistinctPairs:
+    """The distinct (x, T) pairs of customer_predictions' columns, T in weeks. T is a whole
+    number of days over 7 there (age_weeks), so the days are recovered and the pairs found
+    from them without sorting (`DistinctPairs.of_days`, whose T is the same days / 7); when
+    T is not such a number, by `DistinctPairs.of`."""
+    days = np.rint(T * DAYS_PER_WEEK)
+    if np.ma.isMaskedArray(x) or not np.array_equal(days / DAYS_PER_WEEK, T):
+        return purchase_models.DistinctPairs.of(x, T)
+    return purchase_models.DistinctPairs.of_days(x, days.astype(np.int64), DAYS_PER_WEEK)
