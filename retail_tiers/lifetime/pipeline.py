@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +25,7 @@ from retail_tiers.lifetime.arrays import one_blas_thread
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError
 from retail_tiers.lifetime.purchase_models import MODELS
 
+R = TypeVar("R")
 DAYS_PER_WEEK = 7.0
 DAYS_PER_MONTH = 365.25 / 12  # average calendar month
 FITTED = "fitted"
@@ -407,7 +410,12 @@ def score_patterns(
         return purchase_models.discounted_expected_purchases_if_alive(
             model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
 
-    with np.errstate(all="ignore"):
+    # The pairs' log-gradients for the intervals (16 more evaluations of each sum, most of it
+    # scipy's 2F1, which releases the GIL) run in a second thread beside the patterns' work.
+    with np.errstate(all="ignore"), ThreadPoolExecutor(max_workers=1) as second_thread:
+        pair_gradients = [second_thread.submit(_quietly, purchase_models.log_gradient, function,
+                                               values)
+                          for function in (horizon_if_alive, discounted_if_alive)]
         alive = model.p_alive(values, x, t_x, T)
         expected = horizon_if_alive(values)[pairs.index] * alive
         discounted = discounted_if_alive(values)[pairs.index] * alive
@@ -417,13 +425,12 @@ def score_patterns(
             model, values, x, t_x, T) * DAYS_PER_WEEK
         covariance = _covariance(fit_table, chosen)
         alive_gradient = purchase_models.log_p_alive_gradient(model, values, x, t_x, T)
+        horizon_gradient, discounted_gradient = (found.result() for found in pair_gradients)
         horizon_se = purchase_models.log_standard_error(
-            purchase_models.log_gradient(horizon_if_alive, values)[pairs.index]
-            + alive_gradient, covariance)
+            horizon_gradient[pairs.index] + alive_gradient, covariance)
         lower, upper = purchase_models.interval_90(expected, horizon_se)
         discounted_se = purchase_models.log_standard_error(
-            purchase_models.log_gradient(discounted_if_alive, values)[pairs.index]
-            + alive_gradient, covariance)
+            discounted_gradient[pairs.index] + alive_gradient, covariance)
     _require_finite(model_name, {"p_alive": alive, "expected_orders": expected,
                                  "discounted_expected_orders": discounted,
                                  "p_purchase_within_30_days": within[30],
@@ -444,6 +451,13 @@ def score_patterns(
         "expected_orders_upper": upper,
         "discounted_expected_orders_log_se": discounted_se,
     }, PATTERN_SCHEMA, nan_is_null=("median_days_to_next_purchase",))
+
+
+def _quietly(function: Callable[..., R], *args: Any) -> R:
+    """function(*args) with numpy's floating-point warnings off (np.errstate holds for the
+    thread that set it only)."""
+    with np.errstate(all="ignore"):
+        return function(*args)
 
 
 # ---- the holdout report card ------------------------------------------------------------------
