@@ -236,8 +236,18 @@ def fit_models(
     raises LifetimeFitError naming `model_name`.
     """
     try:
-        rows = _fit_purchase_models(_patterns(summary), as_of)
-        errors, weeks = _holdout_errors(holdout_fit)
+        combos = _patterns(summary)
+        # The purchase models' fits (numpy, most of the time) run in a second thread beside
+        # the spend model's query and fit; the errors come in the order they did one after another.
+        with ThreadPoolExecutor(max_workers=1) as second_thread:
+            purchase_fits = second_thread.submit(_fit_purchase_models, combos, as_of)
+            spend_error = None
+            try:
+                errors, weeks = _holdout_errors(holdout_fit)
+                spend_row = _spend_row(summary, as_of)
+            except LifetimeFitError as error:
+                spend_error = error
+            rows = purchase_fits.result()
         fitted = [name for name, row in rows.items() if row["fit_status"] == FITTED]
         chosen, basis, reason = purchase_models.select(purchase_model, errors, weeks,
                                                 fitted or list(MODELS))
@@ -246,24 +256,31 @@ def fit_models(
             row["is_selected"] = name == chosen
             row["selection_basis"] = basis if name == chosen else None
             row["selection_reason"] = reason if name == chosen else None
-        spend = _query(summary, SPEND_COMBINATIONS_SQL)
-        repeaters = int(spend["customer_count"].sum()) if spend["x"].size else 0
-        if repeaters >= MIN_REPEATERS_TO_FIT:
-            data = gamma_gamma.GammaGammaData.build(
-                spend["x"], spend["spend"].astype(float), spend["customer_count"]
-            )
-            spend_row = _fit_row(gamma_gamma.fit(data), as_of)
-        else:
-            spend_row = _insufficient_row(
-                gamma_gamma.MODEL, repeaters, int(spend["x"].size), as_of,
-                f"{repeaters} repeat customers with positive spend, fewer than the "
-                f"{MIN_REPEATERS_TO_FIT} a spend fit needs" if repeaters
-                else "no repeat customer with positive spend")
-        spend_row.update(is_selected=True, selection_basis="only_fitted",
-                         selection_reason="the spend model")
+        if spend_error is not None:
+            raise spend_error
     except LifetimeFitError as error:
         raise LifetimeFitError(f"{model_name}: {error}") from None
     return arrow.from_rows([*rows.values(), spend_row], FIT_SCHEMA)
+
+
+def _spend_row(summary: Any, as_of: dt.date) -> dict[str, Any]:
+    """The Gamma-Gamma row of clv_model_fit, fitted on the repeaters' (x, mean spend)."""
+    spend = _query(summary, SPEND_COMBINATIONS_SQL)
+    repeaters = int(spend["customer_count"].sum()) if spend["x"].size else 0
+    if repeaters >= MIN_REPEATERS_TO_FIT:
+        data = gamma_gamma.GammaGammaData.build(
+            spend["x"], spend["spend"].astype(float), spend["customer_count"]
+        )
+        row = _fit_row(gamma_gamma.fit(data), as_of)
+    else:
+        row = _insufficient_row(
+            gamma_gamma.MODEL, repeaters, int(spend["x"].size), as_of,
+            f"{repeaters} repeat customers with positive spend, fewer than the "
+            f"{MIN_REPEATERS_TO_FIT} a spend fit needs" if repeaters
+            else "no repeat customer with positive spend")
+    row.update(is_selected=True, selection_basis="only_fitted",
+               selection_reason="the spend model")
+    return row
 
 
 def _holdout_errors(holdout_fit: Any) -> tuple[dict[str, float | None], int]:
