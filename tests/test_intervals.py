@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 
-from retail_tiers.lifetime import bgnbd, purchase_models
+from retail_tiers.lifetime import bgnbd, pareto_nbd, pipeline, purchase_models
 from retail_tiers.lifetime.simulate import simulate_summaries
 
 TRUTH = (0.5, 6.0, 0.8, 3.0)
@@ -111,3 +113,68 @@ def test_log_standard_error_is_the_quadratic_form_row_by_row():
     np.testing.assert_allclose(purchase_models.log_standard_error(gradient[0], covariance),
                                expected[0], rtol=1e-13)
     assert purchase_models.log_standard_error(gradient, None).tolist() == [0.0] * 50
+
+
+def _plain_totals(model, values, x, t_x, T, margin, spend_gradient, covariances):
+    """prediction_totals' figures evaluated customer by customer at every step (expected
+    purchases and discounted purchases of every customer, each time from scratch)."""
+    horizon = 365.0 / 7
+
+    def orders(v):
+        return np.array([model.expected_purchases(v, horizon, x, t_x, T).sum()])
+
+    def discounted(v):
+        return purchase_models.discounted_expected_purchases(
+            model, v, x, t_x, T, 12, 0.01, 365.25 / 12 / 7)
+
+    total_orders = orders(values)
+    clv = discounted(values) * margin
+    total_clv = clv.sum()
+    orders_se = purchase_models.log_standard_error(
+        purchase_models.log_gradient(orders, values), covariances[0])
+    clv_se = math.sqrt(purchase_models.log_standard_error(purchase_models.log_gradient(
+        lambda v: np.array([discounted(v) @ margin]), values), covariances[0])[0] ** 2
+        + purchase_models.log_standard_error(
+            clv @ spend_gradient / total_clv, covariances[1]) ** 2)
+    return (total_orders[0], *(total_orders[0] * np.exp([-1.6448536269514722 * orders_se[0],
+                                                         1.6448536269514722 * orders_se[0]])),
+            total_clv, *(total_clv * np.exp([-1.6448536269514722 * clv_se,
+                                             1.6448536269514722 * clv_se])))
+
+
+def test_prediction_totals_equal_evaluating_every_customer_at_every_step():
+    """pipeline.prediction_totals (each distinct (x, T) once, P(alive) shared between the two
+    totals) gives what evaluating every customer at every parameter step gives, for both
+    purchase models, whether T is a whole number of days over 7 (as customer_predictions
+    holds it) or not."""
+    s = simulate_summaries(400, TRUTH, (6.0, 4.0, 20.0), 365, seed=5)
+    rng = np.random.default_rng(3)
+    margin = rng.uniform(1, 40, s.x.size)
+    spend_gradient = rng.normal(size=(s.x.size, 3))
+    factor = rng.normal(size=(4, 4)) / 10
+    covariance = factor @ factor.T
+    spend_covariance = covariance[:3, :3] / 2
+    con = duckdb.connect()
+    for model, values in ((bgnbd, (0.5, 6.0, 0.8, 3.0)), (pareto_nbd, (0.55, 10.6, 0.6, 11.7))):
+        for T in (np.round(s.T * 7) / 7, s.T):
+            t_x = np.minimum(s.t_x, T)
+            predictions = con.from_arrow(pa.table({
+                "repeat_purchase_day_count": s.x.astype(np.int64),
+                "recency_weeks": t_x, "age_weeks": T,
+                "expected_spend_per_order_amount": margin, "gross_margin_rate": np.ones(s.x.size),
+                **{f"spend_log_gradient_{name}": spend_gradient[:, i]
+                   for i, name in enumerate(("p", "q", "gamma"))}}))
+            fit = con.from_arrow(pa.table({
+                "model": [model.MODEL, "gamma_gamma"], "fit_status": ["fitted", "fitted"],
+                "is_selected": [True, True],
+                **{name: [values[i], None] for i, name in enumerate(model.PARAMETER_NAMES)},
+                **{name: [None, 1.0] for name in ("p", "q", "gamma")},
+                "log_parameter_covariance": [covariance.ravel().tolist(),
+                                             spend_covariance.ravel().tolist()]}))
+            found = pipeline.prediction_totals(predictions, fit, 365.0, 12, 0.01).to_pylist()[0]
+            expected = _plain_totals(model, values, s.x.astype(float), t_x, T, margin,
+                                     spend_gradient, (covariance, spend_covariance))
+            names = ("expected_orders", "expected_orders_lower", "expected_orders_upper",
+                     "predicted_clv", "predicted_clv_lower", "predicted_clv_upper")
+            np.testing.assert_allclose([found[name] for name in names], expected, rtol=1e-13)
+            assert found["purchase_model"] == model.MODEL

@@ -321,3 +321,30 @@ def test_next_purchase_and_intervals_follow_the_fitted_model(generated):
         "select max(predicted_clv_upper / predicted_clv) from customer_predictions "
         "where predicted_clv > 0")
     assert 1 < high / total <= widest
+
+
+def test_prediction_tables_store_their_doubles_and_customer_ids_uncompressed(
+    generated: tuple[Workspace, dict],
+) -> None:
+    """The tables whose meta asks for it (macros/table_storage.sql) hold those columns with
+    DuckDB's 'Uncompressed' storage and every other column as DuckDB chose, and keep the
+    column types of their query."""
+    workspace, _ = generated
+    asked = {"intermediate.int_customer_rfm_summary": {"customer_id"},
+             "intermediate.int_clv_patterns_scored": set(),
+             "main.customer_predictions": {"customer_id"}}
+    for table, names in asked.items():
+        schema, name = table.split(".")
+        types = dict(workspace.query(
+            "select column_name, data_type from duckdb_columns() "
+            f"where schema_name = '{schema}' and table_name = '{name}'"))
+        storage = workspace.query(
+            "select column_name, list(distinct compression) "
+            f"from pragma_storage_info('{table}') where segment_type <> 'VALIDITY' group by all")
+        assert storage and {column for column, _ in storage} == set(types)
+        for column, methods in storage:
+            if types[column] == "DOUBLE" or column in names:
+                assert methods == ["Uncompressed"], (table, column, methods)
+        assert types["repeat_purchase_day_count"] == "BIGINT"
+        compressed = [column for column, methods in storage if methods != ["Uncompressed"]]
+        assert compressed, f"{table}: every column uncompressed"

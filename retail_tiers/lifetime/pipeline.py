@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +25,7 @@ from retail_tiers.lifetime.arrays import one_blas_thread
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError
 from retail_tiers.lifetime.purchase_models import MODELS
 
+R = TypeVar("R")
 DAYS_PER_WEEK = 7.0
 DAYS_PER_MONTH = 365.25 / 12  # average calendar month
 FITTED = "fitted"
@@ -233,8 +236,18 @@ def fit_models(
     raises LifetimeFitError naming `model_name`.
     """
     try:
-        rows = _fit_purchase_models(_patterns(summary), as_of)
-        errors, weeks = _holdout_errors(holdout_fit)
+        combos = _patterns(summary)
+        # The purchase models' fits (numpy, most of the time) run in a second thread beside
+        # the spend model's query and fit; the errors come in the order they did one after another.
+        with ThreadPoolExecutor(max_workers=1) as second_thread:
+            purchase_fits = second_thread.submit(_fit_purchase_models, combos, as_of)
+            spend_error = None
+            try:
+                errors, weeks = _holdout_errors(holdout_fit)
+                spend_row = _spend_row(summary, as_of)
+            except LifetimeFitError as error:
+                spend_error = error
+            rows = purchase_fits.result()
         fitted = [name for name, row in rows.items() if row["fit_status"] == FITTED]
         chosen, basis, reason = purchase_models.select(purchase_model, errors, weeks,
                                                 fitted or list(MODELS))
@@ -243,24 +256,31 @@ def fit_models(
             row["is_selected"] = name == chosen
             row["selection_basis"] = basis if name == chosen else None
             row["selection_reason"] = reason if name == chosen else None
-        spend = _query(summary, SPEND_COMBINATIONS_SQL)
-        repeaters = int(spend["customer_count"].sum()) if spend["x"].size else 0
-        if repeaters >= MIN_REPEATERS_TO_FIT:
-            data = gamma_gamma.GammaGammaData.build(
-                spend["x"], spend["spend"].astype(float), spend["customer_count"]
-            )
-            spend_row = _fit_row(gamma_gamma.fit(data), as_of)
-        else:
-            spend_row = _insufficient_row(
-                gamma_gamma.MODEL, repeaters, int(spend["x"].size), as_of,
-                f"{repeaters} repeat customers with positive spend, fewer than the "
-                f"{MIN_REPEATERS_TO_FIT} a spend fit needs" if repeaters
-                else "no repeat customer with positive spend")
-        spend_row.update(is_selected=True, selection_basis="only_fitted",
-                         selection_reason="the spend model")
+        if spend_error is not None:
+            raise spend_error
     except LifetimeFitError as error:
         raise LifetimeFitError(f"{model_name}: {error}") from None
     return arrow.from_rows([*rows.values(), spend_row], FIT_SCHEMA)
+
+
+def _spend_row(summary: Any, as_of: dt.date) -> dict[str, Any]:
+    """The Gamma-Gamma row of clv_model_fit, fitted on the repeaters' (x, mean spend)."""
+    spend = _query(summary, SPEND_COMBINATIONS_SQL)
+    repeaters = int(spend["customer_count"].sum()) if spend["x"].size else 0
+    if repeaters >= MIN_REPEATERS_TO_FIT:
+        data = gamma_gamma.GammaGammaData.build(
+            spend["x"], spend["spend"].astype(float), spend["customer_count"]
+        )
+        row = _fit_row(gamma_gamma.fit(data), as_of)
+    else:
+        row = _insufficient_row(
+            gamma_gamma.MODEL, repeaters, int(spend["x"].size), as_of,
+            f"{repeaters} repeat customers with positive spend, fewer than the "
+            f"{MIN_REPEATERS_TO_FIT} a spend fit needs" if repeaters
+            else "no repeat customer with positive spend")
+    row.update(is_selected=True, selection_basis="only_fitted",
+               selection_reason="the spend model")
+    return row
 
 
 def _holdout_errors(holdout_fit: Any) -> tuple[dict[str, float | None], int]:
@@ -407,7 +427,12 @@ def score_patterns(
         return purchase_models.discounted_expected_purchases_if_alive(
             model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
 
-    with np.errstate(all="ignore"):
+    # The pairs' log-gradients for the intervals (16 more evaluations of each sum, most of it
+    # scipy's 2F1, which releases the GIL) run in a second thread beside the patterns' work.
+    with np.errstate(all="ignore"), ThreadPoolExecutor(max_workers=1) as second_thread:
+        pair_gradients = [second_thread.submit(_quietly, purchase_models.log_gradient, function,
+                                               values)
+                          for function in (horizon_if_alive, discounted_if_alive)]
         alive = model.p_alive(values, x, t_x, T)
         expected = horizon_if_alive(values)[pairs.index] * alive
         discounted = discounted_if_alive(values)[pairs.index] * alive
@@ -417,13 +442,12 @@ def score_patterns(
             model, values, x, t_x, T) * DAYS_PER_WEEK
         covariance = _covariance(fit_table, chosen)
         alive_gradient = purchase_models.log_p_alive_gradient(model, values, x, t_x, T)
+        horizon_gradient, discounted_gradient = (found.result() for found in pair_gradients)
         horizon_se = purchase_models.log_standard_error(
-            purchase_models.log_gradient(horizon_if_alive, values)[pairs.index]
-            + alive_gradient, covariance)
+            horizon_gradient[pairs.index] + alive_gradient, covariance)
         lower, upper = purchase_models.interval_90(expected, horizon_se)
         discounted_se = purchase_models.log_standard_error(
-            purchase_models.log_gradient(discounted_if_alive, values)[pairs.index]
-            + alive_gradient, covariance)
+            discounted_gradient[pairs.index] + alive_gradient, covariance)
     _require_finite(model_name, {"p_alive": alive, "expected_orders": expected,
                                  "discounted_expected_orders": discounted,
                                  "p_purchase_within_30_days": within[30],
@@ -444,6 +468,13 @@ def score_patterns(
         "expected_orders_upper": upper,
         "discounted_expected_orders_log_se": discounted_se,
     }, PATTERN_SCHEMA, nan_is_null=("median_days_to_next_purchase",))
+
+
+def _quietly(function: Callable[..., R], *args: Any) -> R:
+    """function(*args) with numpy's floating-point warnings off (np.errstate holds for the
+    thread that set it only)."""
+    with np.errstate(all="ignore"):
+        return function(*args)
 
 
 # ---- the holdout report card ------------------------------------------------------------------
@@ -623,7 +654,13 @@ def prediction_totals(
     customer_predictions, each with its 90% interval from parameter uncertainty. The
     customers' errors are not independent (they share the parameters), so the delta method
     runs on the total itself: d ln(total) / d ln(parameters), with the purchase model's and
-    Gamma-Gamma's covariances (independent fits). One row; empty without predictions."""
+    Gamma-Gamma's covariances (independent fits). One row; empty without predictions.
+
+    Each total is worked out at 17 parameter sets (the fit and 2 steps per parameter for each
+    gradient). What a customer alive at T buys depends on (x, T) only, so it is evaluated per
+    distinct (x, T) pair, found once, and gathered; P(alive) is evaluated once per parameter
+    set and shared by both totals. The same values, summed in the same order, as evaluating
+    every customer at every step."""
     chosen = selected_model(fit_table)
     spend_params = fitted_parameters(fit_table, gamma_gamma.MODEL)
     if chosen is None or spend_params is None:
@@ -639,15 +676,23 @@ def prediction_totals(
     margin_per_order = c["margin_per_order"].astype(float)
     spend_log_gradient = np.stack([c[f"spend_log_gradient_{name}"].astype(float)
                                    for name in gamma_gamma.PARAMETER_NAMES], axis=-1)
+    pairs = _pairs_of_weeks(c["x"], T)
+    horizon = horizon_days / DAYS_PER_WEEK
+    alive_at: dict[tuple[float, ...], np.ndarray] = {}
+
+    def alive(v):
+        if v not in alive_at:
+            alive_at[v] = model.p_alive(v, x, t_x, T)
+        return alive_at[v]
 
     def orders(v):
-        return np.array([model.expected_purchases(v, horizon_days / DAYS_PER_WEEK,
-                                                  x, t_x, T).sum()])
+        return np.array([(model.expected_purchases_if_alive(v, horizon, pairs.x, pairs.T)
+                          [pairs.index] * alive(v)).sum()])
 
     def discounted(v):
-        return purchase_models.discounted_expected_purchases(
-            model, v, x, t_x, T, clv_months, monthly_discount_rate,
-            DAYS_PER_MONTH / DAYS_PER_WEEK)
+        return purchase_models.discounted_expected_purchases_if_alive(
+            model, v, pairs, clv_months, monthly_discount_rate,
+            DAYS_PER_MONTH / DAYS_PER_WEEK)[pairs.index] * alive(v)
 
     with np.errstate(all="ignore"):
         base_discounted = discounted(values)
@@ -673,3 +718,14 @@ def prediction_totals(
         "expected_orders_upper": orders_high, "predicted_clv": total_clv,
         "predicted_clv_lower": clv_low, "predicted_clv_upper": clv_high,
     }, TOTALS_SCHEMA)
+
+
+def _pairs_of_weeks(x: np.ndarray, T: np.ndarray) -> purchase_models.DistinctPairs:
+    """The distinct (x, T) pairs of customer_predictions' columns, T in weeks. T is a whole
+    number of days over 7 there (age_weeks), so the days are recovered and the pairs found
+    from them without sorting (`DistinctPairs.of_days`, whose T is the same days / 7); when
+    T is not such a number, by `DistinctPairs.of`."""
+    days = np.rint(T * DAYS_PER_WEEK)
+    if np.ma.isMaskedArray(x) or not np.array_equal(days / DAYS_PER_WEEK, T):
+        return purchase_models.DistinctPairs.of(x, T)
+    return purchase_models.DistinctPairs.of_days(x, days.astype(np.int64), DAYS_PER_WEEK)
