@@ -99,12 +99,11 @@
     tested by the build that wrote them. `rows` names how the model is rewritten: raw_file
     (stg_transactions: the lines of the appended files), order (the rows of the orders a new
     line belongs to: int_orders_netted) or month_end (the recomputed
-    month ends: int_customer_months_classified). Every other build, and rows none: true (every
-    row). A unique key that holds the rewritten key (order_id, month_end_on) is unique in the
+    month ends: int_customer_months_classified). Every other build: true (every row). A unique key that holds the rewritten key (order_id, month_end_on) is unique in the
     whole table when it is unique among the rewritten rows: the kept rows have other values.
 #}
 {% macro rows_written_by_append(rows, relation) -%}
-    {%- if not execute or not var('append_transactions', false) or rows is none -%}
+    {%- if not execute or not var('append_transactions', false) -%}
         true
     {%- elif rows == 'raw_file' -%}
         raw_file_name in ({{ appended_transaction_files() }})

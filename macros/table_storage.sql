@@ -2,9 +2,10 @@
     DuckDB: a table model whose meta lists `uncompressed_column_types` (e.g. ['double']) or
     `uncompressed_columns` (names) is created with those columns stored uncompressed (`using
     compression uncompressed` in the column's definition), every other column as DuckDB
-    chooses; any other table goes to dbt-duckdb's own create_table_as. Scoped to the model's own table (DuckDB's
-    `force_compression` and `disabled_compression_methods` are settings of the whole
-    database, so they would reach every table another dbt thread writes meanwhile).
+    chooses; any other table goes to dbt-duckdb's own create_table_as. Scoped to the model's
+    own table (DuckDB's `force_compression` and `disabled_compression_methods` are settings
+    of the whole database, so they would reach every table another dbt thread writes
+    meanwhile).
     Why: choosing and applying a compression for a column of model outputs (doubles with full
     mantissas) costs more than writing it, for about a tenth of its size (ALPRD, the method
     DuckDB picks for them); see docs/engineering.md. Other engines use their own macro.

@@ -268,6 +268,14 @@ def side_by_side(project: Path, work: Path) -> dict[str, object]:
     }
 
 
+def remove_warehouse(warehouse: Path) -> None:
+    """So that the next build is cold: no warehouse file, no write-ahead log, and no memo of
+    the input files (retail_tiers/check_memo.py)."""
+    for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal"),
+                  input_cache_dir(warehouse) / MEMO_NAME):
+        stale.unlink(missing_ok=True)
+
+
 def isolated_env(folder: Path, warehouse_name: str) -> dict[str, str]:
     """This process's environment with the warehouse, dbt target and logs in `folder`."""
     return {
@@ -349,9 +357,7 @@ def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
     part.replace(held / part.name)
     scratch = work / "incremental"
     env = isolated_env(scratch, "monthly.duckdb")
-    for stale in (scratch / "monthly.duckdb", scratch / "monthly.duckdb.wal",
-                  input_cache_dir(scratch / "monthly.duckdb") / MEMO_NAME):
-        stale.unlink(missing_ok=True)
+    remove_warehouse(scratch / "monthly.duckdb")
     before = run_stage("incremental_base_build", [cli, "build", "--input", str(folder)], env,
                        project)
     (held / part.name).replace(part)
@@ -413,10 +419,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "--months", str(BENCH_MONTHS), "--seed", str(BENCH_SEED), "--format", "csv",
         ], env, project)
 
-    # a cold build: no warehouse, and no memo of the input files (retail_tiers/check_memo.py)
-    for stale in (work / "bench.duckdb", work / "bench.duckdb.wal",
-                  input_cache_dir(work / "bench.duckdb") / MEMO_NAME):
-        stale.unlink(missing_ok=True)
+    remove_warehouse(work / "bench.duckdb")
     build = run_stage("build", [cli, "build", "--input", str(data_dir)], env, project)
     # the build is CPU-bound: its CPU seconds spread over every core is the least wall time it
     # could take on this machine, however well dbt's threads overlapped

@@ -340,7 +340,7 @@ def _inspect_csv(check: FileCheck, con: duckdb.DuckDBPyConnection, macros: Any,
         raise RetailTiersError(f"{display}: empty file (0 bytes, no header row)")
     plain = encoding == "utf-8" and macros is None and not path.name.endswith(".gz")
     identity = file_identity(path) if plain else None
-    if plain and (facts := memo.recall(path)) is not None:
+    if identity is not None and (facts := memo.recall(path, identity)) is not None:
         check.read_path, check.digest, check.encoding_note = path, facts.digest, facts.encoding_note
         check.header = facts.header
         _check_columns(check)

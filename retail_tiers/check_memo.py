@@ -61,11 +61,12 @@ class CheckMemo:
                 loaded = {}  # an unreadable memo is no memo: every file is read again
             self.known = loaded if isinstance(loaded, dict) else {}
 
-    def recall(self, path: Path) -> FileFacts | None:
-        """The facts remembered for `path` if the file is still the same bytes, else None."""
+    def recall(self, path: Path, identity: list[int]) -> FileFacts | None:
+        """The facts remembered for `path` if the file, now at `identity` (file_identity), is
+        still the same bytes, else None."""
         key = str(path.resolve())
         entry = self.known.get(key)
-        if not isinstance(entry, dict) or entry.get("identity") != file_identity(path):
+        if not isinstance(entry, dict) or entry.get("identity") != identity:
             return None
         try:
             facts = FileFacts(str(entry["digest"]), [str(name) for name in entry["header"]],

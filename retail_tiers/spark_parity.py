@@ -229,10 +229,13 @@ def _cell_differences(left: list[Any], right: list[Any], money: bool,
 
 
 def _comparable_spark(table: pa.Table) -> pa.Table:
-    """Spark's timestamps without their UTC zone, as DuckDB's plain timestamps."""
-    from retail_tiers.spark_warehouse import plain_timestamps
-
-    return plain_timestamps(table)
+    """Spark's timestamps arrive as UTC-zoned instants of the wall-clock values (the session
+    time zone is UTC): without their zone, as DuckDB's plain timestamps (the copy to DuckDB
+    does the same in SQL: spark_warehouse.plain_timestamp_columns)."""
+    fields = [pa.field(item.name, pa.timestamp("us"))
+              if pa.types.is_timestamp(item.type) and item.type.tz is not None else item
+              for item in table.schema]
+    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
 
 
 def model_relations(project: Path, target_path: Path) -> list[str]:

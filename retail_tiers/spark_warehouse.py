@@ -194,15 +194,6 @@ def copied_relations(manifest: Any) -> list[str]:
     return sorted(found)
 
 
-def plain_timestamps(table: pa.Table) -> pa.Table:
-    """Spark's timestamps arrive as UTC-zoned instants of the wall-clock values (the session
-    time zone is UTC): drop the zone, as DuckDB's tables hold plain timestamps."""
-    fields = [pa.field(item.name, pa.timestamp("us"))
-              if pa.types.is_timestamp(item.type) and item.type.tz is not None else item
-              for item in table.schema]
-    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
-
-
 def copy_to_duckdb(tables: dict[str, pa.Table | Path], target: Path) -> None:
     """Write each `schema.name` table into a new DuckDB file at `target`, from an Arrow table
     or from a folder of Parquet files (export_parquet). Timestamps become plain timestamps of

@@ -114,10 +114,11 @@ def test_memo_keeps_only_the_files_it_saw(tmp_path: Path) -> None:
         memo.remember(path, FileFacts("d-" + path.stem, ["a"], 1, "ASCII"), file_identity(path))
     memo.save()
     again = CheckMemo(tmp_path / "cache")
-    assert again.recall(kept) == FileFacts("d-kept", ["a"], 1, "ASCII")
+    assert again.recall(kept, file_identity(kept)) == FileFacts("d-kept", ["a"], 1, "ASCII")
     again.save()
     last = CheckMemo(tmp_path / "cache")
-    assert last.recall(kept) is not None and last.recall(gone) is None
+    assert last.recall(kept, file_identity(kept)) is not None
+    assert last.recall(gone, file_identity(gone)) is None
 
 
 def test_a_file_changed_while_it_was_read_is_not_remembered(tmp_path: Path) -> None:
@@ -127,4 +128,4 @@ def test_a_file_changed_while_it_was_read_is_not_remembered(tmp_path: Path) -> N
     path.write_text("a\n1\n2\n", encoding="utf-8")
     memo = CheckMemo(tmp_path / "cache")
     memo.remember(path, FileFacts("d", ["a"], 1, "ASCII"), identity)
-    assert memo.recall(path) is None
+    assert memo.recall(path, file_identity(path)) is None
