@@ -27,8 +27,8 @@ from jinja2 import (
 from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
+from reports import blank_leaders, svg_text, theme
 from reports import data as marts
-from reports import svg_text, theme
 from reports.chartjobs import (
     CHART_BODY_PREFIX,
     CHART_URL_PREFIX,
@@ -193,6 +193,7 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     svg_text.install(weasyprint)  # chart labels drawn as one run each, not letter by letter
+    blank_leaders.install(weasyprint)  # the contents' space leaders without blank copies
     failures: list[tuple[int, BaseException]] = []
 
     class ChartFetcher(URLFetcher):
