@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
+from reports.compiled_cdefs import adopt, compiled_declarations
+
 LDCONFIG = "/sbin/ldconfig"
 # ctypes.util's own table: the ABI a library in the linker's cache must have for this process
 ABI_TYPES = {
@@ -76,7 +78,8 @@ def import_weasyprint() -> ModuleType:
         import weasyprint
 
         return weasyprint
-    with library_lookup(cached_find_library(linker_cache())):
+    with compiled_declarations() as stand_ins, library_lookup(cached_find_library(linker_cache())):
         import weasyprint
 
+    adopt(stand_ins, "weasyprint")
     return weasyprint
