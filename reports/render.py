@@ -27,7 +27,7 @@ from jinja2 import (
 from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
-from reports import blank_leaders, svg_text, theme
+from reports import blank_leaders, content_widths, svg_text, theme
 from reports import data as marts
 from reports.chartjobs import (
     CHART_BODY_PREFIX,
@@ -194,6 +194,7 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
 
     svg_text.install(weasyprint)  # chart labels drawn as one run each, not letter by letter
     blank_leaders.install(weasyprint)  # the contents' space leaders without blank copies
+    content_widths.install(weasyprint)  # a table cell's text measured once for both widths
     failures: list[tuple[int, BaseException]] = []
 
     class ChartFetcher(URLFetcher):

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pypdfium2
 import pytest
 
-from reports import blank_leaders, compiled_cdefs
+from reports import blank_leaders, compiled_cdefs, content_widths
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +37,27 @@ a.underlined::after { content: leader(" ") attr(data-page); }
 <a class="underlined" data-page="5">4 Underlined</a>
 </body></html>"""
 
+# Tables as the report's: number cells that do not wrap, text cells that do, a header, a
+# cell with two lines, a repeated value, and an auto-width table beside a fixed-width one.
+TABLES_HTML = """<html><head><style>
+@page { size: 160mm 120mm; margin: 8mm; }
+body { font-family: "DejaVu Sans"; font-size: 7.6pt; }
+table { border-collapse: collapse; margin-bottom: 4mm; }
+td, th { padding: 1mm 1.6mm; border-bottom: 0.4pt solid #999; text-align: right;
+         white-space: nowrap; }
+td.text { text-align: left; white-space: normal; }
+td .sub { display: block; font-size: 6.3pt; }
+table.full { width: 100%; }
+</style></head><body>
+<table class="full"><tr><th>Segment</th><th>Customers</th><th>Revenue</th><th>Share</th></tr>
+<tr><td class="text">Champions who buy often and spend the most, contacted monthly</td>
+<td>12,345</td><td>¥1.23M<span class="sub">+4.5%</span></td><td>12.0%</td></tr>
+<tr><td class="text">At risk</td><td>2,468</td><td>¥297.62K</td><td>12.0%</td></tr>
+<tr><td class="text">New</td><td>366</td><td>¥10.8K</td><td>0.9%</td></tr></table>
+<table><tr><td>1</td><td>−0.03%</td><td>146,295</td></tr>
+<tr><td>2</td><td>▲ +10.6%</td><td>146,295</td></tr></table>
+</body></html>"""
+
 RENDER = """
 import sys
 from reports.weasyprint_import import import_weasyprint
@@ -44,13 +65,16 @@ weasyprint = import_weasyprint()
 if sys.argv[1] == "dropped":
     from reports.blank_leaders import install
     assert install(weasyprint)
+if sys.argv[1] == "measured-once":
+    from reports.content_widths import install
+    assert install(weasyprint)
 weasyprint.HTML(string=sys.argv[2]).write_pdf(sys.argv[3])
 """
 
 
-def render(tmp_path: Path, mode: str) -> Path:
+def render(tmp_path: Path, mode: str, html: str = LEADERS_HTML) -> Path:
     target = tmp_path / f"{mode}.pdf"
-    subprocess.run([sys.executable, "-c", RENDER, mode, LEADERS_HTML, str(target)], check=True,
+    subprocess.run([sys.executable, "-c", RENDER, mode, html, str(target)], check=True,
                    cwd=ROOT)
     return target
 
@@ -103,6 +127,43 @@ def test_only_leaders_that_draw_nothing_lose_their_copies() -> None:
 def test_blank_leaders_stay_weasyprint_s_own_in_unchecked_versions() -> None:
     assert blank_leaders.install(SimpleNamespace(__version__="999.0")) is False
     assert blank_leaders.install(SimpleNamespace(__version__="dev")) is False
+
+
+def test_tables_measured_once_come_out_the_same(tmp_path: Path) -> None:
+    """Tables laid out with each distinct width measurement made once: the same PDF bytes
+    as WeasyPrint's own (same column widths, same line breaks, same text)."""
+    own = render(tmp_path, "own", TABLES_HTML)
+    once = render(tmp_path, "measured-once", TABLES_HTML)
+    assert once.read_bytes() == own.read_bytes()
+    assert "Champions" in page_text(own)
+
+
+def test_a_cell_s_text_that_does_not_wrap_is_measured_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting WeasyPrint's measurements: a nowrap cell's text is laid out once for both of
+    its content widths, a wrapping cell's twice (0 and no width are different questions)."""
+    calls: list[tuple[str, float | None]] = []
+
+    def original(text: str, style: object, context: object, max_width: float | None,
+                 *rest: object) -> tuple[str, float | None]:
+        calls.append((text, max_width))
+        return (text, max_width)
+
+    measure = content_widths.measured_once(original)
+    context = SimpleNamespace()
+    nowrap, normal = {"white_space": "nowrap"}, {"white_space": "normal"}
+    assert measure("146,295", nowrap, context, 0, 0) == ("146,295", 0)
+    assert measure("146,295", nowrap, context, None, 0) == ("146,295", 0)  # the kept result
+    measure("At risk", normal, context, 0, 0)
+    measure("At risk", normal, context, None, 0)
+    measure("146,295", dict(nowrap), context, None, 0)  # another style: measured again
+    measure("146,295", nowrap, SimpleNamespace(), None, 0)  # another document: again
+    assert calls == [("146,295", 0), ("At risk", 0), ("At risk", None), ("146,295", None),
+                     ("146,295", None)]
+
+
+def test_content_widths_stay_weasyprint_s_own_in_unchecked_versions() -> None:
+    assert content_widths.install(SimpleNamespace(__version__="999.0")) is False
 
 
 DECLARATIONS = """
