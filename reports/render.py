@@ -359,9 +359,9 @@ def _prepare_weasyprint() -> None:
     per process (cffi's C types, fontconfig, the default stylesheet). Pillow's image plugins
     are imported too: WeasyPrint offers every chart to Pillow before reading it as SVG, and
     Pillow imports them all the first time. Never raises: a failure here shows again, with
-    its message, when the real report is rendered. The libraries WeasyPrint opens are looked
-    up in the linker's cache read once (reports.weasyprint_import), not by ~60 helper
-    processes."""
+    its message, when the real report is rendered. WeasyPrint's C declarations come from a
+    compiled copy and its libraries are opened without ~60 helper processes
+    (reports.weasyprint_import)."""
     try:
         from PIL import Image
 
