@@ -6,6 +6,8 @@ RETAIL_TIERS_DEBUG=1 to see the traceback of an unexpected error.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 from pathlib import Path
@@ -173,11 +175,35 @@ def report(month: str | None, lang: str, file_format: str, out_dir: Path | None,
     renderer = ChartRenderer()  # first: its worker imports matplotlib while we import the rest
     from reports.render import ReportRequest, render_reports
 
+    ends_process = started_as_command()
+    if ends_process:
+        gc.disable()  # see end_process: what the render leaves is not worth collecting
     paths = render_reports(ReportRequest(month=month, lang=lang, file_format=file_format,
                                          out_dir=out_dir, all_months=all_months),
                            renderer=renderer)
     for path in paths:
         click.echo(f"wrote {path}")
+    if ends_process:
+        end_process()
+
+
+def started_as_command() -> bool:
+    """Whether this process is `retail-tiers` itself (or `python cli.py`): its __main__ module
+    calls this module's main. In-process callers, such as the tests, are not."""
+    return getattr(sys.modules.get("__main__"), "main", None) is main
+
+
+def end_process() -> None:
+    """End a `retail-tiers report` process once its files are written and named: the exit
+    handlers run and the output is flushed, but Python's teardown is skipped. A rendered
+    report leaves about 300,000 objects (the laid-out pages, mostly in reference cycles); the
+    cycle collector's pass over them when it was switched on again and the interpreter's
+    teardown freed them one by one, about 0.17 s of a report's 3 s, for memory the system
+    takes back at once when the process ends."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @cli.command()

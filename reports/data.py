@@ -12,14 +12,15 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from reports.i18n import safe_load
 from retail_tiers.build_state import failed_build, latest_run_id
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.warehouse import require_tables
+
+if TYPE_CHECKING:  # annotations only: the connection comes from retail_tiers.warehouse
+    import duckdb
 
 Row = dict[str, Any]
 

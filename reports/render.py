@@ -27,8 +27,8 @@ from jinja2 import (
 from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
+from reports import blank_leaders, content_widths, svg_text, theme
 from reports import data as marts
-from reports import svg_text, theme
 from reports.chartjobs import (
     CHART_BODY_PREFIX,
     CHART_URL_PREFIX,
@@ -193,6 +193,8 @@ def write_pdf(html: str, target: Path, charts: PendingCharts | None = None) -> N
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     svg_text.install(weasyprint)  # chart labels drawn as one run each, not letter by letter
+    blank_leaders.install(weasyprint)  # the contents' space leaders without blank copies
+    content_widths.install(weasyprint)  # a table cell's text measured once for both widths
     failures: list[tuple[int, BaseException]] = []
 
     class ChartFetcher(URLFetcher):
@@ -357,9 +359,9 @@ def _prepare_weasyprint() -> None:
     per process (cffi's C types, fontconfig, the default stylesheet). Pillow's image plugins
     are imported too: WeasyPrint offers every chart to Pillow before reading it as SVG, and
     Pillow imports them all the first time. Never raises: a failure here shows again, with
-    its message, when the real report is rendered. The libraries WeasyPrint opens are looked
-    up in the linker's cache read once (reports.weasyprint_import), not by ~60 helper
-    processes."""
+    its message, when the real report is rendered. WeasyPrint's C declarations come from a
+    compiled copy and its libraries are opened without ~60 helper processes
+    (reports.weasyprint_import)."""
     try:
         from PIL import Image
 

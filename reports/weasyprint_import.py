@@ -10,6 +10,11 @@ of every PDF. While WeasyPrint is imported here, find_library answers from one r
 linker's cache instead, in the same way as its own first step (`ldconfig -p`, the same pattern),
 so the libraries found are the same ones; a name the cache does not know is left to WeasyPrint's
 next name (the Linux sonames, which the dynamic linker opens directly).
+
+WeasyPrint's C declarations are read from a compiled copy while it is imported here
+(reports.compiled_cdefs). cffi's compiled FFI opens each library by its name alone, without
+find_library: the names the linker does not know fail at once, and the linker's cache is then
+not read at all (it is read at the first look-up, if any).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
+
+from reports.compiled_cdefs import adopt, compiled_declarations
 
 LDCONFIG = "/sbin/ldconfig"
 # ctypes.util's own table: the ABI a library in the linker's cache must have for this process
@@ -56,6 +63,21 @@ def cached_find_library(listing: bytes) -> Callable[[str], str | None]:
     return find_library
 
 
+def lazily(make: Callable[[bytes], Callable[[str], str | None]]
+           ) -> Callable[[str], str | None]:
+    """find_library by `make(linker_cache())`, the cache read at the first look-up only: with
+    WeasyPrint's declarations compiled (reports.compiled_cdefs) cffi opens the libraries by
+    their names alone and looks nothing up, and then ldconfig is never run."""
+    made: list[Callable[[str], str | None]] = []
+
+    def find_library(name: str) -> str | None:
+        if not made:
+            made.append(make(linker_cache()))
+        return made[0](name)
+
+    return find_library
+
+
 @contextmanager
 def library_lookup(find_library: Callable[[str], str | None]) -> Iterator[None]:
     """ctypes.util.find_library replaced for a while, then back as it was."""
@@ -68,7 +90,8 @@ def library_lookup(find_library: Callable[[str], str | None]) -> Iterator[None]:
 
 
 def import_weasyprint() -> ModuleType:
-    """`import weasyprint`, its libraries looked up in the linker's cache read once (Linux).
+    """`import weasyprint`, its C declarations compiled and its libraries looked up in the
+    linker's cache read at most once (Linux).
     Call it from one thread only (it swaps a function of ctypes.util while it imports). If the
     import fails that way, the error is raised again by the next plain `import weasyprint`,
     which looks the libraries up as WeasyPrint itself does."""
@@ -76,7 +99,8 @@ def import_weasyprint() -> ModuleType:
         import weasyprint
 
         return weasyprint
-    with library_lookup(cached_find_library(linker_cache())):
+    with compiled_declarations() as stand_ins, library_lookup(lazily(cached_find_library)):
         import weasyprint
 
+    adopt(stand_ins, "weasyprint")
     return weasyprint

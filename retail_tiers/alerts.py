@@ -19,12 +19,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from reports.data import available_months, pick_month
 from retail_tiers.warehouse import connect, require_tables
+
+if TYPE_CHECKING:  # annotations only: the connection comes from retail_tiers.warehouse
+    import duckdb
 
 EXIT_NOTHING = 0
 EXIT_WORSE = 3

@@ -28,11 +28,12 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from retail_tiers.errors import RetailTiersError
+
+if TYPE_CHECKING:  # annotations only: the connection comes from retail_tiers.warehouse
+    import duckdb
 
 TEMP_MARK = ".build-"
 
