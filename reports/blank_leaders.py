@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-# WeasyPrint major versions whose leader layout (layout/leader.py) this was checked against.
-CHECKED_MAJOR_VERSIONS = frozenset({70})
+from reports import weasyprint_versions
 
 LeaderFunction = Callable[[Any, Any, Any], None]
 
@@ -47,11 +46,7 @@ def install(weasyprint: Any) -> bool:
     """Use without_blank_copies for WeasyPrint's leaders, once per process, for the
     WeasyPrint versions it was checked against; returns whether it is in use. Other versions
     keep WeasyPrint's own leaders (slower, same pages)."""
-    try:
-        major = int(str(weasyprint.__version__).split(".")[0])
-    except ValueError:
-        return False
-    if major not in CHECKED_MAJOR_VERSIONS:
+    if not weasyprint_versions.is_checked(weasyprint):
         return False
     from weasyprint.layout import inline, leader
 

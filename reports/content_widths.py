@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from reports import weasyprint_versions
+
 # WeasyPrint major versions whose preferred-width code (layout/preferred.py) this was checked
 # against.
-CHECKED_MAJOR_VERSIONS = frozenset({70})
 WRAPPING = ("normal", "pre-wrap", "pre-line")  # split_first_line's own test
 KEPT = "_retail_tiers_measured_text"  # the layout context's attribute holding the results
 
@@ -50,11 +51,7 @@ def install(weasyprint: Any) -> bool:
     """Use measured_once for WeasyPrint's content widths, once per process, for the
     WeasyPrint versions it was checked against; returns whether it is in use. Other versions
     measure as WeasyPrint does (slower, same pages)."""
-    try:
-        major = int(str(weasyprint.__version__).split(".")[0])
-    except ValueError:
-        return False
-    if major not in CHECKED_MAJOR_VERSIONS:
+    if not weasyprint_versions.is_checked(weasyprint):
         return False
     from weasyprint.layout import preferred
     from weasyprint.text import line_break

@@ -17,15 +17,14 @@ from collections.abc import Callable
 from math import inf
 from typing import Any
 
+from reports import weasyprint_versions
+
 # Attributes that position or stretch single letters: a node with any of them is WeasyPrint's.
 PER_LETTER_ATTRIBUTES = ("dx", "dy", "rotate", "letter-spacing", "textLength")
 # An anchored label (text-anchor middle or end, left to right) is drawn moved left by half or
 # all of its width; WeasyPrint would draw it into a group of its own and move the group.
 ANCHOR = "{reports.svg_text}text-anchor"
 ANCHOR_SHARE = {"middle": 0.5, "end": 1.0}
-# WeasyPrint major versions whose SVG text function this replicates for single-run labels.
-CHECKED_MAJOR_VERSIONS = frozenset({70})
-
 TextFunction = Callable[[Any, Any, float], None]
 
 
@@ -160,11 +159,7 @@ def install(weasyprint: Any) -> bool:
     """Use single_run_text (and anchored_here) for WeasyPrint's SVG text, once per process,
     for the WeasyPrint versions it was checked against; returns whether it is in use. Other
     versions keep WeasyPrint's own drawing (slower, same pages)."""
-    try:
-        major = int(str(weasyprint.__version__).split(".")[0])
-    except ValueError:
-        return False
-    if major not in CHECKED_MAJOR_VERSIONS:
+    if not weasyprint_versions.is_checked(weasyprint):
         return False
     from weasyprint import svg
 
