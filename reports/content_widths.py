@@ -19,8 +19,6 @@ from typing import Any
 
 from reports import weasyprint_versions
 
-# WeasyPrint major versions whose preferred-width code (layout/preferred.py) this was checked
-# against.
 WRAPPING = ("normal", "pre-wrap", "pre-line")  # split_first_line's own test
 KEPT = "_retail_tiers_measured_text"  # the layout context's attribute holding the results
 
