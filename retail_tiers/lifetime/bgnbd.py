@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
 from retail_tiers.lifetime import optimise
 from retail_tiers.lifetime.arrays import dot
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
+from retail_tiers.lifetime.special import digamma, expit, gammaln, hyp2f1, trigamma
 
 MODEL = "bg_nbd"
 PARAMETER_NAMES = ("r", "alpha", "a", "b")
@@ -157,12 +157,12 @@ def _evaluate(log_params: np.ndarray, data: BgNbdData, with_hessian: bool):
     d_a = dot(wx, digamma(a + b) - digamma(a + b + ux))
     d_b = dot(wx, digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))
     if with_hessian:
-        h[0, 0] = dot(wx, polygamma(1, r + ux) - polygamma(1, r))
+        h[0, 0] = dot(wx, trigamma(r + ux) - trigamma(r))
         h[0, 1] = total / alpha
         h[1, 1] = -total * r / alpha**2
-        h[2, 2] = h[2, 3] = dot(wx, polygamma(1, a + b) - polygamma(1, a + b + ux))
-        h[3, 3] = dot(wx, polygamma(1, a + b) + polygamma(1, b + ux) - polygamma(1, b)
-                        - polygamma(1, a + b + ux))
+        h[2, 2] = h[2, 3] = dot(wx, trigamma(a + b) - trigamma(a + b + ux))
+        h[3, 3] = dot(wx, trigamma(a + b) + trigamma(b + ux) - trigamma(b)
+                        - trigamma(a + b + ux))
 
     # x = 0: ln A3 = -r ln(alpha + T).
     log_t0 = np.log(alpha + data.T_once)
