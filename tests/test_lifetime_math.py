@@ -624,3 +624,25 @@ def test_distinct_pairs_from_whole_days_are_the_sorted_distinct_pairs(largest_da
     generic = purchase_models.DistinctPairs.of(x.astype(float), days / 7.0)
     for name in ("x", "T", "index"):
         np.testing.assert_array_equal(getattr(pairs, name), getattr(generic, name))
+
+
+@pytest.mark.parametrize(("values", "per"), [
+    (np.random.default_rng(3).integers(0, 1100, 50_000) / 7.0, 7.0),  # whole days in weeks
+    (np.random.default_rng(4).integers(0, 60, 50_000).astype(float), 1.0),  # counts
+    (np.array([0.0, 3.0, 3.0, 1.0, 0.0]), 1.0),
+    (np.array([5.0]), 7.0),
+    (np.random.default_rng(5).random(1_000) * 100, 7.0),  # not whole days: np.unique
+    (np.array([1.0, 2.5, 1.0]), 1.0),  # not whole numbers: np.unique
+    (np.array([3.0, 1e9, 3.0]), 1.0),  # too wide a span for the table: np.unique
+    (np.array([2.0, np.nan, 2.0]), 1.0),
+    (np.array([-7.0, 0.0, 7.0]) / 7.0, 7.0),  # negative: np.unique
+])
+def test_unique_with_inverse_gives_what_np_unique_gives(values, per):
+    from retail_tiers.lifetime.arrays import unique_with_inverse
+
+    distinct, inverse = unique_with_inverse(values, per=per)
+    expected_distinct, expected_inverse = np.unique(values, return_inverse=True)
+    assert distinct.dtype == expected_distinct.dtype and inverse.dtype == expected_inverse.dtype
+    assert np.array_equal(distinct, expected_distinct, equal_nan=True)
+    assert np.array_equal(inverse, expected_inverse)
+    assert np.array_equal(distinct[inverse], values, equal_nan=True)

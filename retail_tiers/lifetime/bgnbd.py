@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from retail_tiers.lifetime import optimise
-from retail_tiers.lifetime.arrays import dot
+from retail_tiers.lifetime.arrays import dot, unique_with_inverse
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
 from retail_tiers.lifetime.special import digamma, expit, gammaln, hyp2f1, trigamma
 
 MODEL = "bg_nbd"
 PARAMETER_NAMES = ("r", "alpha", "a", "b")
+DAYS_PER_WEEK = 7.0
 # Within this distance of a = 1 the closed form is 0/0; interpolate between 1 - h and 1 + h.
 A_NEAR_ONE = 1e-4
 
@@ -67,13 +68,14 @@ class BgNbdData:
         T = np.asarray(T, dtype=float)
         weight = np.ones_like(x) if weight is None else np.asarray(weight, dtype=float)
         _check_inputs(x, t_x, T, weight)
-        unique_x, inverse = np.unique(x, return_inverse=True)
+        unique_x, inverse = unique_with_inverse(x)
         weight_by_x = np.bincount(inverse, weights=weight, minlength=unique_x.size)
         repeat = x > 0
         once = ~repeat
         x1, w1 = x[repeat], weight[repeat]
-        times, time_index = np.unique(np.concatenate([t_x[repeat], T[repeat]]),
-                                      return_inverse=True)
+        # times in weeks are whole days over 7 when they come from the warehouse
+        times, time_index = unique_with_inverse(np.concatenate([t_x[repeat], T[repeat]]),
+                                                per=DAYS_PER_WEEK)
         t_x_index, T_index = time_index[: x1.size], time_index[x1.size:]
         return cls(
             x, t_x, T, weight, unique_x, weight_by_x,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retail_tiers.lifetime import optimise
-from retail_tiers.lifetime.arrays import dot
+from retail_tiers.lifetime.arrays import dot, unique_with_inverse
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
 from retail_tiers.lifetime.special import digamma, gammaln, trigamma
 
@@ -51,7 +51,7 @@ class GammaGammaData:
                 f"{MODEL} fit: invalid row (x = {x[i]}, mean spend = {spend[i]}): "
                 "need x >= 1 and mean spend > 0"
             )
-        unique_x, inverse = np.unique(x, return_inverse=True)
+        unique_x, inverse = unique_with_inverse(x)
         weight_by_x = np.bincount(inverse, weights=weight, minlength=unique_x.size)
         return cls(
             x, spend, weight, unique_x, weight_by_x,
