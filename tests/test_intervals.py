@@ -9,6 +9,7 @@ over the simulated customers (what the report shows).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import duckdb
@@ -178,3 +179,53 @@ def test_prediction_totals_equal_evaluating_every_customer_at_every_step():
                      "predicted_clv", "predicted_clv_lower", "predicted_clv_upper")
             np.testing.assert_allclose([found[name] for name in names], expected, rtol=1e-13)
             assert found["purchase_model"] == model.MODEL
+
+
+def test_gradient_work_is_shared_out_between_two_threads_and_returned_in_order():
+    """score_patterns' gradient evaluations: what the second thread has not begun when this
+    one is free is taken back, from the last, and done here; the results come in the order
+    of the work whichever thread did it."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    here = threading.get_ident()
+    second_free = threading.Event()
+    ran_in: dict[int, int] = {}
+
+    def work(i: int) -> int:
+        ran_in[i] = threading.get_ident()
+        if i == 0:
+            assert second_free.wait(10)  # the second thread stays busy with the first
+        if i == 1:
+            second_free.set()
+        return i * i
+
+    items = [functools.partial(work, i) for i in range(6)]
+    with ThreadPoolExecutor(max_workers=1) as second_thread:
+        started = [second_thread.submit(item) for item in items]
+        assert pipeline._finish_shared(started, items) == [0, 1, 4, 9, 16, 25]
+    assert ran_in[0] != here
+    assert all(ran_in[i] == here for i in range(1, 6))
+
+
+def test_log_gradient_put_together_from_its_steps_is_log_gradient():
+    values = (0.8, 4.0, 0.9, 2.5)
+    pairs = purchase_models.DistinctPairs.of([0, 1, 3, 40], [1.0, 5.0, 20.0, 52.0])
+
+    def function(v):
+        return bgnbd.expected_purchases_if_alive(v, 20.0, pairs.x, pairs.T)
+
+    logs = [purchase_models.log_at_step(function, values, k, side)
+            for k, side in purchase_models.gradient_steps(values)]
+    together = purchase_models.gradient_from_steps(values, logs)
+    # the central difference written out in one piece gives the same numbers
+    step = purchase_models.LOG_STEP
+    for k in range(4):
+        up = tuple(v * np.exp(step) if i == k else v for i, v in enumerate(values))
+        down = tuple(v * np.exp(-step) if i == k else v for i, v in enumerate(values))
+        column = (np.log(function(up)) - np.log(function(down))) / (2 * step)
+        assert np.array_equal(together[:, k], column)
+    # and about the derivative at another step
+    up = function((values[0] * 1.001, *values[1:]))
+    down = function((values[0] / 1.001, *values[1:]))
+    assert np.allclose(together[:, 0], np.log(up / down) / (2 * np.log(1.001)), rtol=1e-5)

@@ -21,7 +21,14 @@ import pytest
 from scipy import integrate, stats
 
 from retail_tiers.errors import RetailTiersError
-from retail_tiers.lifetime import bgnbd, gamma_gamma, optimise, pipeline, purchase_models
+from retail_tiers.lifetime import (
+    bgnbd,
+    gamma_gamma,
+    optimise,
+    pipeline,
+    purchase_models,
+    special,
+)
 from retail_tiers.lifetime.optimise import LifetimeFitError
 from retail_tiers.lifetime.simulate import simulate_summaries
 
@@ -427,6 +434,52 @@ def test_the_prediction_models_import_scipy_optimize_only_for_l_bfgs_b():
     assert found.stdout.strip() == "False"
 
 
+def test_the_models_special_functions_are_scipys_without_its_array_api_layer():
+    """In a fresh process the models load scipy's compiled special functions without
+    scipy.special's array-API layer (0.15-0.3 s to import); scipy.special imported after
+    them is whole and exports the very same functions, and scipy.optimize still works."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import numpy as np
+from retail_tiers.lifetime import special
+import retail_tiers.lifetime.pipeline
+print('array_api' if 'scipy._lib._array_api' in sys.modules else 'no array_api')
+import scipy.special
+from scipy.optimize import minimize
+assert special.gammaln is scipy.special.gammaln
+assert special.digamma is scipy.special.digamma
+assert special.expit is scipy.special.expit
+assert special.hyp2f1 is scipy.special.hyp2f1
+assert abs(scipy.special.polygamma(1, 2.0) - (np.pi ** 2 / 6 - 1)) < 1e-15
+assert abs(minimize(lambda v: (v[0] - 3) ** 2, [0.0]).x[0] - 3) < 1e-6
+print('same')
+"""
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == ["no", "array_api", "same"]
+
+
+@pytest.mark.parametrize("x", [
+    np.array([1e-8, 0.003, 0.5, 1.0, 1.5, 2.0, 7.25, 30.0, 1e3, 1e7]),
+    np.linspace(0.01, 200.0, 20_001),
+    2.5,
+])
+def test_trigamma_is_scipys_polygamma_of_order_one(x):
+    """The Hessians' trigamma gives polygamma(1, x)'s numbers, bit for bit, and psi'(x)
+    (mpmath's, at 30 digits, on a sample; psi'(1) = pi^2 / 6)."""
+    from scipy.special import polygamma
+
+    assert np.array_equal(special.trigamma(x), polygamma(1, x))
+    sample = np.atleast_1d(x)[::1000]
+    with mpmath.workdps(30):
+        expected = [float(mpmath.polygamma(1, mpmath.mpf(float(v)))) for v in sample]
+    assert np.allclose(special.trigamma(sample), expected, rtol=1e-13, atol=0)
+    assert special.trigamma(1.0) == pytest.approx(np.pi ** 2 / 6, rel=1e-15)
+
+
 def test_gamma_gamma_fit_recovers_simulation_parameters():
     truth = (6.0, 4.0, 20.0)
     s = simulate_summaries(60_000, (0.8, 3.0, 1.5, 4.0), truth, 700, seed=8, whole_days=False)
@@ -571,3 +624,25 @@ def test_distinct_pairs_from_whole_days_are_the_sorted_distinct_pairs(largest_da
     generic = purchase_models.DistinctPairs.of(x.astype(float), days / 7.0)
     for name in ("x", "T", "index"):
         np.testing.assert_array_equal(getattr(pairs, name), getattr(generic, name))
+
+
+@pytest.mark.parametrize(("values", "per"), [
+    (np.random.default_rng(3).integers(0, 1100, 50_000) / 7.0, 7.0),  # whole days in weeks
+    (np.random.default_rng(4).integers(0, 60, 50_000).astype(float), 1.0),  # counts
+    (np.array([0.0, 3.0, 3.0, 1.0, 0.0]), 1.0),
+    (np.array([5.0]), 7.0),
+    (np.random.default_rng(5).random(1_000) * 100, 7.0),  # not whole days: np.unique
+    (np.array([1.0, 2.5, 1.0]), 1.0),  # not whole numbers: np.unique
+    (np.array([3.0, 1e9, 3.0]), 1.0),  # too wide a span for the table: np.unique
+    (np.array([2.0, np.nan, 2.0]), 1.0),
+    (np.array([-7.0, 0.0, 7.0]) / 7.0, 7.0),  # negative: np.unique
+])
+def test_unique_with_inverse_gives_what_np_unique_gives(values, per):
+    from retail_tiers.lifetime.arrays import unique_with_inverse
+
+    distinct, inverse = unique_with_inverse(values, per=per)
+    expected_distinct, expected_inverse = np.unique(values, return_inverse=True)
+    assert distinct.dtype == expected_distinct.dtype and inverse.dtype == expected_inverse.dtype
+    assert np.array_equal(distinct, expected_distinct, equal_nan=True)
+    assert np.array_equal(inverse, expected_inverse)
+    assert np.array_equal(distinct[inverse], values, equal_nan=True)

@@ -39,16 +39,27 @@ spend_model as (
         and fit_status = 'fitted'
 ),
 
+customers as (
+    -- the one-row spend model goes with each customer before the patterns are joined: joined
+    -- after them, its nine numbers were copied into each of the 580,000 patterns' entries in
+    -- the join's hash table (a third of the join's time on a million customers)
+    select
+        summary.*,
+        spend_model.*
+    from summary
+    cross join spend_model
+),
+
 scored as (
     select
-        summary.customer_id,
-        summary.as_of_date,
-        summary.first_purchase_on,
-        summary.last_purchase_on,
-        summary.repeat_purchase_day_count,
-        summary.recency_weeks,
-        summary.age_weeks,
-        summary.mean_repeat_day_spend_amount,
+        customers.customer_id,
+        customers.as_of_date,
+        customers.first_purchase_on,
+        customers.last_purchase_on,
+        customers.repeat_purchase_day_count,
+        customers.recency_weeks,
+        customers.age_weeks,
+        customers.mean_repeat_day_spend_amount,
         patterns.p_alive,
         1 - patterns.p_alive as churn_probability,
         patterns.expected_orders,
@@ -62,44 +73,43 @@ scored as (
         -- Delta method for ln(expected spend) in the Gamma-Gamma log-parameters: its gradient
         -- (d/d ln p, d/d ln q, d/d ln gamma) with m = max(mean spend, 0) is
         -- (1 - p x / (p x + q - 1), -q / (p x + q - 1), gamma / (gamma + x m)).
-        1 - spend_model.p * summary.repeat_purchase_day_count
-            / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
+        1 - customers.p * customers.repeat_purchase_day_count
+            / (customers.p * customers.repeat_purchase_day_count + customers.q - 1)
             as spend_log_gradient_p,
-        -spend_model.q
-            / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
+        -customers.q
+            / (customers.p * customers.repeat_purchase_day_count + customers.q - 1)
             as spend_log_gradient_q,
-        spend_model.gamma / (
-            spend_model.gamma + summary.repeat_purchase_day_count
-            * greatest(coalesce(summary.mean_repeat_day_spend_amount, 0), 0)
+        customers.gamma / (
+            customers.gamma + customers.repeat_purchase_day_count
+            * greatest(coalesce(customers.mean_repeat_day_spend_amount, 0), 0)
         ) as spend_log_gradient_gamma,
-        spend_model.covariance_p_p,
-        spend_model.covariance_p_q,
-        spend_model.covariance_p_gamma,
-        spend_model.covariance_q_q,
-        spend_model.covariance_q_gamma,
-        spend_model.covariance_gamma_gamma,
+        customers.covariance_p_p,
+        customers.covariance_p_q,
+        customers.covariance_p_gamma,
+        customers.covariance_q_q,
+        customers.covariance_q_gamma,
+        customers.covariance_gamma_gamma,
         -- Gamma-Gamma: E[spend | x, m_x] = p (gamma + x m_x) / (p x + q - 1); a negative
         -- mean spend counts as 0, and x = 0 gives the population mean p gamma / (q - 1).
-        spend_model.p * (
-            spend_model.gamma
-            + summary.repeat_purchase_day_count
-            * greatest(coalesce(summary.mean_repeat_day_spend_amount, 0), 0)
-        ) / (spend_model.p * summary.repeat_purchase_day_count + spend_model.q - 1)
+        customers.p * (
+            customers.gamma
+            + customers.repeat_purchase_day_count
+            * greatest(coalesce(customers.mean_repeat_day_spend_amount, 0), 0)
+        ) / (customers.p * customers.repeat_purchase_day_count + customers.q - 1)
             as expected_spend_per_order_amount,
         -- the summary sums every order up to the as-of date, refunds included
         case
-            when summary.lifetime_net_revenue > 0
+            when customers.lifetime_net_revenue > 0
                 then least(greatest(
-                    cast(summary.lifetime_gross_margin_amount as double)
-                    / cast(summary.lifetime_net_revenue as double), 0), 1)
+                    cast(customers.lifetime_gross_margin_amount as double)
+                    / cast(customers.lifetime_net_revenue as double), 0), 1)
             else {{ var('default_gross_margin') }}
         end as gross_margin_rate
-    from summary
+    from customers
     inner join patterns
-        on summary.repeat_purchase_day_count = patterns.repeat_purchase_day_count
-        and summary.days_first_to_last_purchase = patterns.days_first_to_last_purchase
-        and summary.days_since_first_purchase = patterns.days_since_first_purchase
-    cross join spend_model
+        on customers.repeat_purchase_day_count = patterns.repeat_purchase_day_count
+        and customers.days_first_to_last_purchase = patterns.days_first_to_last_purchase
+        and customers.days_since_first_purchase = patterns.days_since_first_purchase
 ),
 
 clv_uncertainty as (

@@ -15,14 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
 from retail_tiers.lifetime import optimise
-from retail_tiers.lifetime.arrays import dot
+from retail_tiers.lifetime.arrays import dot, unique_with_inverse
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
+from retail_tiers.lifetime.special import digamma, expit, gammaln, hyp2f1, trigamma
 
 MODEL = "bg_nbd"
 PARAMETER_NAMES = ("r", "alpha", "a", "b")
+DAYS_PER_WEEK = 7.0
 # Within this distance of a = 1 the closed form is 0/0; interpolate between 1 - h and 1 + h.
 A_NEAR_ONE = 1e-4
 
@@ -67,13 +68,14 @@ class BgNbdData:
         T = np.asarray(T, dtype=float)
         weight = np.ones_like(x) if weight is None else np.asarray(weight, dtype=float)
         _check_inputs(x, t_x, T, weight)
-        unique_x, inverse = np.unique(x, return_inverse=True)
+        unique_x, inverse = unique_with_inverse(x)
         weight_by_x = np.bincount(inverse, weights=weight, minlength=unique_x.size)
         repeat = x > 0
         once = ~repeat
         x1, w1 = x[repeat], weight[repeat]
-        times, time_index = np.unique(np.concatenate([t_x[repeat], T[repeat]]),
-                                      return_inverse=True)
+        # times in weeks are whole days over 7 when they come from the warehouse
+        times, time_index = unique_with_inverse(np.concatenate([t_x[repeat], T[repeat]]),
+                                                per=DAYS_PER_WEEK)
         t_x_index, T_index = time_index[: x1.size], time_index[x1.size:]
         return cls(
             x, t_x, T, weight, unique_x, weight_by_x,
@@ -157,12 +159,12 @@ def _evaluate(log_params: np.ndarray, data: BgNbdData, with_hessian: bool):
     d_a = dot(wx, digamma(a + b) - digamma(a + b + ux))
     d_b = dot(wx, digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))
     if with_hessian:
-        h[0, 0] = dot(wx, polygamma(1, r + ux) - polygamma(1, r))
+        h[0, 0] = dot(wx, trigamma(r + ux) - trigamma(r))
         h[0, 1] = total / alpha
         h[1, 1] = -total * r / alpha**2
-        h[2, 2] = h[2, 3] = dot(wx, polygamma(1, a + b) - polygamma(1, a + b + ux))
-        h[3, 3] = dot(wx, polygamma(1, a + b) + polygamma(1, b + ux) - polygamma(1, b)
-                        - polygamma(1, a + b + ux))
+        h[2, 2] = h[2, 3] = dot(wx, trigamma(a + b) - trigamma(a + b + ux))
+        h[3, 3] = dot(wx, trigamma(a + b) + trigamma(b + ux) - trigamma(b)
+                        - trigamma(a + b + ux))
 
     # x = 0: ln A3 = -r ln(alpha + T).
     log_t0 = np.log(alpha + data.T_once)

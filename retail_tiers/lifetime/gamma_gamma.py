@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln, polygamma
 
 from retail_tiers.lifetime import optimise
-from retail_tiers.lifetime.arrays import dot
+from retail_tiers.lifetime.arrays import dot, unique_with_inverse
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
+from retail_tiers.lifetime.special import digamma, gammaln, trigamma
 
 MODEL = "gamma_gamma"
 PARAMETER_NAMES = ("p", "q", "gamma")
@@ -51,7 +51,7 @@ class GammaGammaData:
                 f"{MODEL} fit: invalid row (x = {x[i]}, mean spend = {spend[i]}): "
                 "need x >= 1 and mean spend > 0"
             )
-        unique_x, inverse = np.unique(x, return_inverse=True)
+        unique_x, inverse = unique_with_inverse(x)
         weight_by_x = np.bincount(inverse, weights=weight, minlength=unique_x.size)
         return cls(
             x, spend, weight, unique_x, weight_by_x,
@@ -117,11 +117,11 @@ def _evaluate(log_params: np.ndarray, data: GammaGammaData, with_hessian: bool):
     gradient = np.array([d_p, d_q, d_gamma]) * theta
     hessian = None
     if with_hessian:
-        trigamma_pq = polygamma(1, pu + q)
+        trigamma_pq = trigamma(pu + q)
         h = np.empty((3, 3))
-        h[0, 0] = dot(wx, ux**2 * (trigamma_pq - polygamma(1, pu)))
+        h[0, 0] = dot(wx, ux**2 * (trigamma_pq - trigamma(pu)))
         h[0, 1] = dot(wx, ux * trigamma_pq)
-        h[1, 1] = dot(wx, trigamma_pq - polygamma(1, q))
+        h[1, 1] = dot(wx, trigamma_pq - trigamma(q))
         h[0, 2] = -dot(wx_rows, inv_scale)
         h[1, 2] = total / gamma - dot(w, inv_scale)
         h[2, 2] = -total * q / gamma**2 + dot(weighted_inv, inv_scale)

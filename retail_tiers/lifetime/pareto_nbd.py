@@ -26,9 +26,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.special import expit, gammaln, hyp2f1
 
 from retail_tiers.lifetime.optimise import FitResult, LifetimeFitError, maximise
+from retail_tiers.lifetime.special import expit, gammaln, hyp2f1
 
 MODEL = "pareto_nbd"
 PARAMETER_NAMES = ("r", "alpha", "s", "beta")

@@ -12,9 +12,10 @@ with the selected one. The grouping into distinct combinations runs in DuckDB; o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
@@ -427,12 +428,15 @@ def score_patterns(
         return purchase_models.discounted_expected_purchases_if_alive(
             model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
 
-    # The pairs' log-gradients for the intervals (16 more evaluations of each sum, most of it
-    # scipy's 2F1, which releases the GIL) run in a second thread beside the patterns' work.
+    # The pairs' log-gradients for the intervals (8 more evaluations of each sum, most of it
+    # scipy's 2F1, which releases the GIL) are shared out: a second thread takes them from
+    # the first, this one, once the patterns' work is done, whatever is left from the last.
+    steps = purchase_models.gradient_steps(values)
+    gradient_work = [functools.partial(_quietly, purchase_models.log_at_step, function, values,
+                                       k, side)
+                     for function in (discounted_if_alive, horizon_if_alive) for k, side in steps]
     with np.errstate(all="ignore"), ThreadPoolExecutor(max_workers=1) as second_thread:
-        pair_gradients = [second_thread.submit(_quietly, purchase_models.log_gradient, function,
-                                               values)
-                          for function in (horizon_if_alive, discounted_if_alive)]
+        started = [second_thread.submit(work) for work in gradient_work]
         alive = model.p_alive(values, x, t_x, T)
         expected = horizon_if_alive(values)[pairs.index] * alive
         discounted = discounted_if_alive(values)[pairs.index] * alive
@@ -442,7 +446,9 @@ def score_patterns(
             model, values, x, t_x, T) * DAYS_PER_WEEK
         covariance = _covariance(fit_table, chosen)
         alive_gradient = purchase_models.log_p_alive_gradient(model, values, x, t_x, T)
-        horizon_gradient, discounted_gradient = (found.result() for found in pair_gradients)
+        logs = _finish_shared(started, gradient_work)
+        discounted_gradient = purchase_models.gradient_from_steps(values, logs[:len(steps)])
+        horizon_gradient = purchase_models.gradient_from_steps(values, logs[len(steps):])
         horizon_se = purchase_models.log_standard_error(
             horizon_gradient[pairs.index] + alive_gradient, covariance)
         lower, upper = purchase_models.interval_90(expected, horizon_se)
@@ -468,6 +474,19 @@ def score_patterns(
         "expected_orders_upper": upper,
         "discounted_expected_orders_log_se": discounted_se,
     }, PATTERN_SCHEMA, nan_is_null=("median_days_to_next_purchase",))
+
+
+def _finish_shared(started: list[Future[R]], work: list[Callable[[], R]]) -> list[R]:
+    """The results of `work`, each submitted in this order to a pool of one thread
+    (`started`): what the pool has not begun yet is taken back, from the last, and done in
+    this thread, so both threads work until it is all done."""
+    done_here: dict[int, R] = {}
+    for i in reversed(range(len(started))):
+        if not started[i].cancel():
+            break  # the pool has begun this one, so every one before it too
+        done_here[i] = work[i]()
+    return [done_here[i] if i in done_here else found.result()
+            for i, found in enumerate(started)]
 
 
 def _quietly(function: Callable[..., R], *args: Any) -> R:

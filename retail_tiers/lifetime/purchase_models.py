@@ -232,12 +232,30 @@ LOG_STEP = 1e-4  # central-difference step in the log-parameters
 def log_gradient(function: Callable[[tuple[float, ...]], np.ndarray],
                  values: tuple[float, ...]) -> np.ndarray:
     """d ln f / d ln theta_k by central differences, one column per parameter."""
-    columns = []
-    for k in range(len(values)):
-        up = tuple(v * np.exp(LOG_STEP) if i == k else v for i, v in enumerate(values))
-        down = tuple(v * np.exp(-LOG_STEP) if i == k else v for i, v in enumerate(values))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            columns.append((np.log(function(up)) - np.log(function(down))) / (2 * LOG_STEP))
+    return gradient_from_steps(values, [log_at_step(function, values, k, side)
+                                        for k, side in gradient_steps(values)])
+
+
+def gradient_steps(values: tuple[float, ...]) -> list[tuple[int, int]]:
+    """The (parameter, +1 or -1) steps log_gradient evaluates ln f at, in its order."""
+    return [(k, side) for k in range(len(values)) for side in (1, -1)]
+
+
+def log_at_step(function: Callable[[tuple[float, ...]], np.ndarray],
+                values: tuple[float, ...], k: int, side: int) -> np.ndarray:
+    """ln f with parameter k moved by a log step up (side 1) or down (side -1): one of the
+    evaluations log_gradient makes, each on its own so that they can be shared out between
+    threads (`gradient_from_steps` puts them together, the same numbers)."""
+    factor = np.exp(LOG_STEP) if side > 0 else np.exp(-LOG_STEP)
+    moved = tuple(v * factor if i == k else v for i, v in enumerate(values))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(function(moved))
+
+
+def gradient_from_steps(values: tuple[float, ...], logs: list[np.ndarray]) -> np.ndarray:
+    """log_gradient from ln f at its gradient_steps (in that order)."""
+    with np.errstate(invalid="ignore"):
+        columns = [(logs[2 * k] - logs[2 * k + 1]) / (2 * LOG_STEP) for k in range(len(values))]
     return np.nan_to_num(np.stack(columns, axis=-1), nan=0.0, posinf=0.0, neginf=0.0)
 
 
