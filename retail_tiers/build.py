@@ -334,6 +334,20 @@ def build_and_replace(project: Path, warehouse: Path, dbt_args: list[str],
                                     "failure": summary.failure_line()})
 
 
+def stopping_exception(error: BaseException | None) -> BaseException | None:
+    """The SystemExit (a stop signal, see tempfiles) or KeyboardInterrupt that stopped dbt,
+    also when dbt's clean-up raised another error while handling it: on a stop dbt cancels the
+    open connections, and dbt-duckdb's cancel of a connection already closed raises
+    'Connection already closed!', which then replaces the stop (the stop is its context)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, (SystemExit, KeyboardInterrupt)):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def _exception_line(error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt):
         return "the build was interrupted"
@@ -520,8 +534,8 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
     summary.success = bool(result.success) and not summary.failed_nodes()
     if result.exception is not None:
         summary.success = False
-        stopped = isinstance(result.exception, (SystemExit, KeyboardInterrupt))
-        summary.error = (_exception_line(result.exception) if stopped
+        stop = stopping_exception(result.exception)
+        summary.error = (_exception_line(stop) if stop is not None
                          else _dbt_error_line(result.exception))
     elif not result.success and not summary.failed_nodes():
         summary.error = "dbt build failed: " + (progress.last_error or "see the dbt log")

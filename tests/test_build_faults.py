@@ -132,6 +132,33 @@ def test_sigterm_mid_build_leaves_the_previous_warehouse(
     assert_previous_results(workspace, before, tmp_path / "out", "stopped by a signal")
 
 
+def test_a_stop_is_reported_when_dbt_s_clean_up_fails_while_handling_it() -> None:
+    """On a stop signal dbt cancels its open connections, and dbt-duckdb's cancel of a
+    connection already closed raises DuckDB's 'Connection already closed!' while the stop is
+    being handled (seen under load: the SIGTERM test above then read 'dbt could not build the
+    project: Connection Error: ...'). The stop is that error's context, and it is what the
+    build reports."""
+    import duckdb
+
+    from retail_tiers.build import _exception_line, stopping_exception
+
+    def cancel_after_stop() -> None:
+        try:
+            raise SystemExit(128 + signal.SIGTERM)
+        except SystemExit:
+            connection = duckdb.connect()
+            connection.close()
+            connection.cursor()  # what dbt-duckdb's cancel does with a closed connection
+
+    with pytest.raises(duckdb.ConnectionException) as raised:
+        cancel_after_stop()
+    stop = stopping_exception(raised.value)
+    assert isinstance(stop, SystemExit)
+    assert _exception_line(stop) == "the build was stopped by a signal (exit status 143)"
+    assert stopping_exception(duckdb.ConnectionException("Connection already closed!")) is None
+    assert isinstance(stopping_exception(KeyboardInterrupt()), KeyboardInterrupt)
+
+
 def can_mount_tmpfs(folder: Path) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
