@@ -122,7 +122,7 @@
     no longer in the history (the window moved past them, or the as-of date did).
 #}
 {% macro drop_month_ends_left_behind() -%}
-    {%- if is_incremental() and var('append_transactions', false) -%}
+    {%- if is_appending() -%}
     delete from {{ this }}
     where month_end_on not in (select month_end_on from {{ ancestor_relation('int_month_ends') }})
     {%- endif -%}
@@ -136,7 +136,7 @@
     customers the new rows name, so a customer whose only order moved away kept the old row.
 #}
 {% macro drop_orders_moved_away() -%}
-    {%- if is_incremental() and var('append_transactions', false) -%}
+    {%- if is_appending() -%}
     delete from {{ this }} as kept
     where kept.order_id in ({{ appended_order_ids() }})
         and not exists (
@@ -147,6 +147,16 @@
                 and not orders.is_guest
         )
     {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    is_appending(): whether this model run appends (var append_transactions, set by
+    `retail-tiers build` when it found only new transactions files) to a table it keeps
+    (is_incremental()). The one definition the appending models and post-hooks use.
+#}
+{% macro is_appending() -%}
+    {{- return(is_incremental() and var('append_transactions', false)) -}}
 {%- endmacro %}
 
 

@@ -18,7 +18,7 @@
     on_schema_change='fail',
     post_hook=["{{ drop_orders_moved_away() }}"],
 ) }}
-{%- set appending = is_incremental() and var('append_transactions', false) %}
+{%- set appending = is_appending() %}
 with
 
 orders as (

@@ -19,7 +19,7 @@
     on_schema_change='fail',
     post_hook=["{{ drop_month_ends_left_behind() }}"],
 ) }}
-{%- set appending = is_incremental() and var('append_transactions', false) %}
+{%- set appending = is_appending() %}
 {%- set recomputed = recomputed_month_ends(this) if appending else none %}
 
 with

@@ -21,7 +21,7 @@
     full_refresh=not var('append_transactions', false),
     on_schema_change='fail',
 ) }}
-{%- set appending = is_incremental() and var('append_transactions', false) %}
+{%- set appending = is_appending() %}
 with
 
 lines as (

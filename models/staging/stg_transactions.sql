@@ -22,7 +22,7 @@
     incremental_strategy='append',
     full_refresh=not var('append_transactions', false),
 ) }}
-{%- set appending = is_incremental() and var('append_transactions', false) -%}
+{%- set appending = is_appending() -%}
 {%- set columns = [
     'transaction_id', 'order_id', 'customer_id', 'ordered_at', 'product_id', 'category',
     'quantity', 'unit_price', 'discount_amount', 'line_amount', 'unit_cost', 'channel',
