@@ -215,8 +215,8 @@ def test_log_gradient_put_together_from_its_steps_is_log_gradient():
     def function(v):
         return bgnbd.expected_purchases_if_alive(v, 20.0, pairs.x, pairs.T)
 
-    logs = [purchase_models.log_at_step(function, values, k, side)
-            for k, side in purchase_models.gradient_steps(values)]
+    logs = [purchase_models.log_at_step(function, values, k, step)
+            for k, step in purchase_models.gradient_steps(values)]
     together = purchase_models.gradient_from_steps(values, logs)
     # the central difference written out in one piece gives the same numbers
     step = purchase_models.LOG_STEP
@@ -229,3 +229,47 @@ def test_log_gradient_put_together_from_its_steps_is_log_gradient():
     up = function((values[0] * 1.001, *values[1:]))
     down = function((values[0] / 1.001, *values[1:]))
     assert np.allclose(together[:, 0], np.log(up / down) / (2 * np.log(1.001)), rtol=1e-5)
+
+
+def test_pattern_intervals_equal_central_differences_customer_by_customer():
+    """score_patterns' intervals (forward differences in the log-parameters, per distinct
+    (x, T) pair, P(alive)'s closed-form gradient added) against the delta method worked out
+    here customer by customer: central differences of the expected orders over the horizon
+    and of the discounted expected orders, each evaluated from scratch at every step."""
+    s = simulate_summaries(600, TRUTH, (6.0, 4.0, 20.0), 365, seed=11)
+    recency_days = np.round(s.t_x * 7).astype(np.int64)
+    age_days = np.maximum(np.round(s.T * 7).astype(np.int64), recency_days)
+    rng = np.random.default_rng(4)
+    factor = rng.normal(size=(4, 4)) / 10
+    covariance = factor @ factor.T
+    values = (0.5, 6.0, 0.8, 3.0)
+    con = duckdb.connect()
+    summary = con.from_arrow(pa.table({
+        "repeat_purchase_day_count": s.x.astype(np.int64),
+        "days_first_to_last_purchase": recency_days, "days_since_first_purchase": age_days}))
+    fit = con.from_arrow(pa.table({
+        "model": [bgnbd.MODEL], "fit_status": ["fitted"], "is_selected": [True],
+        **{name: [values[i]] for i, name in enumerate(bgnbd.PARAMETER_NAMES)},
+        "log_parameter_covariance": [covariance.ravel().tolist()]}))
+    scored = pipeline.score_patterns(summary, fit, 365.0, 12, 0.01).to_pydict()
+    x = np.array(scored["repeat_purchase_day_count"], dtype=float)
+    t_x = np.array(scored["days_first_to_last_purchase"]) / 7
+    T = np.array(scored["days_since_first_purchase"]) / 7
+
+    def orders(v):
+        return bgnbd.expected_purchases(v, 365.0 / 7, x, t_x, T)
+
+    def discounted(v):
+        return purchase_models.discounted_expected_purchases(
+            bgnbd, v, x, t_x, T, 12, 0.01, 365.25 / 12 / 7)
+
+    orders_se = purchase_models.log_standard_error(
+        purchase_models.log_gradient(orders, values), covariance)
+    discounted_se = purchase_models.log_standard_error(
+        purchase_models.log_gradient(discounted, values), covariance)
+    assert np.all(orders_se > 0) and np.all(discounted_se > 0)
+    np.testing.assert_allclose(scored["discounted_expected_orders_log_se"], discounted_se,
+                               rtol=1e-5)
+    low, high = purchase_models.interval_90(orders(values), orders_se)
+    np.testing.assert_allclose(scored["expected_orders_lower"], low, rtol=1e-7)
+    np.testing.assert_allclose(scored["expected_orders_upper"], high, rtol=1e-7)

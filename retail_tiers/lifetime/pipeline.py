@@ -428,18 +428,21 @@ def score_patterns(
         return purchase_models.discounted_expected_purchases_if_alive(
             model, v, pairs, clv_months, monthly_discount_rate, weeks_per_month)
 
-    # The pairs' log-gradients for the intervals (8 more evaluations of each sum, most of it
-    # scipy's 2F1, which releases the GIL) are shared out: a second thread takes them from
-    # the first, this one, once the patterns' work is done, whatever is left from the last.
-    steps = purchase_models.gradient_steps(values)
+    # The pairs' log-gradients for the intervals, by forward differences from the values
+    # worked out here (4 more evaluations of each sum, most of it scipy's 2F1, which releases
+    # the GIL), are shared out: a second thread takes them from the first, this one, once the
+    # patterns' work is done, whatever is left from the last.
+    steps = purchase_models.forward_steps(values)
     gradient_work = [functools.partial(_quietly, purchase_models.log_at_step, function, values,
-                                       k, side)
-                     for function in (discounted_if_alive, horizon_if_alive) for k, side in steps]
+                                       k, step)
+                     for function in (discounted_if_alive, horizon_if_alive) for k, step in steps]
     with np.errstate(all="ignore"), ThreadPoolExecutor(max_workers=1) as second_thread:
         started = [second_thread.submit(work) for work in gradient_work]
         alive = model.p_alive(values, x, t_x, T)
-        expected = horizon_if_alive(values)[pairs.index] * alive
-        discounted = discounted_if_alive(values)[pairs.index] * alive
+        horizon_per_pair = horizon_if_alive(values)
+        discounted_per_pair = discounted_if_alive(values)
+        expected = horizon_per_pair[pairs.index] * alive
+        discounted = discounted_per_pair[pairs.index] * alive
         within = {days: alive * model.p_purchase_within_if_alive(
             values, days / DAYS_PER_WEEK, pairs.x, pairs.T)[pairs.index] for days in (30, 90)}
         median_days = purchase_models.median_time_to_next_purchase(
@@ -447,8 +450,10 @@ def score_patterns(
         covariance = _covariance(fit_table, chosen)
         alive_gradient = purchase_models.log_p_alive_gradient(model, values, x, t_x, T)
         logs = _finish_shared(started, gradient_work)
-        discounted_gradient = purchase_models.gradient_from_steps(values, logs[:len(steps)])
-        horizon_gradient = purchase_models.gradient_from_steps(values, logs[len(steps):])
+        discounted_gradient = purchase_models.forward_gradient(
+            np.log(discounted_per_pair), logs[:len(steps)])
+        horizon_gradient = purchase_models.forward_gradient(
+            np.log(horizon_per_pair), logs[len(steps):])
         horizon_se = purchase_models.log_standard_error(
             horizon_gradient[pairs.index] + alive_gradient, covariance)
         lower, upper = purchase_models.interval_90(expected, horizon_se)
