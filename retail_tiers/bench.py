@@ -7,8 +7,10 @@ Stages, each run as its own process so wall time and peak memory are its own:
   predictions_alone  the RFM summary, fit and scoring models re-run alone (one dbt
             thread) on the built warehouse, 3 times (the median, and every run)
   lifetimes the same purchases through lifetimes (summary, BG/NBD + Gamma-Gamma fits,
-            scoring) in its own process, side by side with predictions_alone's summary and
-            fit and scoring; skipped unless the `bench` extra is installed. Library imports
+            scoring) in its own process, 3 times, taking turns with predictions_alone's
+            runs (each run after the page cache is written out; the medians), side by side
+            with its summary and fit and scoring; skipped unless the `bench` extra is
+            installed. Library imports
             are in our node seconds and not in lifetimes' total: both are also timed apart
             (import_seconds, python_import_seconds) with a second speed-up counting them on
             both sides
@@ -159,25 +161,32 @@ PREDICTION_NODES = ("clv_model_fit", "int_clv_patterns_scored", "customer_predic
 SUMMARY_NODES = ("int_customer_rfm_summary",)
 
 
-def predictions_alone(project: Path, work: Path, env: dict[str, str],
-                      runs: int = REPORT_RUNS) -> dict[str, object]:
-    """Issue 17's figures: the RFM summary, then fitting BG/NBD + Gamma-Gamma and scoring
-    every customer, re-run alone (one dbt thread, nothing else running) on the built
-    warehouse, `runs` times: dbt's seconds per node (the median of the runs), and the
-    summary's and the fit and scoring's sums (the median of each run's sum; one run's node
-    can take half as long again as the next on this shared host)."""
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    stages: list[dict[str, float]] = []
-    node_runs: list[dict[str, float]] = []
-    for run in range(1, runs + 1):
-        stages.append(run_stage(f"predictions_alone ({run} of {runs})", [
-            dbt, "run", "--select", *SUMMARY_NODES, *PREDICTION_NODES, "--threads", "1",
-            "--quiet", "--profiles-dir", str(project), "--project-dir", str(project)],
-            env, project))
-        results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-        node_runs.append({result["unique_id"].split(".")[-1]: float(result["execution_time"])
-                          for result in results})
+def settle() -> None:
+    """Write the page cache's dirty pages out before a timed run, so that it does not pay for
+    the writes of the stage before it (a 1M build leaves gigabytes to flush)."""
+    os.sync()
 
+
+def _prediction_run(project: Path, work: Path, env: dict[str, str],
+                    label: str) -> tuple[dict[str, float], dict[str, float]]:
+    """One run of the summary, fit and scoring models alone (one dbt thread): the stage's
+    figures and dbt's seconds per node."""
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    settle()
+    stage = run_stage(f"predictions_alone ({label})", [
+        dbt, "run", "--select", *SUMMARY_NODES, *PREDICTION_NODES, "--threads", "1",
+        "--quiet", "--profiles-dir", str(project), "--project-dir", str(project)],
+        env, project)
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    return stage, {result["unique_id"].split(".")[-1]: float(result["execution_time"])
+                   for result in results}
+
+
+def _predictions_figures(stages: list[dict[str, float]],
+                         node_runs: list[dict[str, float]]) -> dict[str, object]:
+    """predictions_alone's figures from its runs: dbt's seconds per node (the median of the
+    runs), and the summary's and the fit and scoring's sums (the median of each run's sum;
+    one run's node can take half as long again as the next on this shared host)."""
     def median_sum(names: Sequence[str]) -> float:
         return round(statistics.median(
             sum(nodes.get(name, 0.0) for name in names) for nodes in node_runs), 2)
@@ -201,40 +210,72 @@ def predictions_alone(project: Path, work: Path, env: dict[str, str],
 HOLDOUT_NODES = ("int_customer_purchase_days", "int_holdout_period", "int_holdout_summary",
                  "holdout_model_fit", "int_holdout_patterns_scored", "int_holdout_weeks_expected",
                  "holdout_tracking", "holdout_by_frequency", "holdout_totals")
+LIFETIMES_STEPS = ("summary_seconds", "fit_seconds", "scoring_seconds", "total_seconds",
+                   "import_seconds", "load_seconds", "process_wall_seconds")
 
 
-def lifetimes_side_by_side(work: Path, env: dict[str, str], project: Path,
-                           model_seconds: dict[str, float],
-                           predictions: dict[str, object]) -> dict[str, object]:
-    """lifetimes on the same purchases (retail_tiers.bench_lifetimes, its own process) next
-    to retail-tiers' SQL summary plus fit and scoring, both re-run alone
-    (predictions_alone), with the calibration loop before and after."""
-    if importlib.util.find_spec("lifetimes") is None:
-        return {"skipped": "lifetimes is not installed (pip install -e '.[bench]')"}
-    calibration_before = calibration_seconds()
-    print("bench: lifetimes: the same purchases through lifetimes", flush=True)
+def _lifetimes_run(work: Path, env: dict[str, str], project: Path,
+                   label: str) -> dict[str, object]:
+    """One run of lifetimes on the same purchases (retail_tiers.bench_lifetimes, its own
+    process): its seconds per step and what it fitted."""
+    settle()
+    print(f"bench: lifetimes ({label}): the same purchases through lifetimes", flush=True)
     started = time.perf_counter()
     process = subprocess.run(
         [sys.executable, "-m", "retail_tiers.bench_lifetimes", str(work / "bench.duckdb")],
         env=env, cwd=project, check=True, capture_output=True, text=True)
     theirs = json.loads(process.stdout.strip().splitlines()[-1])
     theirs["process_wall_seconds"] = round(time.perf_counter() - started, 2)
+    return theirs
+
+
+def predictions_side_by_side(project: Path, work: Path, env: dict[str, str],
+                             model_seconds: dict[str, float],
+                             runs: int = REPORT_RUNS) -> dict[str, dict[str, object]]:
+    """Issue 17's figures: retail-tiers' RFM summary, fit and scoring re-run alone
+    (predictions_alone) and lifetimes on the same purchases, taking turns `runs` times (so
+    that a change in the host's load reaches both sides alike), each run after the page
+    cache is written out; the medians of each side, every run, and the calibration loop
+    before and after. Without the `bench` extra, lifetimes is skipped."""
+    with_lifetimes = importlib.util.find_spec("lifetimes") is not None
+    calibration_before = calibration_seconds()
+    stages: list[dict[str, float]] = []
+    node_runs: list[dict[str, float]] = []
+    theirs: list[dict[str, object]] = []
+    for run in range(1, runs + 1):
+        label = f"{run} of {runs}"
+        stage, nodes = _prediction_run(project, work, env, label)
+        stages.append(stage)
+        node_runs.append(nodes)
+        if with_lifetimes:
+            theirs.append(_lifetimes_run(work, env, project, label))
+    predictions = _predictions_figures(stages, node_runs)
+    if not with_lifetimes:
+        return {"predictions_alone": predictions, "lifetimes": {
+            "skipped": "lifetimes is not installed (pip install -e '.[bench]')"}}
+    lifetimes = {**theirs[0], **{step: round(statistics.median(
+        float(run[step]) for run in theirs), 2) for step in LIFETIMES_STEPS},
+        "runs_total_seconds": [run["total_seconds"] for run in theirs]}
     summary = float(predictions["summary_seconds"])
     fit_and_scoring = float(predictions["fit_and_scoring_seconds"])
     ours = {"summary_seconds": summary, "fit_and_scoring_seconds": fit_and_scoring,
             "total_seconds": round(summary + fit_and_scoring, 2),
+            "runs_total_seconds": [round(a + b, 2) for a, b in zip(
+                predictions["runs_summary_seconds"],
+                predictions["runs_fit_and_scoring_seconds"], strict=True)],
             # already inside fit_and_scoring_seconds (the first Python model imports them)
             "python_import_seconds": python_import_seconds(env, project),
             "holdout_report_card_seconds_in_build": round(sum(
                 model_seconds.get(name, 0.0) for name in HOLDOUT_NODES), 2)}
     total = max(ours["total_seconds"], 0.01)
-    return {"lifetimes": theirs, "retail_tiers": ours,
-            "speedup": round(theirs["total_seconds"] / total, 1),
-            # lifetimes' total leaves out loading its libraries; ours has them in
-            "speedup_with_imports_on_both_sides": round(
-                (theirs["total_seconds"] + theirs["import_seconds"]) / total, 1),
-            "calibration_seconds": {"before": calibration_before,
-                                    "after": calibration_seconds()}}
+    return {"predictions_alone": predictions, "lifetimes": {
+        "lifetimes": lifetimes, "retail_tiers": ours,
+        "speedup": round(lifetimes["total_seconds"] / total, 1),
+        # lifetimes' total leaves out loading its libraries; ours has them in
+        "speedup_with_imports_on_both_sides": round(
+            (lifetimes["total_seconds"] + lifetimes["import_seconds"]) / total, 1),
+        "calibration_seconds": {"before": calibration_before,
+                                "after": calibration_seconds()}}}
 
 
 def python_import_seconds(env: dict[str, str], project: Path) -> float:
@@ -256,15 +297,11 @@ def side_by_side(project: Path, work: Path) -> dict[str, object]:
         raise SystemExit(f"bench: --side-by-side needs a built warehouse, {warehouse} is missing")
     env = isolated_env(work, "bench.duckdb")
     calibration_before = calibration_seconds()
-    predictions = predictions_alone(project, work, env)
     return {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "calibration_seconds": {"before": calibration_before},
-        "stages": {
-            "predictions_alone": predictions,
-            "lifetimes": lifetimes_side_by_side(
-                work, env, project, node_seconds(warehouse)["models"], predictions),
-        },
+        "stages": predictions_side_by_side(project, work, env,
+                                           node_seconds(warehouse)["models"]),
     }
 
 
@@ -435,9 +472,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # the same nodes inside the build share the cores with the 3 other dbt threads
         stages["build"]["prediction_nodes_in_build_seconds"] = round(sum(
             seconds["models"].get(name, 0.0) for name in PREDICTION_NODES), 2)
-        stages["predictions_alone"] = predictions_alone(project, work, env)
-        stages["lifetimes"] = lifetimes_side_by_side(
-            work, env, project, seconds["models"], stages["predictions_alone"])
+        stages.update(predictions_side_by_side(project, work, env, seconds["models"]))
 
     stages.update(incremental_stages(cli, work, data_dir, project, BENCH_END_MONTH))
     stages["demo_build"] = demo_build(cli, work, project)
