@@ -590,7 +590,8 @@ def test_patterns_grouped_in_numpy_equal_the_sql_grouping():
     x = rng.integers(0, 6, 5000)
     recency = np.where(x > 0, rng.integers(0, 400, 5000), 0)
     age = recency + rng.integers(0, 300, 5000)
-    for big in (0, 1 << 22):
+    # a 22-bit key (sorted as uint32), a 35-bit one (int64) and one of more than 63 bits
+    for big in (0, 1 << 22, 1 << 61):
         rows = [(int(a), int(b), int(c) + big, None)
                 for a, b, c in zip(x, recency, age, strict=True)]
         summary = summary_relation(con, rows)

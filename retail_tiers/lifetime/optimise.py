@@ -49,6 +49,13 @@ SUBSAMPLE_SEED = 17
 # square), or gives up after NEWTON_MAX_STEPS.
 NEWTON_STEP_TOLERANCE = 1e-9
 NEWTON_MAX_STEPS = 25
+# A Newton step that moves no log-parameter by more than this is taken without evaluating
+# the likelihood at its end: this close to the maximum Newton's method converges
+# quadratically, so the point it reaches is within about the step's square of the maximum,
+# far inside NEWTON_STEP_TOLERANCE, and the evaluation there (on all the customers) would
+# only confirm it. The log-likelihood and the information reported are those of the point
+# the step starts from (they differ from the end's by about the step).
+NEWTON_FINAL_STEP = 1e-7
 
 
 class LifetimeFitError(RetailTiersError):
@@ -209,7 +216,10 @@ def _newton(
             except np.linalg.LinAlgError:
                 return None
             step = -np.linalg.solve(hessian, gradient)
-            if float(np.max(np.abs(step))) < NEWTON_STEP_TOLERANCE:
+            largest = float(np.max(np.abs(step)))
+            if largest < NEWTON_FINAL_STEP:
+                if largest >= NEWTON_STEP_TOLERANCE:
+                    log_params = log_params + step
                 if float(np.max(np.abs(log_params))) > LOG_BOUND - 1:
                     return None
                 information = total_weight * (hessian + hessian.T) / 2
@@ -225,7 +235,8 @@ def _newton(
                     seconds=time.perf_counter() - started,
                     message=(f"converged: {warm_method} on a subsample of the customers "
                              f"({warm_iterations} iterations), then {step_number} Newton "
-                             f"steps on all of them (last step below {NEWTON_STEP_TOLERANCE:g})"),
+                             f"steps on all of them (last step {largest:.1g}, below "
+                             f"{NEWTON_FINAL_STEP:g})"),
                 )
             shrink = 1.0
             while True:

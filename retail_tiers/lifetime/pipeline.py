@@ -136,8 +136,8 @@ select
     days_since_first_purchase as age_days
 from summary
 """
-# Bits of each field of the packed (x, recency days, age days) key (63 bits in all).
-PATTERN_KEY_BITS = 21
+# The packed (x, recency days, age days) key holds at most this many bits (an int64).
+PATTERN_KEY_BITS = 63
 
 
 def _query(relation: Any, sql: str) -> dict[str, np.ndarray]:
@@ -148,23 +148,29 @@ def _query(relation: Any, sql: str) -> dict[str, np.ndarray]:
 def _patterns(relation: Any) -> dict[str, np.ndarray]:
     """What BGNBD_COMBINATIONS_SQL gives (the distinct (x, recency days, age days) in
     ascending order, with their customer counts), grouped in numpy: the three columns are
-    read as they are and each customer's pattern packed into one integer, whose np.unique
-    sorts the same way. Half the CPU of DuckDB's grouping and ordering of a million rows,
-    done twice per build. Values that do not fit the packing (negative, or 2^21 and more),
-    or nulls, go through the SQL."""
+    read as they are and each customer's pattern packed into one integer, each field as wide
+    as its largest value, whose np.unique sorts the same way. Half the CPU of DuckDB's
+    grouping and ordering of a million rows, done twice per build; a key of at most 32 bits
+    (x up to 255 and 3 years of days) sorts as uint32, in about half the time of int64.
+    Values that do not fit the packing (negative, or more than 63 bits in all), or nulls,
+    go through the SQL."""
     columns = _query(relation, PATTERN_COLUMNS_SQL)
     arrays = [columns[name] for name in ("x", "recency_days", "age_days")]
-    limit = 1 << PATTERN_KEY_BITS
     if any(np.ma.isMaskedArray(a) or a.dtype.kind not in "iu" for a in arrays) or any(
-            a.size and (a.min() < 0 or a.max() >= limit) for a in arrays):
+            a.size and a.min() < 0 for a in arrays):
+        return _query(relation, BGNBD_COMBINATIONS_SQL)
+    widths = [int(a.max()).bit_length() if a.size else 0 for a in arrays]
+    if sum(widths) > PATTERN_KEY_BITS:
         return _query(relation, BGNBD_COMBINATIONS_SQL)
     x, recency, age = (a.astype(np.int64) for a in arrays)
-    key = (x << (2 * PATTERN_KEY_BITS)) | (recency << PATTERN_KEY_BITS) | age
-    distinct, counts = np.unique(key, return_counts=True)
-    mask = limit - 1
-    return {"x": distinct >> (2 * PATTERN_KEY_BITS),
-            "recency_days": (distinct >> PATTERN_KEY_BITS) & mask,
-            "age_days": distinct & mask,
+    age_bits, recency_bits = widths[2], widths[1]
+    key = (x << (recency_bits + age_bits)) | (recency << age_bits) | age
+    distinct, counts = np.unique(key.astype(np.uint32) if sum(widths) <= 32 else key,
+                                 return_counts=True)
+    distinct = distinct.astype(np.int64)
+    return {"x": distinct >> (recency_bits + age_bits),
+            "recency_days": (distinct >> age_bits) & ((1 << recency_bits) - 1),
+            "age_days": distinct & ((1 << age_bits) - 1),
             "customer_count": counts.astype(np.int64)}
 
 
