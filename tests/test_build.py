@@ -252,17 +252,22 @@ def unit_tests_defined() -> int:
                for path in (PROJECT_DIR / "models").rglob("*.yml"))
 
 
+AS_OF_MID_MONTH = dt.date(2026, 2, 14)
+
+
 def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -> None:
     """User builds leave the dbt unit tests out (`make test` runs them, here). Each pins the
     vars its case depends on, so an analyst's --as-of and --var settings must not make a unit
-    test fail (they once did: --as-of broke the int_run_dates default-date cases)."""
+    test fail (they once did: --as-of broke the int_run_dates default-date cases). The as-of
+    date is mid-month, with orders after it in its month: every mart must leave those out
+    (sales_by_channel_store_city once counted them, and its totals test stopped the build)."""
     settings: dict[str, Any] = {
         "churn_days": 120, "rfm_window_days": 180, "repeat_window_days": 180,
         "segment_scheme": "rfm8", "r_score_method": "thresholds", "f_score_method": "quantile",
         "m_score_method": "thresholds", "attribution_days": 30, "history_months": 6,
         "clv_months": 6, "churn_alert_threshold": 0.4,
     }
-    args = ["build", "--as-of", "2026-02-28"]
+    args = ["build", "--as-of", AS_OF_MID_MONTH.isoformat()]
     for name, value in settings.items():
         args += ["--var", f"{name}={value}"]
     workspace = Workspace(tmp_path)
@@ -270,8 +275,12 @@ def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -
     assert result.exit_code == 0, result.stderr + "\n".join(result.stdout.splitlines()[-8:])
     assert "(dbt unit tests run in `make test`)" in result.stdout
     assert workspace.scalar("select max(month_end_on) from main.customer_monthly_history") \
-        == dt.date(2026, 2, 28)
-    dbt_vars = {**settings, "as_of_date": "2026-02-28", "run_unit_tests": True}
+        == AS_OF_MID_MONTH
+    assert workspace.scalar(
+        "select count(*) from staging.stg_transactions where quarantine_reason is null "
+        "and ordered_on > ? and ordered_on < date_trunc('month', ?) + interval 1 month",
+        [AS_OF_MID_MONTH, AS_OF_MID_MONTH]) > 0  # the as-of month goes on after the as-of date
+    dbt_vars = {**settings, "as_of_date": AS_OF_MID_MONTH.isoformat(), "run_unit_tests": True}
     completed = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit",
          "--vars", json.dumps(dbt_vars), "--project-dir", str(PROJECT_DIR),

@@ -4,7 +4,8 @@
     purchases and return-only orders alike, with the customer's first purchase month (the
     cohort) on every row. The one customer-by-month model: monthly_kpis counts second-purchase
     customers and lifetime value from it, int_customer_purchase_spans works out customer state
-    over time from its purchase months, cohort_retention its cohorts. A customer who never purchased (returns only) has no first purchase month.
+    over time from its purchase months, cohort_retention its cohorts, and
+    sales_by_channel_store_city its city cut and monthly totals. A customer who never purchased (returns only) has no first purchase month.
 -#}
 with
 
@@ -41,6 +42,7 @@ customer_months as (
         customer_id,
         month_start_on,
         bool_or(is_purchase) as has_purchase,
+        count(*) filter (where is_purchase) as purchase_order_count,
         coalesce(bool_or(purchase_number = 1), false) as is_first_purchase_month,
         coalesce(bool_or(purchase_number = 2), false) as is_second_purchase_month,
         max(ordered_on) filter (where is_purchase) as last_purchase_on,
@@ -67,6 +69,7 @@ final as (
         customer_months.month_start_on,
         first_purchase_months.first_purchase_month_start_on,
         customer_months.has_purchase,
+        customer_months.purchase_order_count,
         customer_months.is_first_purchase_month,
         customer_months.is_second_purchase_month,
         customer_months.last_purchase_on,

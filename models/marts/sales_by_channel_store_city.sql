@@ -2,7 +2,8 @@
     Sales per month by channel, by store and by customer city (DESIGN section 8's KPIs, cut by
     where the sale happened and where the customer lives), and the month's totals as dimension
     'all'. One row per month of the KPI history (int_months_spined), dimension and value, for
-    every value with an order in the month. Orders are the netted orders (guests included);
+    every value with an order in the month. Orders are the netted orders (guests included) on
+    or before the month's end, so the as-of month only up to the as-of date, as in monthly_kpis;
     customers are known customers with a purchase in the month there. A customer is new in a
     month when their first purchase anywhere falls in it, returning otherwise, so a customer
     who first bought online and now buys in a store is a returning customer of that store.
@@ -13,7 +14,10 @@
 with
 
 months as (
-    select month_start_on from {{ ref('int_months_spined') }}
+    select
+        month_start_on,
+        month_end_on
+    from {{ ref('int_months_spined') }}
 ),
 
 orders as (
@@ -21,6 +25,7 @@ orders as (
         order_id,
         customer_id,
         is_guest,
+        ordered_on,
         order_month,
         is_purchase,
         net_revenue,
@@ -45,6 +50,19 @@ first_purchases as (
     where purchase_number = 1
 ),
 
+{#- A known customer's month, as monthly_kpis and the cohorts count it (one model of
+    customer-month activity feeds them all): the city cut and the totals. #}
+member_months as (
+    select
+        customer_id,
+        month_start_on,
+        net_revenue_amount,
+        purchase_order_count,
+        has_purchase,
+        is_first_purchase_month
+    from {{ ref('int_customer_month_activity') }}
+),
+
 orders_described as (
     select
         orders.order_month as month_start_on,
@@ -59,30 +77,22 @@ orders_described as (
     from orders
     inner join months
         on orders.order_month = months.month_start_on
+        and orders.ordered_on <= months.month_end_on
     left join first_purchases
         on orders.customer_id = first_purchases.customer_id
 ),
 
 {#- Distinct customers are counted in two steps, not with count(distinct) per cut (twice the
-    CPU at 4.5M orders): one pass over the orders sums each customer's month, and each
-    customer's month per channel and per store (the guests of a month are one row each,
-    customer_id null); the cuts then count those rows. A customer's city does not change
-    within a month, so the city and 'all' cuts come from the customer's months, which is
-    also where the city is looked up (4M rows, not every order). #}
+    CPU at 4.5M orders): one pass over the orders sums each customer's month per channel and
+    per store (the guests of a month are one row each, customer_id null); the cuts then count
+    those rows. A customer's city does not change within a month, so the city cut and the
+    totals come from the customer's months (int_customer_month_activity, 4M rows, not every
+    order), which is also where the city is looked up, and from the guests' orders. #}
 customer_cuts as (
     select
         month_start_on,
-        customer_id,
-        is_guest,
-        case
-            when grouping(channel) = 0 then 'channel'
-            when grouping(store_id) = 0 then 'store'
-            else 'customer_month'
-        end as cut,
-        case
-            when grouping(channel) = 0 then channel
-            when grouping(store_id) = 0 then store_id
-        end as cut_value,
+        case when grouping(channel) = 0 then 'channel' else 'store' end as cut,
+        case when grouping(channel) = 0 then channel else store_id end as cut_value,
         sum(net_revenue) as net_revenue,
         sum(case when not is_guest then net_revenue else 0 end) as member_net_revenue,
         count(*) filter (where is_purchase) as order_count,
@@ -90,7 +100,6 @@ customer_cuts as (
         bool_or(is_new_customer_purchase) as is_new_customer
     from orders_described
     group by grouping sets (
-        (month_start_on, is_guest, customer_id),
         (month_start_on, is_guest, channel, customer_id),
         (month_start_on, is_guest, store_id, customer_id)
     )
@@ -98,20 +107,30 @@ customer_cuts as (
 
 customer_months_placed as (
     select
-        customer_cuts.month_start_on,
-        customer_cuts.net_revenue,
-        customer_cuts.member_net_revenue,
-        customer_cuts.order_count,
-        customer_cuts.is_buying_customer,
-        customer_cuts.is_new_customer,
-        case
-            when customer_cuts.is_guest then 'guest'
-            else coalesce(nullif(trim(customer_cities.city), ''), 'unknown')
-        end as city
-    from customer_cuts
+        member_months.month_start_on,
+        member_months.net_revenue_amount as net_revenue,
+        member_months.net_revenue_amount as member_net_revenue,
+        member_months.purchase_order_count as order_count,
+        member_months.has_purchase as is_buying_customer,
+        member_months.is_first_purchase_month as is_new_customer,
+        coalesce(nullif(trim(customer_cities.city), ''), 'unknown') as city
+    from member_months
     left join customer_cities
-        on customer_cuts.customer_id = customer_cities.customer_id
-    where customer_cuts.cut = 'customer_month'
+        on member_months.customer_id = customer_cities.customer_id
+
+    union all
+
+    select
+        month_start_on,
+        sum(net_revenue) as net_revenue,
+        0 as member_net_revenue,
+        count(*) filter (where is_purchase) as order_count,
+        false as is_buying_customer,
+        false as is_new_customer,
+        'guest' as city
+    from orders_described
+    where is_guest
+    group by month_start_on
 ),
 
 aggregated as (
@@ -125,7 +144,6 @@ aggregated as (
         count(*) filter (where is_buying_customer) as customer_count,
         count(*) filter (where is_new_customer) as new_customer_count
     from customer_cuts
-    where cut <> 'customer_month'
     group by month_start_on, cut, cut_value
 
     union all
