@@ -24,6 +24,21 @@
 {%- endmacro %}
 
 
+{# cte_inlined(): `as not materialized` (DuckDB: inline the CTE into each reader rather than
+   store it, as it may for a CTE read twice) or plain `as`. #}
+{% macro cte_inlined() -%}
+    {{ return(adapter.dispatch('cte_inlined', 'retail_tiers')()) }}
+{%- endmacro %}
+
+{% macro duckdb__cte_inlined() -%}
+    as not materialized
+{%- endmacro %}
+
+{% macro spark__cte_inlined() -%}
+    as
+{%- endmacro %}
+
+
 {#
     struct_of(fields): a struct value from {name: sql expression} (ordered as given); structs
     compare field by field, so `min(struct_of(...))` is the earliest by the first field, then

@@ -36,6 +36,31 @@ numbered {{ cte_materialized() }} (
     {{ numbered_raw_rows('transactions', columns) }}
 ),
 
+{#- Ids on more than one line of the files read, whatever the lines' state, found from the
+    raw text before any parsing (a few thousand at 10M lines: materialized, as both readers
+    of line_checked below join it). #}
+repeated_raw_ids {{ cte_materialized() }} (
+    select {{ clean_text('raw_transaction_id') }} as transaction_id
+    from numbered
+    group by 1
+    having count(*) > 1
+),
+
+{#- Each line flagged when its raw id is on another line too, before any parsing: the
+    duplicate check below reads only the flagged lines, as a filter on a column passed
+    through unchanged reaches below the parsing (a filter on the parsed id did not: DuckDB
+    parsed and checked all 10M lines a second time for it, 9.7 of stg_transactions' 40
+    CPU-seconds). Inlined into both readers of line_checked: stored, it would be a second copy
+    of every raw line (+3 GB at 10M lines). #}
+numbered_flagged {{ cte_inlined() }} (
+    select
+        numbered.*,
+        repeated_raw_ids.transaction_id is not null as has_repeated_raw_id
+    from numbered
+    left join repeated_raw_ids
+        on {{ clean_text('numbered.raw_transaction_id') }} = repeated_raw_ids.transaction_id
+),
+
 parsed as (
     select
         *,
@@ -53,7 +78,7 @@ parsed as (
         lower({{ clean_text('raw_channel') }}) as channel,
         {{ clean_text('raw_store_id') }} as store_id,
         {{ clean_text('raw_order_status') }} as order_status
-    from numbered
+    from numbered_flagged
 ),
 
 line_checked as (
@@ -104,29 +129,17 @@ line_checked as (
     from parsed
 ),
 
-{#- Ids on more than one line of the files read, whatever the lines' state, found from the
-    raw text before any parsing. #}
-repeated_raw_ids as (
-    select {{ clean_text('raw_transaction_id') }} as transaction_id
-    from numbered
-    group by 1
-    having count(*) > 1
-),
-
-{#- Ids on more than one otherwise clean line, with the first of them (which keeps the id).
-    Only the lines of repeated raw ids are checked here: DuckDB inlines line_checked into
-    both of its readers, and the filter on the raw id reaches below the checks, so this
-    side checks a few lines, not every line a second time. (Materializing line_checked
-    instead saves a little more CPU but holds every checked line in memory: +2 GiB at 10M
-    lines.) Only repeated ids reach the join's build side, so probing it with every line
-    stays cheap. #}
+{#- Ids on more than one otherwise clean line, with the first of them (which keeps the id):
+    only the lines of repeated raw ids are checked here. Only repeated ids reach the join's
+    build side, so probing it with every line stays cheap. (Materializing line_checked
+    instead holds every checked line in memory: +2 GiB at 10M lines.) #}
 repeated_ids as (
     select
         transaction_id,
         min({{ struct_of({'file': 'raw_file_name', 'row': 'source_row_number'}) }}) as first_line
     from line_checked
-    where line_reason is null
-        and transaction_id in (select repeated_raw_ids.transaction_id from repeated_raw_ids)
+    where has_repeated_raw_id
+        and line_reason is null
     group by transaction_id
     having count(*) > 1
 ),
