@@ -29,36 +29,38 @@
 {#
     appended_order_ids(): a query of the order ids of the clean lines the appending build
     reads (int_orders_netted recomputes these orders: an order's rows depend on its lines
-    alone).
+    alone), from int_appended_orders, which works them out once per build.
 #}
 {% macro appended_order_ids() -%}
-    select distinct order_id
-    from {{ ancestor_relation('stg_transactions') }}
-    where quarantine_reason is null
-        and raw_file_name in ({{ appended_transaction_files() }})
+    select order_id
+    from {{ ancestor_relation('int_appended_orders') }}
+{%- endmacro %}
+
+
+{#
+    first_changed_on_query(): a query of one row, first_changed_on: the first day of the
+    orders the appending build's clean lines belong to (int_appended_orders: every line of such
+    an order counts, so a line that changes an earlier order's attributes moves the bound back
+    to that order's first day); null when the new files hold no clean line.
+#}
+{% macro first_changed_on_query() -%}
+    select min(first_ordered_on) as first_changed_on
+    from {{ ancestor_relation('int_appended_orders') }}
 {%- endmacro %}
 
 
 {#
     month_ends_to_recompute(existing): a query of the month_end_on values of int_month_ends
     that an appending build recomputes, given the model's existing table. It reads
-    stg_transactions and int_month_ends through ancestor_relation(), not ref(): both are
+    int_appended_orders and int_month_ends through ancestor_relation(), not ref(): both are
     upstream of every model that calls it, so dbt has built them first, and a ref here (only
     reached when appending) would make every unit test of the model mock them.
 #}
 {% macro month_ends_to_recompute(existing) -%}
     with
 
-    appended_orders as (
-        {{ appended_order_ids() }}
-    ),
-
     first_changed as (
-        select min(lines.ordered_on) as first_changed_on
-        from {{ ancestor_relation('stg_transactions') }} as lines
-        inner join appended_orders
-            on lines.order_id = appended_orders.order_id
-        where lines.quarantine_reason is null
+        {{ first_changed_on_query() }}
     ),
 
     kept as (
@@ -177,4 +179,94 @@
         {{ exceptions.raise_compiler_error("ancestor_relation: " ~ name ~ " is not upstream of " ~ model.name) }}
     {%- endif -%}
     {{- graph.nodes[unique_id].relation_name -}}
+{%- endmacro %}
+
+
+{#
+    Months recomputed by an appending build, for the model by customer and month
+    (int_customer_month_activity: config incremental, pre-hook clear_recomputed_months,
+    post-hook carry_first_purchase_months).
+
+    A customer's row for month M depends only on the customer's orders up to M's end, so the
+    months before the first changed month keep their rows, except the customer-wide
+    first_purchase_month_start_on (see carry_first_purchase_months). first_recomputed_month(existing)
+    is, as a date literal worked out once (run_query) from the table before this build
+    changes it, the first month an appending build recomputes: the month of
+    first_changed_on_query(), the last month the table holds (it may have ended on a
+    mid-month as-of date) or the last month of int_months_spined (the as-of date moved back),
+    whichever is first; every month when the table is empty.
+#}
+{% macro first_recomputed_month(existing) -%}
+    {%- if not execute -%}{{ return("cast('0001-01-01' as date)") }}{%- endif -%}
+    {%- set query -%}
+    with
+
+    first_changed as (
+        {{ first_changed_on_query() }}
+    ),
+
+    kept as (
+        select max(month_start_on) as last_month_start_on
+        from {{ existing }}
+    ),
+
+    months as (
+        select max(month_start_on) as last_month_start_on
+        from {{ ancestor_relation('int_months_spined') }}
+    )
+
+    select
+        case
+            when kept.last_month_start_on is null then cast('0001-01-01' as date)
+            else coalesce(least(
+                cast(date_trunc('month', first_changed.first_changed_on) as date),
+                kept.last_month_start_on,
+                months.last_month_start_on
+            ), cast('0001-01-01' as date))
+        end
+    from first_changed
+    cross join kept
+    cross join months
+    {%- endset -%}
+    {%- set found = run_query(query) -%}
+    {{- "cast('" ~ found.rows[0][0] ~ "' as date)" -}}
+{%- endmacro %}
+
+
+{#
+    clear_recomputed_months(): a pre-hook for an appending build: remove the months the model
+    recomputes (first_recomputed_month() onwards, the months after a moved-back as-of date
+    included), so that a customer-month that no longer has an order (its order moved to
+    another customer) does not stay.
+#}
+{% macro clear_recomputed_months() -%}
+    {%- if is_appending() -%}
+    delete from {{ this }}
+    where month_start_on >= {{ first_recomputed_month(this) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    carry_first_purchase_months(): a post-hook for an appending build: the kept rows of a
+    customer before the first purchase (return-only months) learn the first purchase month the
+    recomputed months found, or lose one that moved away with its order. Every other kept row
+    has a purchase on or before its month, so its first purchase month is a kept month and
+    stays as it was.
+#}
+{% macro carry_first_purchase_months() -%}
+    {%- if is_appending() -%}
+    update {{ this }} as kept
+    set first_purchase_month_start_on = (
+        select max(firsts.month_start_on)
+        from {{ this }} as firsts
+        where firsts.customer_id = kept.customer_id
+            and firsts.is_first_purchase_month
+    )
+    where not kept.has_purchase
+        and (
+            kept.first_purchase_month_start_on is null
+            or kept.first_purchase_month_start_on > kept.month_start_on
+        )
+    {%- endif -%}
 {%- endmacro %}

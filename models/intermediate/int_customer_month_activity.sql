@@ -6,15 +6,37 @@
     customers and lifetime value from it, int_customer_purchase_spans works out customer state
     over time from its purchase months, cohort_retention its cohorts, and
     sales_by_channel_store_city its city cut and monthly totals. A customer who never purchased (returns only) has no first purchase month.
+
+    Incremental by month: an appending build (new monthly transactions files, issue 15)
+    recomputes the months from first_recomputed_month() on and keeps the earlier ones, whose
+    rows depend only on orders up to their month's end (macros/month_increments.sql); the
+    pre-hook clears the recomputed months, the post-hook carries a new first purchase month to
+    the kept return-only months before it. Every other build replaces the table.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+    pre_hook=["{{ clear_recomputed_months() }}"],
+    post_hook=["{{ carry_first_purchase_months() }}"],
+) }}
+{%- set appending = is_appending() %}
+{%- set first_month = first_recomputed_month(this) if appending else none %}
 with
 
 months as (
     select * from {{ ref('int_months_spined') }}
+    {%- if appending %}
+    where month_start_on >= {{ first_month }}
+    {%- endif %}
 ),
 
 customer_orders as (
     select * from {{ ref('int_customer_orders') }}
+    {%- if appending %}
+    where order_month >= {{ first_month }}
+    {%- endif %}
 ),
 
 orders_in_months as (
@@ -61,6 +83,17 @@ first_purchase_months as (
         month_start_on as first_purchase_month_start_on
     from customer_months
     where is_first_purchase_month
+    {%- if appending %}
+
+    union all
+
+    -- the first purchases in the months kept (the pre-hook removed the others)
+    select
+        customer_id,
+        month_start_on as first_purchase_month_start_on
+    from {{ this }}
+    where is_first_purchase_month
+    {%- endif %}
 ),
 
 final as (

@@ -22,6 +22,7 @@
     on_schema_change='fail',
 ) }}
 {%- set appending = is_appending() %}
+-- depends_on: {{ ref('int_appended_orders') }}
 with
 
 lines as (
