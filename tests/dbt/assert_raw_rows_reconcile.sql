@@ -12,7 +12,8 @@
       quarantined counts are the ones row_accounting reports;
     - transactions given in several files (transactions/2026-11.csv, ...): each file's lines
       are numbered 1..its rows; a build that appended new files (var append_transactions)
-      compares the raw count with the staged lines of those files only;
+      compares the raw count with the staged lines of those files only, and checks the
+      numbering of those files only;
     - the quarantined_rows mart lists exactly the quarantined rows of the file;
     - transactions: every clean line, and nothing else, reaches int_transaction_lines and
       the orders of int_orders_netted (sum of line_count).
@@ -57,7 +58,8 @@ transactions_read as (
     {%- endif %}
 ),
 
--- each transactions file numbered 1..its lines
+-- each transactions file of this build numbered 1..its lines (an appending build only adds
+-- the new files' lines: the files before were checked by the build that read them)
 transactions_files as (
     select
         raw_file_name,
@@ -65,7 +67,7 @@ transactions_files as (
         count(distinct source_row_number) as distinct_row_numbers,
         min(source_row_number) as first_row_number,
         max(source_row_number) as last_row_number
-    from {{ ref('stg_transactions') }}
+    from transactions_read
     group by raw_file_name
 ),
 
@@ -118,7 +120,9 @@ listed_quarantined as (
 downstream_transactions as (
     select
         'transactions' as source_file,
-        (select count(*) from {{ ref('int_transaction_lines') }}) as line_rows,
+        -- count(source_row_number), never null (staging numbers every row): count(*) of
+        -- the view computed every column of every line (1.7 against 0.2 CPU-s at 10M lines)
+        (select count(source_row_number) from {{ ref('int_transaction_lines') }}) as line_rows,
         (select coalesce(sum(line_count), 0) from {{ ref('int_orders_netted') }})
             as order_line_rows
 ),
