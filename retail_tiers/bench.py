@@ -47,6 +47,7 @@ BENCH_CUSTOMERS = 1_000_000
 BENCH_MONTHS = 36
 BENCH_SEED = 7
 BENCH_END_MONTH = "2026-10"  # the generator's default last month
+INCREMENTAL_LARGEST = 12  # models listed with their seconds for next month's build
 CALIBRATION_LOOPS = 20_000_000
 REPORT_RUNS = 3  # each report is timed 3 times; results.json keeps the median
 
@@ -401,6 +402,7 @@ def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
     added = run_stage("incremental", [cli, "build", "--input", str(folder)], env, project)
     warehouse = scratch / "monthly.duckdb"
     appended = False
+    largest: dict[str, object] = {}
     if warehouse.is_file():
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
@@ -409,10 +411,17 @@ def incremental_stages(cli: str, work: Path, data_dir: Path, project: Path,
                 "'%\"append_transactions\": true%'").fetchone()[0])
         finally:
             con.close()
+        # where next month's build still spends its time (build_results keeps the last run)
+        seconds = node_seconds(warehouse)
+        largest = {
+            "largest_model_seconds": dict(sorted(
+                seconds["models"].items(), key=lambda item: -item[1])[:INCREMENTAL_LARGEST]),
+            "data_test_seconds": seconds["tests"].get("all_data_tests", 0.0),
+        }
     return {"split_last_month": split,
             "incremental_base_build": before,
             "incremental": {**added, "month": month, "month_lines": lines,
-                            "appended": appended}}
+                            "appended": appended, **largest}}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
