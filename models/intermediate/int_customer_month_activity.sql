@@ -18,8 +18,8 @@
     incremental_strategy='append',
     full_refresh=not var('append_transactions', false),
     on_schema_change='fail',
-    pre_hook=["{{ clear_recomputed_months() }}"],
-    post_hook=["{{ carry_first_purchase_months() }}"],
+    pre_hook="{{ clear_recomputed_months() }}",
+    post_hook="{{ carry_first_purchase_months() }}",
 ) }}
 {%- set appending = is_appending() %}
 {%- set first_month = first_recomputed_month(this) if appending else none %}
