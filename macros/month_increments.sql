@@ -183,9 +183,10 @@
 
 
 {#
-    Months recomputed by an appending build, for the model by customer and month
-    (int_customer_month_activity: config incremental, pre-hook clear_recomputed_months,
-    post-hook carry_first_purchase_months).
+    Months recomputed by an appending build, for the models by month: int_customer_month_activity
+    (config incremental, pre-hook clear_recomputed_months, post-hook
+    carry_first_purchase_months) and sales_by_channel_store_city (its channel and store cuts;
+    the city cut, which reads the customers file, is recomputed in every month).
 
     A customer's row for month M depends only on the customer's orders up to M's end, so the
     months before the first changed month keep their rows, except the customer-wide
@@ -234,15 +235,19 @@
 
 
 {#
-    clear_recomputed_months(): a pre-hook for an appending build: remove the months the model
-    recomputes (first_recomputed_month() onwards, the months after a moved-back as-of date
-    included), so that a customer-month that no longer has an order (its order moved to
-    another customer) does not stay.
+    clear_recomputed_months(also_where): a pre-hook for an appending build: remove the months
+    the model recomputes (first_recomputed_month() onwards, the months after a moved-back
+    as-of date included), so that a row that no longer has an order (its order moved to
+    another customer) does not stay; and the rows of `also_where` (a condition), which the
+    model recomputes in every month.
 #}
-{% macro clear_recomputed_months() -%}
+{% macro clear_recomputed_months(also_where=none) -%}
     {%- if is_appending() -%}
     delete from {{ this }}
     where month_start_on >= {{ first_recomputed_month(this) }}
+        {%- if also_where %}
+        or ({{ also_where }})
+        {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 

@@ -9,7 +9,23 @@
     who first bought online and now buys in a store is a returning customer of that store.
     City is the customer's city from the customers file (guests: 'guest'); an empty channel,
     store or city is 'unknown'.
+
+    Incremental by month for its channel and store cuts: an appending build (new monthly
+    transactions files, issue 15) recomputes them from first_recomputed_month() on and keeps
+    the earlier months, whose rows depend only on orders up to their month's end and on first
+    purchases before it (macros/month_increments.sql). The city cut and the totals read the
+    customers file, which may change between builds, so they are recomputed in every month
+    (from the customer months, not every order). Every other build replaces the table.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=not var('append_transactions', false),
+    on_schema_change='fail',
+    pre_hook="{{ clear_recomputed_months(also_where=\"dimension in ('city', 'all')\") }}",
+) }}
+{%- set appending = is_appending() %}
+{%- set first_month = first_recomputed_month(this) if appending else none %}
 
 with
 
@@ -80,6 +96,10 @@ orders_described as (
         and orders.ordered_on <= months.month_end_on
     left join first_purchases
         on orders.customer_id = first_purchases.customer_id
+    {%- if appending %}
+    -- the months recomputed, and every guest order for the city cut
+    where orders.order_month >= {{ first_month }} or orders.is_guest
+    {%- endif %}
 ),
 
 {#- Distinct customers are counted in two steps, not with count(distinct) per cut (twice the
@@ -99,6 +119,9 @@ customer_cuts as (
         bool_or(is_purchase and not is_guest) as is_buying_customer,
         bool_or(is_new_customer_purchase) as is_new_customer
     from orders_described
+    {%- if appending %}
+    where month_start_on >= {{ first_month }}
+    {%- endif %}
     group by grouping sets (
         (month_start_on, is_guest, channel, customer_id),
         (month_start_on, is_guest, store_id, customer_id)
