@@ -219,11 +219,12 @@
     select
         case
             when kept.last_month_start_on is null then cast('0001-01-01' as date)
-            else coalesce(least(
+            -- least() skips nulls: no clean new line, or no month, leaves the others
+            else least(
                 cast(date_trunc('month', first_changed.first_changed_on) as date),
                 kept.last_month_start_on,
                 months.last_month_start_on
-            ), cast('0001-01-01' as date))
+            )
         end
     from first_changed
     cross join kept

@@ -42,19 +42,12 @@ raw_counts as (
     {%- endfor %}
 ),
 
-{%- set transactions_spec = var('raw_files', {}).get('transactions') or {} %}
-{%- set appended_files = transactions_spec.get('file_names') or [transactions_spec.get('file_name')] %}
-
 -- the transactions lines of this build's files: all of them, or the appended files' only
 transactions_read as (
     select *
     from {{ ref('stg_transactions') }}
     {%- if var('append_transactions', false) %}
-    where raw_file_name in (
-        {%- for name in appended_files %}
-        '{{ name | replace("'", "''") }}'{{ "," if not loop.last }}
-        {%- endfor %}
-    )
+    where raw_file_name in ({{ appended_transaction_files() }})
     {%- endif %}
 ),
 
