@@ -43,6 +43,7 @@ from retail_tiers.build_state import (
     write_state,
 )
 from retail_tiers.dbt_process import lean_dbt_invocation
+from retail_tiers.demo_input import DEMO_DESCRIPTION, demo_raw_files
 from retail_tiers.errors import RetailTiersError
 from retail_tiers.increments import (
     BuildInputs,
@@ -278,9 +279,11 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
             echo(f"  appending {plan.reason} to the warehouse's transactions")
         else:
             echo(f"  full build: {plan.reason}")
-        dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     else:
-        description = "demo data (seeds/demo)"
+        # the demo files read directly, as a user's files are, not loaded as seeds first
+        dbt_vars["raw_files"] = demo_raw_files(project)
+        description = DEMO_DESCRIPTION
+    dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
     summary = BuildSummary(success=False, input_description=description, as_of=as_of,
                            dbt_vars=dbt_vars, started_at=started_at)
     base_run_id = current_run_id(warehouse)

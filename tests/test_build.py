@@ -22,6 +22,7 @@ from conftest import PROJECT_DIR, CliResult, Workspace, run_cli
 
 from retail_tiers.build import parse_as_of, parse_extra_vars
 from retail_tiers.build_state import read_state
+from retail_tiers.compare import compare
 from retail_tiers.errors import RetailTiersError
 
 PROGRESS_LINE = re.compile(
@@ -253,6 +254,7 @@ def unit_tests_defined() -> int:
 
 
 AS_OF_MID_MONTH = dt.date(2026, 2, 14)
+SCHEMAS = ("main", "staging", "intermediate", "predictions")
 
 
 def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -> None:
@@ -260,7 +262,9 @@ def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -
     vars its case depends on, so an analyst's --as-of and --var settings must not make a unit
     test fail (they once did: --as-of broke the int_run_dates default-date cases). The as-of
     date is mid-month, with orders after it in its month: every mart must leave those out
-    (sales_by_channel_store_city once counted them, and its totals test stopped the build)."""
+    (sales_by_channel_store_city once counted them, and its totals test stopped the build).
+    A plain `dbt build` with the same settings, which loads the demo files as seeds, gives
+    the same tables as `retail-tiers build`, which reads them as files."""
     settings: dict[str, Any] = {
         "churn_days": 120, "rfm_window_days": 180, "repeat_window_days": 180,
         "segment_scheme": "rfm8", "r_score_method": "thresholds", "f_score_method": "quantile",
@@ -281,12 +285,25 @@ def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -
         "and ordered_on > ? and ordered_on < date_trunc('month', ?) + interval 1 month",
         [AS_OF_MID_MONTH, AS_OF_MID_MONTH]) > 0  # the as-of month goes on after the as-of date
     dbt_vars = {**settings, "as_of_date": AS_OF_MID_MONTH.isoformat(), "run_unit_tests": True}
+    dbt = [str(Path(sys.executable).with_name("dbt"))]
+    where = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    # A plain `dbt build` loads the demo files as seeds (`retail-tiers build` reads them as
+    # files, like a user's): every table comes out the same. The unit tests run in its
+    # warehouse, as the staging ones mock the seeds and dbt reads their column types there.
+    plain = Workspace(tmp_path / "plain")
+    plain.warehouse.parent.mkdir(parents=True)
+    env = {**os.environ, **plain.env}
+    built = subprocess.run(
+        [*dbt, "build", "--vars", json.dumps({**settings, "as_of_date": dbt_vars["as_of_date"]}),
+         *where], env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert built.returncode == 0, built.stdout[-4000:]
+    assert re.search(r"START seed file \S*raw_transactions ", built.stdout), built.stdout[-4000:]
+    tables = compare(workspace.warehouse, plain.warehouse, SCHEMAS)
+    assert len(tables) > 60
+    assert [f"{table.schema}.{table.table}" for table in tables if not table.equal] == []
     completed = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit",
-         "--vars", json.dumps(dbt_vars), "--project-dir", str(PROJECT_DIR),
-         "--profiles-dir", str(PROJECT_DIR)],
-        env={**os.environ, **workspace.env}, capture_output=True, text=True, timeout=600,
-        check=False)
+        [*dbt, "test", "--select", "test_type:unit", "--vars", json.dumps(dbt_vars), *where],
+        env=env, capture_output=True, text=True, timeout=600, check=False)
     ran = re.search(r"Finished running .*?(\d+) unit tests?", completed.stdout)
     done = re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0 SKIP=0", completed.stdout)
     assert completed.returncode == 0 and ran and done, completed.stdout[-4000:]
