@@ -8,8 +8,12 @@
 -#}
 with
 
+{#- The clean lines' dates, read from staging: int_transaction_lines holds exactly the clean
+    lines (assert_raw_rows_reconcile), but reading two columns through that view still
+    computes its joins for every line (1.7 CPU-s at 10M lines, against about 0.1 here). #}
 lines as (
-    select * from {{ ref('int_transaction_lines') }}
+    select ordered_on from {{ ref('stg_transactions') }}
+    where quarantine_reason is null
 ),
 
 order_span as (
