@@ -1,0 +1,94 @@
+"""The project's lean materializations (macros/materializations.sql): a model that fails
+leaves its previous relation as it was, a relation can change between table and view, an
+incremental model appends (dbt-duckdb's materialization) and a full refresh rebuilds it (the
+lean one), and nothing is left behind. Plain `dbt run` on a tiny project, so that a failure is
+not hidden by `retail-tiers build`, which works on a copy of the warehouse."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+from conftest import PROJECT_DIR
+
+from retail_tiers.build import close_dbt_connections, environment
+
+
+def tiny_project(root: Path) -> Path:
+    project = root / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "macros").mkdir()
+    shutil.copy(PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    shutil.copy(PROJECT_DIR / "macros" / "materializations.sql", project / "macros")
+    (project / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: retail_tiers\n"
+        "flags:\n  send_anonymous_usage_stats: false\n", encoding="utf-8")
+    return project
+
+
+def write_models(project: Path, models: dict[str, tuple[str, str]]) -> None:
+    for name, (materialized, sql) in models.items():
+        (project / "models" / f"{name}.sql").write_text(
+            f"{{{{ config(materialized='{materialized}', incremental_strategy='append') }}}}"
+            f"\n{sql}\n", encoding="utf-8")
+
+
+def dbt_run(project: Path, warehouse: Path, *args: str) -> bool:
+    from dbt.cli.main import dbtRunner
+
+    with environment(RETAIL_TIERS_DB=str(warehouse)):
+        try:
+            result = dbtRunner().invoke([
+                "run", "--project-dir", str(project), "--profiles-dir", str(project),
+                "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
+                "--log-level", "none", *args])
+        finally:
+            close_dbt_connections()
+    return bool(result.success)
+
+
+def relations(warehouse: Path) -> dict[str, tuple[str, list[tuple]]]:
+    """Each relation of the schema `main`: its type and rows."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        found = con.execute("select table_name, table_type from information_schema.tables "
+                            "where table_schema = 'main' order by 1").fetchall()
+        return {name: (kind, con.execute(f'select * from main."{name}" order by 1').fetchall())
+                for name, kind in found}
+    finally:
+        con.close()
+
+
+def test_a_failed_model_keeps_its_relation_and_types_can_change(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_models(project, {
+        "numbers": ("table", "select 1 as n union all select 2"),
+        "doubled": ("view", "select n * 2 as m from {{ ref('numbers') }}"),
+        "appended": ("incremental", "select 7 as n"),
+    })
+    assert dbt_run(project, warehouse)
+    built = {"numbers": ("BASE TABLE", [(1,), (2,)]), "doubled": ("VIEW", [(2,), (4,)]),
+             "appended": ("BASE TABLE", [(7,)])}
+    assert relations(warehouse) == built
+
+    # the table's query fails only when it runs (a cast), the view's when it is created
+    write_models(project, {
+        "numbers": ("table", "select cast('x' || n as integer) as n from "
+                             "(select 1 as n union all select 3)"),
+        "doubled": ("view", "select m from no_such_table"),
+    })
+    assert not dbt_run(project, warehouse)
+    assert relations(warehouse) == {**built, "appended": ("BASE TABLE", [(7,), (7,)])}
+
+    # a table becomes a view and a view a table, and the rebuilt view reads the new table; a
+    # full refresh builds the incremental model again
+    write_models(project, {
+        "numbers": ("view", "select 5 as n"),
+        "doubled": ("table", "select n * 2 as m from {{ ref('numbers') }}"),
+    })
+    assert dbt_run(project, warehouse, "--full-refresh")
+    assert relations(warehouse) == {"numbers": ("VIEW", [(5,)]),
+                                    "doubled": ("BASE TABLE", [(10,)]),
+                                    "appended": ("BASE TABLE", [(7,)])}
