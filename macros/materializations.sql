@@ -1,5 +1,6 @@
 {#-
-    Lean table and view materializations for DuckDB (issue 15: dbt's cost per node).
+    Lean table, view and incremental materializations for DuckDB (issue 15: dbt's cost per
+    node).
 
     dbt-duckdb's own `table` builds the model under a temporary name, renames the old table
     to a backup, renames the new one into place and drops the backup, and on the way asks the
@@ -10,85 +11,76 @@
     sees the old table or the new one. A Python model writes its table on a connection of its
     own, so it is built under a temporary name and swapped in (drop and rename, one
     transaction). A view is `create or replace view`, after dropping a table of the same name
-    in the same transaction. Other engines (dbt-spark) keep their own materializations.
+    in the same transaction. An incremental model's full build (no table yet, or a full
+    refresh) is a table build; an appending build is dbt-duckdb's own incremental
+    materialization. Other engines (dbt-spark) keep their own materializations.
 -#}
 {% materialization table, adapter='duckdb', supported_languages=['sql', 'python'] %}
-  {%- set language = model['language'] -%}
   {%- set existing_relation = load_cached_relation(this) -%}
-  {%- set target_relation = this.incorporate(type='table') -%}
-
-  {{ run_hooks(pre_hooks, inside_transaction=False) }}
-  {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {% if language == 'sql' %}
-    {{ drop_in_transaction(existing_relation) }}
-    {% call statement('main') -%}
-      {{- create_table_as(False, target_relation, compiled_code, language) }}
-    {%- endcall %}
-  {% else %}
+  {%- if model['language'] == 'python' -%}
+    {#- here, not in replace_relation: dbt runs Python only from the materialization itself -#}
+    {%- set target_relation = this.incorporate(type='table') -%}
     {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
     {{ drop_relation_if_exists(load_cached_relation(intermediate_relation)) }}
-    {% call statement('main', language=language) -%}
-      {{- create_table_as(False, intermediate_relation, compiled_code, language) }}
+    {% call statement('main', language='python') -%}
+      {{- create_table_as(False, intermediate_relation, compiled_code, 'python') }}
     {%- endcall %}
     {{ drop_in_transaction(existing_relation) }}
     {{ adapter.rename_relation(intermediate_relation, target_relation) }}
-  {% endif %}
-  {{ run_hooks(post_hooks, inside_transaction=True) }}
-  {% do persist_docs(target_relation, model) %}
-  {{ adapter.commit() }}
-  {{ run_hooks(post_hooks, inside_transaction=False) }}
-
-  {{ return({'relations': [target_relation]}) }}
+    {{ return(finish_relation(target_relation)) }}
+  {%- endif -%}
+  {{ return(replace_relation(existing_relation, 'table', compiled_code)) }}
 {% endmaterialization %}
 
 
 {% materialization view, adapter='duckdb' %}
-  {%- set existing_relation = load_cached_relation(this) -%}
-  {%- set target_relation = this.incorporate(type='view') -%}
-
-  {{ run_hooks(pre_hooks, inside_transaction=False) }}
-  {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {% if existing_relation is not none and not existing_relation.is_view %}
-    {{ drop_in_transaction(existing_relation) }}
-  {% endif %}
-  {% call statement('main') -%}
-    create or replace view {{ target_relation }} as (
-      {{ sql }}
-    );
-  {%- endcall %}
-  {{ run_hooks(post_hooks, inside_transaction=True) }}
-  {% do persist_docs(target_relation, model) %}
-  {{ adapter.commit() }}
-  {{ run_hooks(post_hooks, inside_transaction=False) }}
-
-  {{ return({'relations': [target_relation]}) }}
+  {{ return(replace_relation(load_cached_relation(this), 'view', sql)) }}
 {% endmaterialization %}
 
 
-
-{#- An incremental model's full build (no table yet, or a full refresh) as a table above; an
-    appending build is dbt-duckdb's own incremental materialization. -#}
 {% materialization incremental, adapter='duckdb', supported_languages=['sql'] %}
   {%- set existing_relation = load_cached_relation(this) -%}
   {%- if existing_relation is not none and existing_relation.is_table
         and not should_full_refresh() -%}
     {{ return(dbt.materialization_incremental_duckdb()) }}
   {%- endif -%}
-  {%- set target_relation = this.incorporate(type='table') -%}
+  {{ return(replace_relation(existing_relation, 'table', compiled_code)) }}
+{% endmaterialization %}
 
+
+{#- The SQL model's relation, `kind` 'table' or 'view', made from `code` in place of
+    `existing_relation` (none: there is none yet), with the model's hooks. -#}
+{% macro replace_relation(existing_relation, kind, code) %}
+  {%- set target_relation = this.incorporate(type=kind) -%}
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {{ drop_in_transaction(existing_relation) }}
+  {% if existing_relation is not none and (kind == 'table' or not existing_relation.is_view) %}
+    {{ drop_in_transaction(existing_relation) }}
+  {% endif %}
   {% call statement('main') -%}
-    {{- create_table_as(False, target_relation, compiled_code, 'sql') }}
+    {% if kind == 'view' -%}
+      create or replace view {{ target_relation }} as (
+        {{ code }}
+      );
+    {%- else -%}
+      {{ create_table_as(False, target_relation, code, 'sql') }}
+    {%- endif %}
   {%- endcall %}
+  {{ return(finish_relation(target_relation)) }}
+{% endmacro %}
+
+
+{#- The end of every materialization here: post-hooks, docs, commit. -#}
+{% macro finish_relation(target_relation) %}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
   {% do persist_docs(target_relation, model) %}
   {{ adapter.commit() }}
   {{ run_hooks(post_hooks, inside_transaction=False) }}
-
   {{ return({'relations': [target_relation]}) }}
-{% endmaterialization %}
+{% endmacro %}
+
 
 {#- Drop `relation` (if any) inside the model's transaction, opening it if need be: dbt's
     drop_relation runs outside any transaction (auto_begin=False), so a model that then

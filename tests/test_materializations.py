@@ -1,8 +1,9 @@
 """The project's lean materializations (macros/materializations.sql): a model that fails
-leaves its previous relation as it was, a relation can change between table and view, an
-incremental model appends (dbt-duckdb's materialization) and a full refresh rebuilds it (the
-lean one), and nothing is left behind. Plain `dbt run` on a tiny project, so that a failure is
-not hidden by `retail-tiers build`, which works on a copy of the warehouse."""
+(SQL or Python) leaves its previous relation as it was, a relation can change between table
+and view, an incremental model appends (dbt-duckdb's materialization) and a full refresh
+rebuilds it (the lean one), and nothing is left behind. Plain `dbt run` on a tiny project, so
+that a failure is not hidden by `retail-tiers build`, which works on a copy of the
+warehouse."""
 
 from __future__ import annotations
 
@@ -28,10 +29,19 @@ def tiny_project(root: Path) -> Path:
 
 
 def write_models(project: Path, models: dict[str, tuple[str, str]]) -> None:
+    """SQL models (name: materialization and query)."""
     for name, (materialized, sql) in models.items():
         (project / "models" / f"{name}.sql").write_text(
             f"{{{{ config(materialized='{materialized}', incremental_strategy='append') }}}}"
             f"\n{sql}\n", encoding="utf-8")
+
+
+def write_python_model(project: Path, value: int | None) -> None:
+    """A Python model, `fitted`, whose table holds `value` (None: it raises)."""
+    number = "int('x')" if value is None else str(value)  # int('x') raises when it runs
+    (project / "models" / "fitted.py").write_text(
+        "import pandas\n\n\ndef model(dbt, session):\n"
+        f"    return pandas.DataFrame({{'n': [{number}]}})\n", encoding="utf-8")
 
 
 def dbt_run(project: Path, warehouse: Path, *args: str) -> bool:
@@ -68,9 +78,10 @@ def test_a_failed_model_keeps_its_relation_and_types_can_change(tmp_path: Path) 
         "doubled": ("view", "select n * 2 as m from {{ ref('numbers') }}"),
         "appended": ("incremental", "select 7 as n"),
     })
+    write_python_model(project, 3)
     assert dbt_run(project, warehouse)
     built = {"numbers": ("BASE TABLE", [(1,), (2,)]), "doubled": ("VIEW", [(2,), (4,)]),
-             "appended": ("BASE TABLE", [(7,)])}
+             "appended": ("BASE TABLE", [(7,)]), "fitted": ("BASE TABLE", [(3,)])}
     assert relations(warehouse) == built
 
     # the table's query fails only when it runs (a cast), the view's when it is created
@@ -79,6 +90,7 @@ def test_a_failed_model_keeps_its_relation_and_types_can_change(tmp_path: Path) 
                              "(select 1 as n union all select 3)"),
         "doubled": ("view", "select m from no_such_table"),
     })
+    write_python_model(project, None)
     assert not dbt_run(project, warehouse)
     assert relations(warehouse) == {**built, "appended": ("BASE TABLE", [(7,), (7,)])}
 
@@ -88,7 +100,9 @@ def test_a_failed_model_keeps_its_relation_and_types_can_change(tmp_path: Path) 
         "numbers": ("view", "select 5 as n"),
         "doubled": ("table", "select n * 2 as m from {{ ref('numbers') }}"),
     })
+    write_python_model(project, 4)
     assert dbt_run(project, warehouse, "--full-refresh")
     assert relations(warehouse) == {"numbers": ("VIEW", [(5,)]),
                                     "doubled": ("BASE TABLE", [(10,)]),
-                                    "appended": ("BASE TABLE", [(7,)])}
+                                    "appended": ("BASE TABLE", [(7,)]),
+                                    "fitted": ("BASE TABLE", [(4,)])}
