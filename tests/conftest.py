@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -151,6 +152,35 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Works
 @pytest.fixture(scope="session")
 def demo_workspace(demo_build: tuple[Workspace, CliResult]) -> Workspace:
     return demo_build[0]
+
+
+# ---- a copy of the dbt project, to edit -------------------------------------------------------
+
+DBT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt")
+
+
+def copy_project(target: Path) -> Path:
+    """The dbt parts of the project (not .venv, warehouse, target) copied to `target`; a
+    build uses it with RETAIL_TIERS_PROJECT_DIR."""
+    for part in DBT_PARTS:
+        source = PROJECT_DIR / part
+        if source.is_dir():
+            shutil.copytree(source, target / part,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / part)
+    return target
+
+
+def edit_row(csv_path: Path, row_start: str, old: str, new: str) -> None:
+    """Replace `old` by `new` in the one line that starts with `row_start` (a text edit)."""
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if line.startswith(row_start)]
+    assert len(hits) == 1, row_start
+    assert old in lines[hits[0]], lines[hits[0]]
+    lines[hits[0]] = lines[hits[0]].replace(old, new, 1)
+    csv_path.write_text("".join(lines), encoding="utf-8")
 
 
 # ---- raw input folders --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Monthly increments end to end: a build that appends a new month's transactions file gives
 the same warehouse, table for table in every schema, as a full build of all the files; a
-changed setting, a changed or removed file, or --full-refresh read everything again.
+changed setting or segment rule, a changed or removed file, or --full-refresh read everything
+again (and a changed setting and rule give the same warehouse as a full build with them).
 
 One generated dataset split by month (`generate --split-by month`): the first build has all
 months but the last; the last month's file then arrives, with one more line that repeats the
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Workspace, run_cli
+from conftest import Workspace, copy_project, edit_row, run_cli
 
 from retail_tiers.compare import compare
 from retail_tiers.generate import GeneratorConfig, write_dataset
@@ -118,8 +119,11 @@ def moving_line(built: Workspace, data: Path) -> list[str]:
     return moved
 
 
-def build(workspace: Workspace, data: Path, *args: str) -> str:
-    result = run_cli(["build", "--input", str(data), *args], workspace)
+def build(workspace: Workspace, data: Path, *args: str, project: Path | None = None) -> str:
+    """`retail-tiers build --input data ARGS`, with the dbt project `project` (default: this
+    repository's)."""
+    extra_env = {"RETAIL_TIERS_PROJECT_DIR": str(project)} if project else None
+    result = run_cli(["build", "--input", str(data), *args], workspace, extra_env=extra_env)
     assert result.exit_code == 0, result.stderr + result.stdout[-3000:]
     return result.stdout
 
@@ -236,10 +240,17 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
     build(full, data, *WINDOW)
     assert_same_warehouse(appended, full)
 
-    # a new file and a changed setting: everything is read again, as a full build does
-    output = build(changed_setting, data, *WINDOW, "--var", "churn_days=150")
+    # a new file, a changed setting and an edited segment rule (Champions: R 5 -> R 4-5, in a
+    # copy of the project): everything is read again, as a full build does
+    project = copy_project(tmp_path / "project")
+    edit_row(project / "seeds" / "segment_rules.csv", "rfm_grid,10,champions,", ",5,5,4,5,,",
+             ",4,5,4,5,,")
+    output = build(changed_setting, data, *WINDOW, "--var", "churn_days=150", project=project)
     assert "full build: the models, rules or settings changed since the last build" in output
-    output = build(full, data, *WINDOW, "--var", "churn_days=150")
+    assert changed_setting.scalar(
+        "select count(*) from main.customers where rfm_grid_segment_code = 'champions' "
+        "and r_score = 4") > 0  # the edited rule holds
+    output = build(full, data, *WINDOW, "--var", "churn_days=150", project=project)
     assert "full build: the models, rules or settings changed since the last build" in output
     assert_same_warehouse(changed_setting, full)
 

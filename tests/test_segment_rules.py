@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_DIR, GeneratedBuild, Workspace, run_cli
+from conftest import PROJECT_DIR, GeneratedBuild, Workspace, copy_project, edit_row, run_cli
 from test_customers import (
     copy_workspace,
     first_matching_segment,
@@ -24,35 +23,11 @@ from test_customers import (
 
 RULES_CSV = Path("seeds") / "segment_rules.csv"
 THRESHOLDS_CSV = Path("seeds") / "rfm_thresholds.csv"
-DBT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt")
 
 
 @pytest.fixture(scope="module")
 def built(generated_build: GeneratedBuild) -> Workspace:
     return generated_build.workspace
-
-
-def copy_project(target: Path) -> Path:
-    """The dbt parts of the project (not .venv, warehouse, target) copied to `target`."""
-    for part in DBT_PARTS:
-        source = PROJECT_DIR / part
-        if source.is_dir():
-            shutil.copytree(source, target / part,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / part)
-    return target
-
-
-def edit_row(csv_path: Path, row_start: str, old: str, new: str) -> None:
-    """Replace `old` by `new` in the one line that starts with `row_start` (a text edit)."""
-    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    hits = [i for i, line in enumerate(lines) if line.startswith(row_start)]
-    assert len(hits) == 1, row_start
-    assert old in lines[hits[0]], lines[hits[0]]
-    lines[hits[0]] = lines[hits[0]].replace(old, new, 1)
-    csv_path.write_text("".join(lines), encoding="utf-8")
 
 
 def drop_row(csv_path: Path, row_start: str) -> None:
