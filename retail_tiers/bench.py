@@ -108,6 +108,29 @@ def calibration_seconds(loops: int = CALIBRATION_LOOPS) -> float:
     return round(time.perf_counter() - started, 2)
 
 
+SQL_CALIBRATION_QUERY = (
+    "select count(distinct i % 4000000), sum(hash(i)) from range(20000000) as numbers(i)")
+
+
+def sql_calibration_seconds(runs: int = 3) -> float:
+    """Seconds (median of `runs`) of a fixed DuckDB query on 2 threads: a hash aggregate of 20M
+    numbers into 4M groups, which keeps both cores and main memory busy as the builds do. The
+    Python loop above reads one core only: on 2026-12-07 every 1M stage ran up to a fifth
+    slower while it read the same, so results.json keeps both."""
+    con = duckdb.connect()
+    try:
+        con.execute("set threads = 2; set enable_progress_bar = false; "
+                    "set preserve_insertion_order = false")
+        seconds = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            con.execute(SQL_CALIBRATION_QUERY).fetchall()
+            seconds.append(time.perf_counter() - started)
+    finally:
+        con.close()
+    return round(statistics.median(seconds), 2)
+
+
 def layer_of(node_name: str) -> str | None:
     for layer, prefixes in LAYERS.items():
         if any(node_name == p or node_name.startswith(p) for p in prefixes):
@@ -452,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     env = isolated_env(work, "bench.duckdb")
     stages: dict[str, dict[str, object]] = {}
     calibration_before = calibration_seconds()
+    sql_calibration_before = sql_calibration_seconds()
 
     if dataset_is_cached(data_dir):
         print(f"bench: generate: reusing cached dataset in {data_dir}", flush=True)
@@ -507,6 +531,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         # a fixed Python loop (20M additions) timed before and after the stages: compare it
         # between runs before comparing their figures (lower = a quieter machine)
         "calibration_seconds": {"before": calibration_before, "after": calibration_seconds()},
+        # the same for both cores and memory (sql_calibration_seconds)
+        "sql_calibration_seconds": {"before": sql_calibration_before,
+                                    "after": sql_calibration_seconds()},
         "stages": stages,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
