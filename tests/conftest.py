@@ -183,6 +183,29 @@ def edit_row(csv_path: Path, row_start: str, old: str, new: str) -> None:
     csv_path.write_text("".join(lines), encoding="utf-8")
 
 
+def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | None = None,
+                 macros: Sequence[str] = ()) -> Path:
+    """A dbt project using this repo's profile, with the given models and singular tests, and
+    the project's macro files named in `macros` (e.g. "generic_tests.sql")."""
+    project = root / "tiny_project"
+    (project / "models").mkdir(parents=True)
+    (project / "tests").mkdir()
+    shutil.copy(PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    (project / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: retail_tiers\n"
+        "flags:\n  send_anonymous_usage_stats: false\nvars:\n  as_of_date: null\n",
+        encoding="utf-8")
+    for name, sql in models.items():
+        (project / "models" / f"{name}.sql").write_text(sql, encoding="utf-8")
+    for name, sql in (tests or {}).items():
+        (project / "tests" / f"{name}.sql").write_text(sql, encoding="utf-8")
+    if macros:
+        (project / "macros").mkdir()
+        for name in macros:
+            shutil.copy(PROJECT_DIR / "macros" / name, project / "macros")
+    return project
+
+
 # ---- raw input folders --------------------------------------------------------------------
 
 Rows = list[dict[str, str]]

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from conftest import PROJECT_DIR, CliResult, Workspace, run_cli
+from conftest import PROJECT_DIR, CliResult, Workspace, run_cli, tiny_project
 
 from retail_tiers.build import parse_as_of, parse_extra_vars
 from retail_tiers.build_state import read_state
@@ -136,28 +136,6 @@ def test_bad_vars_are_one_line_errors(workspace: Workspace, argument: str, messa
 # ---- failures, on a tiny dbt project ----------------------------------------------------------
 
 
-def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | None = None,
-                 generic_tests: bool = False) -> Path:
-    """A dbt project using this repo's profile, with the given models and singular tests (and
-    with `generic_tests`, the project's own generic tests, macros/generic_tests.sql)."""
-    project = root / "tiny_project"
-    (project / "models").mkdir(parents=True)
-    (project / "tests").mkdir()
-    shutil.copy(PROJECT_DIR / "profiles.yml", project / "profiles.yml")
-    (project / "dbt_project.yml").write_text(
-        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: retail_tiers\n"
-        "flags:\n  send_anonymous_usage_stats: false\nvars:\n  as_of_date: null\n",
-        encoding="utf-8")
-    for name, sql in models.items():
-        (project / "models" / f"{name}.sql").write_text(sql, encoding="utf-8")
-    for name, sql in (tests or {}).items():
-        (project / "tests" / f"{name}.sql").write_text(sql, encoding="utf-8")
-    if generic_tests:
-        (project / "macros").mkdir()
-        shutil.copy(PROJECT_DIR / "macros" / "generic_tests.sql", project / "macros")
-    return project
-
-
 def run_tiny(workspace: Workspace, project: Path) -> CliResult:
     return run_cli(["build"], workspace, extra_env={"RETAIL_TIERS_PROJECT_DIR": str(project)})
 
@@ -165,7 +143,7 @@ def run_tiny(workspace: Workspace, project: Path) -> CliResult:
 def test_row_rules_name_each_broken_rule(workspace: Workspace, tmp_path: Path) -> None:
     project = tiny_project(tmp_path, {"numbers": "select 1 as n, 'a' as kind union all "
                                                 "select 2, null union all select 30, 'b'"},
-                           generic_tests=True)
+                           macros=("generic_tests.sql",))
     (project / "models" / "numbers.yml").write_text(
         "version: 2\nmodels:\n  - name: numbers\n    data_tests:\n      - row_rules:\n"
         "          arguments:\n            rules:\n"
@@ -190,7 +168,7 @@ def test_row_rules_count_repeated_keys(workspace: Workspace, tmp_path: Path) -> 
             (5, 2, "null"), (6, 3, "null")]
     sql = " union all ".join(f"select {row} as row_id, {key} as id, {group} as g"
                              for row, key, group in rows)
-    project = tiny_project(tmp_path, {"keyed": sql}, generic_tests=True)
+    project = tiny_project(tmp_path, {"keyed": sql}, macros=("generic_tests.sql",))
     (project / "models" / "keyed.yml").write_text(
         "version: 2\nmodels:\n  - name: keyed\n    data_tests:\n      - row_rules:\n"
         "          name: keyed_row_rules\n"  # named as the project names them

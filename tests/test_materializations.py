@@ -7,25 +7,12 @@ warehouse."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
-from conftest import PROJECT_DIR
+from conftest import tiny_project
 
 from retail_tiers.build import close_dbt_connections, environment
-
-
-def tiny_project(root: Path) -> Path:
-    project = root / "project"
-    (project / "models").mkdir(parents=True)
-    (project / "macros").mkdir()
-    shutil.copy(PROJECT_DIR / "profiles.yml", project / "profiles.yml")
-    shutil.copy(PROJECT_DIR / "macros" / "materializations.sql", project / "macros")
-    (project / "dbt_project.yml").write_text(
-        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: retail_tiers\n"
-        "flags:\n  send_anonymous_usage_stats: false\n", encoding="utf-8")
-    return project
 
 
 def write_models(project: Path, models: dict[str, tuple[str, str]]) -> None:
@@ -71,7 +58,7 @@ def relations(warehouse: Path) -> dict[str, tuple[str, list[tuple]]]:
 
 
 def test_a_failed_model_keeps_its_relation_and_types_can_change(tmp_path: Path) -> None:
-    project = tiny_project(tmp_path)
+    project = tiny_project(tmp_path, {}, macros=("materializations.sql",))
     warehouse = tmp_path / "warehouse.duckdb"
     write_models(project, {
         "numbers": ("table", "select 1 as n union all select 2"),
