@@ -41,7 +41,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 ## The same models on a local SparkSession (docs/spark.md): installs the spark extra (and Java
 ## where apt-get is allowed), builds the demo and a 20,000-customer generated dataset on DuckDB

@@ -55,6 +55,28 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     return data, last, clean[0]
 
 
+@pytest.fixture(scope="module")
+def first_build(months: tuple[Path, Path, str],
+                tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The first, full build of the input folder without its last month (history_months 4),
+    which both tests start from (each on a copy)."""
+    data, _, _ = months
+    built = Workspace(tmp_path_factory.mktemp("first_build"))
+    output = build(built, data, *WINDOW)
+    assert "full build: the warehouse records no earlier build from files" in output
+    return built
+
+
+def copy_of(built: Workspace, root: Path) -> Workspace:
+    """A workspace at `root` holding a copy of `built`'s warehouse and dbt target folder (its
+    partial parse)."""
+    workspace = Workspace(root)
+    workspace.warehouse.parent.mkdir(parents=True)
+    shutil.copy(built.warehouse, workspace.warehouse)
+    shutil.copytree(built.root / "target", root / "target")
+    return workspace
+
+
 def add_early_return(early: Path, last: Path) -> None:
     """A return-only order (ZZ-EARLY-O1: not the first order id, which moving_line moves) in
     the file `early`, of a customer whose first purchase
@@ -180,16 +202,12 @@ def assert_appended_rows_are_tested(appended: Workspace, before: Path, new_file:
 
 
 def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
-        months: tuple[Path, Path, str], tmp_path: Path) -> None:
+        months: tuple[Path, Path, str], first_build: Workspace, tmp_path: Path) -> None:
     data, last, repeated_id = months
-    appended = Workspace(tmp_path / "appended")
-    output = build(appended, data, *WINDOW)
-    assert "full build: the warehouse records no earlier build from files" in output
+    appended = copy_of(first_build, tmp_path / "appended")
     kept_month_ends = appended.query(
         "select distinct month_end_on from intermediate.int_customer_months_classified")
-    changed_setting = Workspace(tmp_path / "changed_setting")
-    changed_setting.warehouse.parent.mkdir(parents=True)
-    shutil.copy(appended.warehouse, changed_setting.warehouse)
+    changed_setting = copy_of(first_build, tmp_path / "changed_setting")
 
     # the month's file, and in it a purchase of the last month end built, arriving late (the
     # month end it reaches is kept by the window but must be recomputed), and a return of an
@@ -256,21 +274,21 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
 
 
 def test_a_changed_or_removed_file_or_full_refresh_reads_everything(
-        months: tuple[Path, Path, str], tmp_path: Path) -> None:
-    data, _, _ = months
-    folder = tmp_path / "data"
+        months: tuple[Path, Path, str], first_build: Workspace, tmp_path: Path) -> None:
+    data, last, _ = months
+    folder = tmp_path / "data"  # the first build's files, in this test's own folder
     shutil.copytree(data, folder)
-    workspace = Workspace(tmp_path / "workspace")
-    build(workspace, folder)
+    (folder / "transactions" / last.name).unlink(missing_ok=True)  # added by the test above
+    workspace = copy_of(first_build, tmp_path / "workspace")
     parts = sorted((folder / "transactions").iterdir())
-    output = build(workspace, folder, "--full-refresh")
+    output = build(workspace, folder, *WINDOW, "--full-refresh")
     assert "full build: --full-refresh" in output
     with parts[1].open("a", encoding="utf-8") as handle:
         handle.write(parts[1].read_text(encoding="utf-8").splitlines()[1] + "\n")
-    output = build(workspace, folder)
+    output = build(workspace, folder, *WINDOW)
     assert f"full build: transactions/{parts[1].name} changed since the last build" in output
     parts[2].unlink()
-    output = build(workspace, folder)
+    output = build(workspace, folder, *WINDOW)
     assert f"full build: transactions/{parts[2].name} no longer in the input folder" in output
     assert workspace.scalar("select count(distinct raw_file_name) "
                             "from staging.stg_transactions") == len(parts) - 1
