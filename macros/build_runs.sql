@@ -80,7 +80,7 @@
                 {{ 'false' if failures else 'true' }},
                 {{ sql_text(build_input_description()) }},
                 {{ sql_date(var('as_of_date', none)) }},
-                {{ sql_text(tojson(invocation_vars, sort_keys=true)) }},
+                {{ sql_text(tojson(recorded_vars(invocation_vars), sort_keys=true)) }},
                 {{ counts['model'] }},
                 {{ counts['seed'] }},
                 {{ counts['test'] }},
@@ -131,11 +131,11 @@
 
 {#
     build_input_description(): where the raw rows came from: the demo seeds, or the folder of
-    the transactions file `retail-tiers build --input` passed in var `raw_files` (its entry
+    the transactions file `retail-tiers build --input` passed in `raw_files` (its entry
     `input_description` when the CLI gave one, e.g. with the file's encoding).
 #}
 {% macro build_input_description() -%}
-    {%- set raw_files = var('raw_files', {}) -%}
+    {%- set raw_files = build_input('raw_files', {}) -%}
     {%- if raw_files | length == 0 -%}
         {{- return('demo data (seeds/demo)') -}}
     {%- endif -%}
@@ -184,4 +184,19 @@
             {{ exceptions.raise_compiler_error("var " ~ name ~ ": not a plain value (a number, true/false, a date or a word): " ~ (value | string)[:60]) }}
         {%- endif -%}
     {%- endfor -%}
+{%- endmacro %}
+
+
+{#
+    recorded_vars(given): the vars of this build as build_runs.vars_json keeps them: the
+    --vars (`given`), with the CLI's build inputs (macros/build_input.sql) in place of the var
+    that says where they came from, as if they had been vars (the CLI's build planner reads
+    input_digests back, the report its settings).
+#}
+{% macro recorded_vars(given) -%}
+    {%- set recorded = {} -%}
+    {%- do recorded.update(given) -%}
+    {%- do recorded.update(build_inputs_from_environment()) -%}
+    {%- do recorded.pop('build_input_from_environment', none) -%}
+    {{- return(recorded) -}}
 {%- endmacro %}

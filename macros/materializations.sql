@@ -11,8 +11,9 @@
     sees the old table or the new one. A Python model writes its table on a connection of its
     own, so it is built under a temporary name and swapped in (drop and rename, one
     transaction). A view is `create or replace view`, after dropping a table of the same name
-    in the same transaction. An incremental model's full build (no table yet, or a full
-    refresh) is a table build; an appending build is dbt-duckdb's own incremental
+    in the same transaction. An incremental model's full build (no table yet, a full
+    refresh, or a build that does not append new monthly files: build_input
+    append_transactions) is a table build; an appending build is dbt-duckdb's own incremental
     materialization. Other engines (dbt-spark) keep their own materializations.
 -#}
 {% materialization table, adapter='duckdb', supported_languages=['sql', 'python'] %}
@@ -42,8 +43,10 @@
 
 {% materialization incremental, adapter='duckdb', supported_languages=['sql'] %}
   {%- set existing_relation = load_cached_relation(this) -%}
+  {#- appends only in a build that appends new monthly files (build_input: a build from the
+      CLI leaves the models' full_refresh config unset, macros/build_input.sql) -#}
   {%- if existing_relation is not none and existing_relation.is_table
-        and not should_full_refresh() -%}
+        and not should_full_refresh() and build_input('append_transactions', false) -%}
     {{ return(dbt.materialization_incremental_duckdb()) }}
   {%- endif -%}
   {{ return(replace_relation(existing_relation, 'table', compiled_code)) }}

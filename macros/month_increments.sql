@@ -1,8 +1,8 @@
 {#
     Month ends recomputed by an appending build (issue 15's monthly increments, after staging).
 
-    When `retail-tiers build` appends new transactions files (var append_transactions), a
-    model by month end (int_month_ends_cut_points, int_customer_months_classified: config
+    When `retail-tiers build` appends new transactions files (build_input
+    append_transactions, macros/build_input.sql), a model by month end (int_month_ends_cut_points, int_customer_months_classified: config
     incremental, unique_key month_end_on, full_refresh unless appending, post-hook
     drop_month_ends_left_behind) keeps the rows of the month ends the new lines cannot change and
     recomputes the others. A month end E can change when a new clean line is dated on or
@@ -16,7 +16,7 @@
     appended_transaction_files(): the raw_file_name of the files the appending build reads.
 #}
 {% macro appended_transaction_files() -%}
-    {%- set spec = var('raw_files', {}).get('transactions') or {} -%}
+    {%- set spec = build_input('raw_files', {}).get('transactions') or {} -%}
     {%- set names = spec.get('file_names') or ([spec.get('file_name')] if spec.get('file_name') else []) -%}
     {%- set quoted = [] -%}
     {%- for name in names -%}
@@ -105,7 +105,7 @@
     whole table when it is unique among the rewritten rows: the kept rows have other values.
 #}
 {% macro rows_written_by_append(rows, relation) -%}
-    {%- if not execute or not var('append_transactions', false) -%}
+    {%- if not execute or not build_input('append_transactions', false) -%}
         true
     {%- elif rows == 'raw_file' -%}
         raw_file_name in ({{ appended_transaction_files() }})
@@ -153,12 +153,12 @@
 
 
 {#
-    is_appending(): whether this model run appends (var append_transactions, set by
+    is_appending(): whether this model run appends (build_input append_transactions, set by
     `retail-tiers build` when it found only new transactions files) to a table it keeps
     (is_incremental()). The one definition the appending models and post-hooks use.
 #}
 {% macro is_appending() -%}
-    {{- return(is_incremental() and var('append_transactions', false)) -}}
+    {{- return(is_incremental() and build_input('append_transactions', false)) -}}
 {%- endmacro %}
 
 

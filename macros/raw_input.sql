@@ -1,19 +1,22 @@
 {#
     raw_relation(file_name, columns=none): the rows of one raw file, every column as text.
 
-    Without input (var `raw_files` empty) this is the demo seed `raw_<file_name>` under
+    Without input (build_input `raw_files` empty) this is the demo seed `raw_<file_name>` under
     seeds/demo; with `columns`, contract columns the seed lacks (transactions' line_amount,
     say) are added as nulls, as for a user's file, and a file the demo has no seed for
     (customer_identities) is an empty table of `columns`. With `retail-tiers build --input DIR`
-    the CLI passes, per contract file,
+    the CLI passes, per contract file (build_input, macros/build_input.sql),
         {"path": "/abs/file.csv" | null, "format": "csv" | "parquet", "columns": [...]}
     A file that is absent (path null) is an empty table with the contract's columns; a file
     that lacks optional columns gets them as nulls (`union all by name`); extra columns are
     carried but never selected by staging.
 #}
 {% macro raw_relation(file_name, columns=none) -%}
-    {%- set raw_files = var('raw_files', {}) -%}
-    {%- if raw_files | length == 0 and file_name not in demo_seed_files() -%}
+    {%- set raw_files = build_input('raw_files', {}) -%}
+    {%- if build_input_pending() -%}
+        {#- dbt is parsing a build from the CLI: the files are known when the model runs -#}
+        ({{ empty_text_table(columns or ['no_rows']) }})
+    {%- elif raw_files | length == 0 and file_name not in demo_seed_files() -%}
         ({{ empty_text_table(columns or ['no_rows']) }})
     {%- elif raw_files | length == 0 and columns is none -%}
         {{ ref('raw_' ~ file_name) }}

@@ -48,7 +48,7 @@
 #}
 {% macro numbered_raw_rows(file_name, columns) -%}
     {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('numbered_raw_rows', 'retail_tiers')(file_name, columns)) }}{% endif %}
-    {%- set spec = var('raw_files', {}).get(file_name) or {} %}
+    {%- set spec = build_input('raw_files', {}).get(file_name) or {} %}
     {%- set invalid_text -%}
         {% if spec.get('invalid_text') -%}
         coalesce(contains(concat_ws('|', {{ columns | join(', ') }}), chr(65533)), false)
@@ -86,7 +86,7 @@
     when there are none (nothing is `in (null)`).
 #}
 {% macro excluded_statuses(file_name, reason) -%}
-    {%- set spec = var('raw_files', {}).get(file_name) or {} -%}
+    {%- set spec = build_input('raw_files', {}).get(file_name) or {} -%}
     {%- set found = [] -%}
     {%- for status, status_reason in (spec.get('excluded_statuses') or {}).items() -%}
         {%- if status_reason == reason -%}

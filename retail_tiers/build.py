@@ -2,9 +2,10 @@
 
 With `--input DIR` the structural part of `check` runs first (files, encoding, header, field
 counts), GB18030/GBK files get a UTF-8 copy in a cache folder beside the warehouse, and dbt
-gets the var `raw_files`; the demo seeds and the unit tests are excluded (unit tests belong
-to the demo build). Progress is one short line per finished node; the end is a summary read
-from the marts `row_accounting` and `quarantined_rows`.
+gets `raw_files` (a build input, in the environment: split_build_input); the demo seeds and
+the unit tests are excluded (unit tests belong to the demo build). Progress is one short
+line per finished node; the end is a summary read from the marts `row_accounting` and
+`quarantined_rows`.
 
 dbt builds a new file beside the warehouse, which replaces the warehouse only when the build
 passed (retail_tiers/build_state.py); a failed or killed build leaves the warehouse as it
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 Echo = Callable[[str], Any]
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
-RESERVED_VARS = {"raw_files", "append_transactions", "input_digests"}
+RESERVED_VARS = {"raw_files", "append_transactions", "input_digests"}  # the build inputs
 # vars that only move the history's month ends: models after staging, which every build
 # recomputes, depend on them, so changing them does not stop an appending build
 INCREMENT_FREE_VARS = {"as_of_date"}
@@ -514,6 +515,19 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def split_build_input(dbt_vars: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The --vars and the build inputs (RESERVED_VARS: the files, whether this build appends,
+    their digests) of a build's vars. The inputs go to dbt in the environment
+    (RETAIL_TIERS_BUILD_INPUT, read by macros/build_input.sql), not as --vars: they change with
+    every month's file, and dbt parses the whole project again (2-3 s) whenever the --vars
+    differ from the last build's."""
+    settings = {name: value for name, value in dbt_vars.items() if name not in RESERVED_VARS}
+    build_input = {name: value for name, value in dbt_vars.items() if name in RESERVED_VARS}
+    if build_input:
+        settings["build_input_from_environment"] = True
+    return settings, build_input
+
+
 def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[str, Any],
             summary: BuildSummary, echo: Echo) -> None:
     """Invoke dbt in-process; fills summary.nodes / summary.error / summary.success."""
@@ -525,9 +539,12 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
     # kept in main.build_results.
     args = [*dbt_args, "--project-dir", str(project), "--profiles-dir", str(project),
             "--log-level", "none", "--no-write-json"]
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars, ensure_ascii=False)]
-    with environment(RETAIL_TIERS_DB=str(warehouse)), lean_dbt_invocation():
+    settings, build_input = split_build_input(dbt_vars)
+    if settings:
+        args += ["--vars", json.dumps(settings, ensure_ascii=False)]
+    with environment(RETAIL_TIERS_DB=str(warehouse),
+                     RETAIL_TIERS_BUILD_INPUT=json.dumps(build_input, ensure_ascii=False)), \
+            lean_dbt_invocation():
         try:
             result = dbtRunner(callbacks=[progress.on_event]).invoke(args)
         finally:

@@ -111,7 +111,7 @@ class FileCheck:
         return "ok"
 
     def raw_files_entry(self, parts: list[FileCheck] | None = None) -> dict[str, Any]:
-        """This file's entry in the dbt var `raw_files` (see macros/raw_input.sql): one file,
+        """This file's entry in the build input `raw_files` (macros/raw_input.sql): one file,
         or the given parts of a file split in several (all of them by default), with the
         name each part's rows are recorded under (`file_names`)."""
         entry = {

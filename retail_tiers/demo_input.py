@@ -1,5 +1,5 @@
-"""The demo files under seeds/demo as `retail-tiers build` reads them: the `raw_files` var
-(macros/raw_input.sql) that points staging at the files themselves."""
+"""The demo files under seeds/demo as `retail-tiers build` reads them: the `raw_files` build input
+(macros/raw_input.sql, macros/build_input.sql) that points staging at the files themselves."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ DEMO_DESCRIPTION = "demo data (seeds/demo)"
 
 
 def demo_raw_files(project: Path) -> dict[str, Any]:
-    """The `raw_files` var for the demo files under `project`/seeds/demo.
+    """`raw_files` for the demo files under `project`/seeds/demo.
 
     `retail-tiers build` reads them like a user's CSV files instead of loading them as dbt
     seeds first (5 seed nodes, about a second of a 10-second demo build); a plain `dbt build`

@@ -1,7 +1,8 @@
 """The project's lean materializations (macros/materializations.sql): a model that fails
 (SQL or Python) leaves its previous relation as it was, a relation can change between table
-and view, an incremental model appends (dbt-duckdb's materialization) and a full refresh
-rebuilds it (the lean one), and nothing is left behind. Plain `dbt run` on a tiny project, so
+and view, an incremental model appends (dbt-duckdb's materialization) only in a build that appends
+(var append_transactions, macros/build_input.sql), and is rebuilt (the lean one) by a full
+refresh or any other build, and nothing is left behind. Plain `dbt run` on a tiny project, so
 that a failure is not hidden by `retail-tiers build`, which works on a copy of the
 warehouse."""
 
@@ -13,6 +14,8 @@ import duckdb
 from conftest import tiny_project
 
 from retail_tiers.build import close_dbt_connections, environment
+
+APPENDING = '{"append_transactions": true}'
 
 
 def write_models(project: Path, models: dict[str, tuple[str, str]]) -> None:
@@ -58,7 +61,7 @@ def relations(warehouse: Path) -> dict[str, tuple[str, list[tuple]]]:
 
 
 def test_a_failed_model_keeps_its_relation_and_types_can_change(tmp_path: Path) -> None:
-    project = tiny_project(tmp_path, {}, macros=("materializations.sql",))
+    project = tiny_project(tmp_path, {}, macros=("materializations.sql", "build_input.sql"))
     warehouse = tmp_path / "warehouse.duckdb"
     write_models(project, {
         "numbers": ("table", "select 1 as n union all select 2"),
@@ -78,18 +81,25 @@ def test_a_failed_model_keeps_its_relation_and_types_can_change(tmp_path: Path) 
         "doubled": ("view", "select m from no_such_table"),
     })
     write_python_model(project, None)
-    assert not dbt_run(project, warehouse)
+    assert not dbt_run(project, warehouse, "--vars", APPENDING)
     assert relations(warehouse) == {**built, "appended": ("BASE TABLE", [(7,), (7,)])}
 
     # a table becomes a view and a view a table, and the rebuilt view reads the new table; a
-    # full refresh builds the incremental model again
+    # full refresh builds the incremental model again, even in an appending build
     write_models(project, {
         "numbers": ("view", "select 5 as n"),
         "doubled": ("table", "select n * 2 as m from {{ ref('numbers') }}"),
     })
     write_python_model(project, 4)
-    assert dbt_run(project, warehouse, "--full-refresh")
+    assert dbt_run(project, warehouse, "--full-refresh", "--vars", APPENDING)
     assert relations(warehouse) == {"numbers": ("VIEW", [(5,)]),
                                     "doubled": ("BASE TABLE", [(10,)]),
                                     "appended": ("BASE TABLE", [(7,)]),
                                     "fitted": ("BASE TABLE", [(4,)])}
+
+    # an incremental model appends only in a build that appends new monthly files; any other
+    # build (here a plain run of it) builds it again
+    assert dbt_run(project, warehouse, "--select", "appended", "--vars", APPENDING)
+    assert relations(warehouse)["appended"] == ("BASE TABLE", [(7,), (7,)])
+    assert dbt_run(project, warehouse, "--select", "appended")
+    assert relations(warehouse)["appended"] == ("BASE TABLE", [(7,)])

@@ -9,12 +9,12 @@
       - CSV: header row, comma, double quotes (a quote inside a value doubled), every column
         text (no schema inference), quoted values may span lines (multiLine);
       - Parquet: the columns cast to text.
-    Without input (var `raw_files` empty) the demo's CSV files under seeds/demo are read
+    Without input (`raw_files` empty) the demo's CSV files under seeds/demo are read
     directly (the demo seeds are not loaded on Spark). File order is Spark's
     monotonically_increasing_id(), which follows the file's bytes for one file.
 #}
 {% macro spark__raw_relation(file_name, columns) -%}
-    {%- set raw_files = var('raw_files', {}) -%}
+    {%- set raw_files = build_input('raw_files', {}) -%}
     {%- set parts = [] -%}
     {%- if raw_files | length == 0 -%}
         {%- if file_name in demo_seed_files() -%}
@@ -93,7 +93,7 @@
 
 {# spark__numbered_raw_rows: as numbered_raw_rows (macros/staging_helpers.sql), on Spark. #}
 {% macro spark__numbered_raw_rows(file_name, columns) -%}
-    {%- set spec = var('raw_files', {}).get(file_name) or {} %}
+    {%- set spec = build_input('raw_files', {}).get(file_name) or {} %}
     select
         row_number() over (partition by raw_file_name order by read_order) as source_row_number,
         raw_file_name,

@@ -7,7 +7,7 @@
     first_changed_on_query), each of which scanned every loaded line before. Empty in every
     other build.
 -#}
-{%- set appending = var('append_transactions', false) %}
+{%- set appending = build_input('append_transactions', false) %}
 with
 
 clean_lines as (

@@ -19,7 +19,7 @@
     materialized='incremental',
     incremental_strategy=keyed_increment_strategy(),
     unique_key='month_end_on',
-    full_refresh=not var('append_transactions', false),
+    full_refresh=full_refresh_unless_appending(),
     on_schema_change='fail',
     post_hook=["{{ drop_month_ends_left_behind() }}"],
 ) }}

@@ -14,7 +14,7 @@
     materialized='incremental',
     incremental_strategy=keyed_increment_strategy(),
     unique_key='customer_id',
-    full_refresh=not var('append_transactions', false),
+    full_refresh=full_refresh_unless_appending(),
     on_schema_change='fail',
     post_hook=["{{ drop_orders_moved_away() }}"],
 ) }}

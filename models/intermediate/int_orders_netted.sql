@@ -18,7 +18,7 @@
     materialized='incremental',
     incremental_strategy=keyed_increment_strategy(),
     unique_key='order_id',
-    full_refresh=not var('append_transactions', false),
+    full_refresh=full_refresh_unless_appending(),
     on_schema_change='fail',
 ) }}
 {%- set appending = is_appending() %}

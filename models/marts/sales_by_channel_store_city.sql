@@ -20,7 +20,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    full_refresh=not var('append_transactions', false),
+    full_refresh=full_refresh_unless_appending(),
     on_schema_change='fail',
     pre_hook="{{ clear_recomputed_months(also_where=\"dimension in ('city', 'all')\") }}",
 ) }}

@@ -13,14 +13,15 @@
 
     Appending (issue 15's monthly increments): when `retail-tiers build` finds only new
     transactions files since the last build (retail_tiers/increments.py), it passes just those
-    and var append_transactions; the model then appends their lines to the table it keeps, and
-    a new line whose id a clean line of an earlier file already holds is a duplicate. Every
-    other build replaces the table (full_refresh), as a plain `dbt build` does.
+    and append_transactions (macros/build_input.sql); the model then appends their lines to
+    the table it keeps, and a new line whose id a clean line of an earlier file already holds
+    is a duplicate. Every other build replaces the table (full_refresh), as a plain
+    `dbt build` does.
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    full_refresh=not var('append_transactions', false),
+    full_refresh=full_refresh_unless_appending(),
 ) }}
 {%- set appending = is_appending() -%}
 {%- set columns = [

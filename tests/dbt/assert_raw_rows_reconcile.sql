@@ -11,7 +11,7 @@
       source_row_numbers as rows, the smallest 1 and the largest raw_rows), and its clean and
       quarantined counts are the ones row_accounting reports;
     - transactions given in several files (transactions/2026-11.csv, ...): each file's lines
-      are numbered 1..its rows; a build that appended new files (var append_transactions)
+      are numbered 1..its rows; a build that appended new files (append_transactions)
       compares the raw count with the staged lines of those files only, and checks the
       numbering of those files only;
     - the quarantined_rows mart lists exactly the quarantined rows of the file;
@@ -27,7 +27,7 @@ with
 
 raw_counts as (
     {%- for file_name, model_name in staging_models.items() %}
-    {%- set counted_rows = (var('raw_files', {}).get(file_name) or {}).get('rows') %}
+    {%- set counted_rows = (build_input('raw_files', {}).get(file_name) or {}).get('rows') %}
     select
         '{{ file_name }}' as source_file,
         {%- if counted_rows is number %}
@@ -46,7 +46,7 @@ raw_counts as (
 transactions_read as (
     select *
     from {{ ref('stg_transactions') }}
-    {%- if var('append_transactions', false) %}
+    {%- if build_input('append_transactions', false) %}
     where raw_file_name in ({{ appended_transaction_files() }})
     {%- endif %}
 ),
