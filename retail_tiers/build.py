@@ -515,6 +515,21 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def working_directory(folder: Path) -> Iterator[None]:
+    """The process's working directory is `folder` while the block runs."""
+    try:
+        saved: str | None = os.getcwd()
+    except OSError:  # the working directory was removed
+        saved = None
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.chdir(saved)
+
+
 def split_build_input(dbt_vars: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The --vars and the build inputs (RESERVED_VARS: the files, whether this build appends,
     their digests) of a build's vars. The inputs go to dbt in the environment
@@ -537,14 +552,22 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
     # --no-write-json: no manifest.json / run_results.json in the target folder (writing the
     # manifest twice costs seconds per build); node results come back in `result` and are
     # kept in main.build_results.
+    project = project.resolve()
     args = [*dbt_args, "--project-dir", str(project), "--profiles-dir", str(project),
             "--log-level", "none", "--no-write-json"]
     settings, build_input = split_build_input(dbt_vars)
     if settings:
         args += ["--vars", json.dumps(settings, ensure_ascii=False)]
-    with environment(RETAIL_TIERS_DB=str(warehouse),
-                     RETAIL_TIERS_BUILD_INPUT=json.dumps(build_input, ensure_ascii=False)), \
-            lean_dbt_invocation():
+    # dbt's profile names the warehouse file by its name in dbt's working directory (its
+    # folder), not by its full path: the path is part of what dbt compares before reusing its
+    # parse of the project, so a warehouse in another folder (a moved one, or each test's
+    # own) can reuse a parse too. The dbt folders set as relative paths stay where they were.
+    folders = {name: str(Path(os.environ[name]).resolve())
+               for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH") if os.environ.get(name)}
+    with environment(RETAIL_TIERS_DB=warehouse.name,
+                     RETAIL_TIERS_BUILD_INPUT=json.dumps(build_input, ensure_ascii=False),
+                     **folders), \
+            working_directory(warehouse.parent), lean_dbt_invocation():
         try:
             result = dbtRunner(callbacks=[progress.on_event]).invoke(args)
         finally:
@@ -561,6 +584,8 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
         summary.error = "dbt build failed: " + (progress.last_error or "see the dbt log")
     if summary.error and "could not set lock" in summary.error.lower():
         summary.error = lock_message(warehouse, Exception(summary.error)) or summary.error
+    if summary.error:  # dbt knew the file by its name alone: say where it is
+        summary.error = summary.error.replace(f'"{warehouse.name}"', f'"{warehouse}"')
 
 
 def close_dbt_connections() -> None:

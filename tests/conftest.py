@@ -91,11 +91,13 @@ def run_cli(args: Sequence[str], workspace: Workspace, *, in_process: bool = Tru
     """
     env = {**workspace.env, **(extra_env or {})}
     workspace.root.mkdir(parents=True, exist_ok=True)
+    parse = ParseSharing.for_run(args, env)
     if not in_process:
         completed = subprocess.run(
             [str(CLI_EXECUTABLE), *args], env={**os.environ, **env}, capture_output=True,
             text=True, cwd=workspace.root, timeout=600, check=False,
         )
+        parse.keep()
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
     import cli
@@ -116,7 +118,42 @@ def run_cli(args: Sequence[str], workspace: Workspace, *, in_process: bool = Tru
             sys.stderr.flush()
         out_text = stdout.getvalue().decode("utf-8", "replace")
         err_text = stderr.getvalue().decode("utf-8", "replace")
+    parse.keep()
     return CliResult(exit_code, out_text, err_text)
+
+
+PARSE_FILE = "partial_parse.msgpack"
+
+
+@dataclass(frozen=True)
+class ParseSharing:
+    """dbt's parse of the project, shared by the builds of one test worker: a build in a new
+    workspace starts from the worker's last parse (`RETAIL_TIERS_TEST_PARSE`, set by the
+    session fixture shared_dbt_parse), instead of parsing the whole project again (2-3 s).
+    dbt checks the copied parse against the project, the settings and the profile, and parses
+    again if anything differs, so a copy can cost time but never change a build. Only builds
+    of this project with its default settings keep their parse for the next one."""
+
+    target_file: Path | None
+    keeps: bool
+
+    @classmethod
+    def for_run(cls, args: Sequence[str], env: Mapping[str, str]) -> ParseSharing:
+        shared = os.environ.get("RETAIL_TIERS_TEST_PARSE")
+        if not shared or not args or args[0] != "build" or "DBT_TARGET_PATH" not in env:
+            return cls(None, False)
+        target_file = Path(env["DBT_TARGET_PATH"]) / PARSE_FILE
+        if not target_file.exists() and Path(shared).is_file():
+            target_file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shared, target_file)
+        keeps = ("RETAIL_TIERS_PROJECT_DIR" not in env
+                 and not any(arg in ("--var", "--as-of") for arg in args))
+        return cls(target_file, keeps)
+
+    def keep(self) -> None:
+        shared = os.environ.get("RETAIL_TIERS_TEST_PARSE")
+        if shared and self.keeps and self.target_file is not None and self.target_file.is_file():
+            shutil.copyfile(self.target_file, shared)
 
 
 # The longest-running test modules, longest first (seconds of one xdist worker in `make test`,
@@ -160,6 +197,19 @@ def jinja_code_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
         os.environ.pop("RETAIL_TIERS_JINJA_CACHE", None)
     else:
         os.environ["RETAIL_TIERS_JINJA_CACHE"] = saved
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_dbt_parse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this worker's builds share dbt's parse of the project (ParseSharing)."""
+    shared = tmp_path_factory.getbasetemp() / f"dbt-{PARSE_FILE}"
+    saved = os.environ.get("RETAIL_TIERS_TEST_PARSE")
+    os.environ["RETAIL_TIERS_TEST_PARSE"] = str(shared)
+    yield shared
+    if saved is None:
+        os.environ.pop("RETAIL_TIERS_TEST_PARSE", None)
+    else:
+        os.environ["RETAIL_TIERS_TEST_PARSE"] = saved
 
 
 @pytest.fixture(scope="session")

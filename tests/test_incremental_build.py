@@ -281,16 +281,18 @@ def test_a_changed_or_removed_file_or_full_refresh_reads_everything(
     (folder / "transactions" / last.name).unlink(missing_ok=True)  # added by the test above
     workspace = copy_of(first_build, tmp_path / "workspace")
     parts = sorted((folder / "transactions").iterdir())
-    output = build(workspace, folder, *WINDOW, "--full-refresh")
-    assert "full build: --full-refresh" in output
+    # dbt's parse of the project, made by the first build in another folder
     parsed = workspace.root / "target" / "partial_parse.msgpack"
     parsed_project = parsed.read_bytes()
+    output = build(workspace, folder, *WINDOW, "--full-refresh")
+    assert "full build: --full-refresh" in output
     with parts[1].open("a", encoding="utf-8") as handle:
         handle.write(parts[1].read_text(encoding="utf-8").splitlines()[1] + "\n")
     output = build(workspace, folder, *WINDOW)
     assert f"full build: transactions/{parts[1].name} changed since the last build" in output
-    # other files, same settings: dbt reused its parse of the project (it rewrites the file
-    # after parsing), as the files reach dbt as build inputs, not --vars
+    # a warehouse in another folder and other files, with the same settings: dbt reused its
+    # parse (it rewrites the file after parsing), as dbt's profile names the warehouse by its
+    # file name in its folder and the files reach dbt as build inputs, not --vars
     assert parsed.read_bytes() == parsed_project
     parts[2].unlink()
     output = build(workspace, folder, *WINDOW)
