@@ -65,23 +65,47 @@ LAYERS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Starts the stage's command from a small process of its own and prints the command's
+# resource usage (wait4): a child started from the bench itself is charged the bench's own peak
+# memory at exec (Linux carries the old memory's high-water mark into ru_maxrss, and Python
+# starts children with vfork), about 450 MiB after the DuckDB calibration; from this launcher
+# it is the launcher's few MiB.
+STAGE_LAUNCHER = (
+    "import json, os, subprocess, sys\n"
+    "report = os.fdopen(int(sys.argv[1]), 'w')\n"
+    "process = subprocess.Popen(sys.argv[2:], pass_fds=())\n"
+    "_, status, usage = os.wait4(process.pid, 0)\n"
+    "report.write(json.dumps([os.waitstatus_to_exitcode(status),\n"
+    "                         usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))\n"
+)
+
+
 def run_stage(
     name: str, command: Sequence[str], env: dict[str, str], cwd: Path
 ) -> dict[str, float]:
     """Run one stage as a child process: its wall seconds, CPU seconds (user + system, every
     thread of the child and its own children) and peak RSS."""
     print(f"bench: {name}: {' '.join(command)}", flush=True)
+    read_end, write_end = os.pipe()
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd)
-    # wait4 returns this child's own resource usage: ru_maxrss is its peak RSS in KiB.
-    _, status, usage = os.wait4(process.pid, 0)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", STAGE_LAUNCHER, str(write_end), *command], env=env, cwd=cwd,
+            pass_fds=(write_end,))
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as reading:
+        report = reading.read()
+    process.wait()
     wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"bench: stage {name} failed with exit code {process.returncode}")
+    if process.returncode != 0 or not report:
+        raise SystemExit(f"bench: stage {name} failed (launcher exit code {process.returncode})")
+    returncode, cpu_seconds, peak_kib = json.loads(report)
+    if returncode != 0:
+        raise SystemExit(f"bench: stage {name} failed with exit code {returncode}")
     return {"wall_seconds": round(wall, 2),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-            "peak_memory_mib": round(usage.ru_maxrss / 1024, 1)}
+            "cpu_seconds": round(cpu_seconds, 1),
+            "peak_memory_mib": round(peak_kib / 1024, 1)}
 
 
 def repeated_stage(name: str, command: Sequence[str], env: dict[str, str], cwd: Path,
