@@ -22,6 +22,8 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from retail_tiers.build import environment
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TESTS_DIR = PROJECT_DIR / "tests"
 CLI_EXECUTABLE = PROJECT_DIR / ".venv" / "bin" / "retail-tiers"
@@ -190,26 +192,16 @@ def jinja_code_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     root for the session, shared by the xdist workers, never in the user's ~/.cache."""
     root = tmp_path_factory.getbasetemp()
     folder = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "jinja-cache"
-    saved = os.environ.get("RETAIL_TIERS_JINJA_CACHE")
-    os.environ["RETAIL_TIERS_JINJA_CACHE"] = str(folder)
-    yield folder
-    if saved is None:
-        os.environ.pop("RETAIL_TIERS_JINJA_CACHE", None)
-    else:
-        os.environ["RETAIL_TIERS_JINJA_CACHE"] = saved
+    with environment(RETAIL_TIERS_JINJA_CACHE=str(folder)):
+        yield folder
 
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_dbt_parse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Where this worker's builds share dbt's parse of the project (ParseSharing)."""
     shared = tmp_path_factory.getbasetemp() / f"dbt-{PARSE_FILE}"
-    saved = os.environ.get("RETAIL_TIERS_TEST_PARSE")
-    os.environ["RETAIL_TIERS_TEST_PARSE"] = str(shared)
-    yield shared
-    if saved is None:
-        os.environ.pop("RETAIL_TIERS_TEST_PARSE", None)
-    else:
-        os.environ["RETAIL_TIERS_TEST_PARSE"] = saved
+    with environment(RETAIL_TIERS_TEST_PARSE=str(shared)):
+        yield shared
 
 
 @pytest.fixture(scope="session")
