@@ -543,6 +543,22 @@ def split_build_input(dbt_vars: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     return settings, build_input
 
 
+def dbt_environment(warehouse: Path, build_input: dict[str, Any]) -> dict[str, str]:
+    """The environment variables of a dbt run in the warehouse's folder (working_directory).
+
+    dbt's profile names the warehouse file by its name in dbt's working directory, not by its
+    full path: the path is part of what dbt compares before reusing its parse of the project,
+    so a warehouse in another folder (a moved one, or each test's own) can reuse a parse too.
+    dbt puts a relative DBT_TARGET_PATH under the project, wherever it runs, and a relative
+    DBT_LOG_PATH under the working directory: that one is made absolute here, so the logs stay
+    where they were."""
+    values = {"RETAIL_TIERS_DB": warehouse.name,
+              "RETAIL_TIERS_BUILD_INPUT": json.dumps(build_input, ensure_ascii=False)}
+    if os.environ.get("DBT_LOG_PATH"):
+        values["DBT_LOG_PATH"] = str(Path(os.environ["DBT_LOG_PATH"]).resolve())
+    return values
+
+
 def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[str, Any],
             summary: BuildSummary, echo: Echo) -> None:
     """Invoke dbt in-process; fills summary.nodes / summary.error / summary.success."""
@@ -558,15 +574,7 @@ def run_dbt(project: Path, warehouse: Path, dbt_args: list[str], dbt_vars: dict[
     settings, build_input = split_build_input(dbt_vars)
     if settings:
         args += ["--vars", json.dumps(settings, ensure_ascii=False)]
-    # dbt's profile names the warehouse file by its name in dbt's working directory (its
-    # folder), not by its full path: the path is part of what dbt compares before reusing its
-    # parse of the project, so a warehouse in another folder (a moved one, or each test's
-    # own) can reuse a parse too. The dbt folders set as relative paths stay where they were.
-    folders = {name: str(Path(os.environ[name]).resolve())
-               for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH") if os.environ.get(name)}
-    with environment(RETAIL_TIERS_DB=warehouse.name,
-                     RETAIL_TIERS_BUILD_INPUT=json.dumps(build_input, ensure_ascii=False),
-                     **folders), \
+    with environment(**dbt_environment(warehouse, build_input)), \
             working_directory(warehouse.parent), lean_dbt_invocation():
         try:
             result = dbtRunner(callbacks=[progress.on_event]).invoke(args)

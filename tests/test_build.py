@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import PROJECT_DIR, CliResult, Workspace, run_cli, tiny_project
 
-from retail_tiers.build import parse_as_of, parse_extra_vars
+from retail_tiers.build import dbt_environment, parse_as_of, parse_extra_vars
 from retail_tiers.build_state import read_state
 from retail_tiers.compare import compare
 from retail_tiers.errors import RetailTiersError
@@ -131,6 +131,24 @@ def test_bad_vars_are_one_line_errors(workspace: Workspace, argument: str, messa
     assert result.exit_code == 1
     assert message in result.error
     assert not workspace.warehouse.exists()
+
+
+def test_dbt_names_the_warehouse_by_its_file_name_and_the_logs_stay_put(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt runs in the warehouse's folder and its profile gets the file name alone (so a parse
+    is reused in another folder); the build inputs go in the environment. A relative
+    DBT_LOG_PATH, which dbt reads from the working directory, is made absolute from the one
+    the build started in; a relative DBT_TARGET_PATH, which dbt puts under the project
+    wherever it runs, is left alone."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DBT_LOG_PATH", "logs")
+    monkeypatch.setenv("DBT_TARGET_PATH", "target")
+    warehouse = tmp_path / "warehouse" / ".retail_tiers.duckdb.build-next.tmp"
+    assert dbt_environment(warehouse, {"append_transactions": True}) == {
+        "RETAIL_TIERS_DB": ".retail_tiers.duckdb.build-next.tmp",
+        "RETAIL_TIERS_BUILD_INPUT": '{"append_transactions": true}',
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
 
 
 # ---- failures, on a tiny dbt project ----------------------------------------------------------
