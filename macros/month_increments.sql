@@ -2,14 +2,15 @@
     Month ends recomputed by an appending build (issue 15's monthly increments, after staging).
 
     When `retail-tiers build` appends new transactions files (build_input
-    append_transactions, macros/build_input.sql), a model by month end (int_month_ends_cut_points, int_customer_months_classified: config
-    incremental, unique_key month_end_on, full_refresh unless appending, post-hook
-    drop_month_ends_left_behind) keeps the rows of the month ends the new lines cannot change and
-    recomputes the others. A month end E can change when a new clean line is dated on or
-    before E, and when it is new to the history or is its first month end (whose previous_*
-    state is null by definition: the window moved). Lines are placed conservatively: every
-    line of an order that a new line belongs to counts, so a line that changes an earlier
-    order's attributes moves the bound back to that order's first day. The build planner
+    append_transactions, macros/build_input.sql), a model by month end
+    (int_month_ends_cut_points, int_customer_months_classified: config incremental, unique_key
+    month_end_on, full_refresh unless appending, post-hook drop_month_ends_left_behind) keeps
+    the rows of the month ends the new lines cannot change and recomputes the others. A month
+    end E can change when a new clean line is dated on or before E, and when it is new to the
+    history or is its first month end (whose previous_* state is null by definition: the
+    window moved). Lines are placed conservatively: every line of an order that a new line
+    belongs to counts, so a line that changes an earlier order's attributes moves the bound
+    back to that order's first day. The build planner
     (retail_tiers/increments.py) rebuilds everything instead when the models, rules,
     settings or an earlier file changed.
 

@@ -13,10 +13,10 @@
 #}
 {% macro raw_relation(file_name, columns=none) -%}
     {%- set raw_files = build_input('raw_files', {}) -%}
-    {%- if build_input_pending() -%}
-        {#- dbt is parsing a build from the CLI: the files are known when the model runs -#}
-        ({{ empty_text_table(columns or ['no_rows']) }})
-    {%- elif raw_files | length == 0 and file_name not in demo_seed_files() -%}
+    {#- an empty table also while dbt parses a build from the CLI (build_input_pending): its
+        files are known when the model runs -#}
+    {%- if build_input_pending()
+            or (raw_files | length == 0 and file_name not in demo_seed_files()) -%}
         ({{ empty_text_table(columns or ['no_rows']) }})
     {%- elif raw_files | length == 0 and columns is none -%}
         {{ ref('raw_' ~ file_name) }}

@@ -73,7 +73,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
 STAGE_LAUNCHER = (
     "import json, os, subprocess, sys\n"
     "report = os.fdopen(int(sys.argv[1]), 'w')\n"
-    "process = subprocess.Popen(sys.argv[2:], pass_fds=())\n"
+    "process = subprocess.Popen(sys.argv[2:])\n"
     "_, status, usage = os.wait4(process.pid, 0)\n"
     "report.write(json.dumps([os.waitstatus_to_exitcode(status),\n"
     "                         usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))\n"
