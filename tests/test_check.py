@@ -4,6 +4,7 @@ answers; streaming encoding checks against Python's whole-file decoding."""
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -312,6 +313,21 @@ def test_utf8_file_with_a_gbk_line_quarantines_that_line(make_raw: MakeRaw,
     assert [row[:2] for row in staged if row[1] is not None] == [(20, "invalid_encoding")]
     assert {row[2] for row in staged if row[1] is None} == {"生鲜食品"}
     assert len(staged) == 39
+    # the numbered lines a staging model holds store only what varies from line to line
+    # (macros/staging_helpers.sql, numbered_raw_shape): here the flag of the bad line, but not
+    # the contract columns the file lacks, nor the one file's name
+    assert numbered_lines_columns(workspace, "stg_transactions") == [
+        "source_row_number", *[f"raw_{name}" for name in transaction(1)], "has_invalid_text"]
+    # the customers file is absent: nothing but the numbering
+    assert numbered_lines_columns(workspace, "stg_customers") == ["source_row_number"]
+
+
+def numbered_lines_columns(workspace: Workspace, model: str) -> list[str]:
+    """The columns of the `numbered_lines` CTE of a staging model, as dbt compiled it."""
+    compiled = next(workspace.root.glob(f"target/compiled/**/staging/{model}.sql"))
+    body = compiled.read_text(encoding="utf-8").split("numbered_lines as materialized (", 1)[1]
+    select_list = body.split("\n    from ", 1)[0]
+    return re.findall(r" as (\w+)", select_list)
 
 
 def test_utf8_file_with_a_gbk_line_is_not_read_as_gb18030(make_raw: MakeRaw) -> None:

@@ -12,8 +12,12 @@
 with
 
 {#- materialized: see numbered_raw_rows (macros/staging_helpers.sql) #}
-numbered {{ cte_materialized() }} (
+numbered_lines {{ cte_materialized() }} (
     {{ numbered_raw_rows('campaign_contacts', columns) }}
+),
+
+numbered {{ cte_inlined() }} (
+    {{ numbered_raw_columns('campaign_contacts', columns, 'numbered_lines') }}
 ),
 
 parsed as (

@@ -14,8 +14,12 @@
 with
 
 {#- materialized: see numbered_raw_rows (macros/staging_helpers.sql) #}
-numbered {{ cte_materialized() }} (
+numbered_lines {{ cte_materialized() }} (
     {{ numbered_raw_rows('campaigns', columns) }}
+),
+
+numbered {{ cte_inlined() }} (
+    {{ numbered_raw_columns('campaigns', columns, 'numbered_lines') }}
 ),
 
 parsed as (

@@ -10,8 +10,12 @@
 
 with
 
-numbered as (
+numbered_lines as (
     {{ numbered_raw_rows('customer_identities', columns) }}
+),
+
+numbered {{ cte_inlined() }} (
+    {{ numbered_raw_columns('customer_identities', columns, 'numbered_lines') }}
 ),
 
 parsed as (

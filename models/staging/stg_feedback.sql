@@ -14,8 +14,12 @@
 
 with
 
-numbered as (
+numbered_lines as (
     {{ numbered_raw_rows('feedback', columns) }}
+),
+
+numbered {{ cte_inlined() }} (
+    {{ numbered_raw_columns('feedback', columns, 'numbered_lines') }}
 ),
 
 parsed as (

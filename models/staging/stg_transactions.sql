@@ -33,8 +33,12 @@
 with
 
 {#- materialized: see numbered_raw_rows (macros/staging_helpers.sql) #}
-numbered {{ cte_materialized() }} (
+numbered_lines {{ cte_materialized() }} (
     {{ numbered_raw_rows('transactions', columns) }}
+),
+
+numbered {{ cte_inlined() }} (
+    {{ numbered_raw_columns('transactions', columns, 'numbered_lines') }}
 ),
 
 {#- Ids on more than one line of the files read, whatever the lines' state, found from the
