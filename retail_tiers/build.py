@@ -50,6 +50,7 @@ from retail_tiers.increments import (
     BuildInputs,
     BuildPlan,
     InputFile,
+    file_digest,
     input_files,
     plan_build,
     project_digest,
@@ -71,6 +72,12 @@ INCREMENT_FREE_VARS = {"as_of_date"}
 # raw files other than transactions whose rows reach every month of the history: a change
 # in one rebuilds everything (models by month end keep the months an append cannot change)
 LOOKUP_FILES = ("customer_identities",)
+# raw files besides transactions that an appending build stages again only when they changed:
+# one that holds the same bytes, read the same way, as at the last build, and has no row
+# quarantined as future_timestamp (the load date moves, so such a row may be clean now) keeps
+# its staging table as it was; its model and tests are left out of the build
+KEPT_WHEN_UNCHANGED = ("customers", "campaigns", "campaign_contacts", "feedback",
+                       "customer_identities")
 RESOURCE_LABELS = {"unit_test": "unit test"}
 STATUS_LABELS = {"success": "ok", "pass": "ok", "fail": "FAIL", "error": "ERROR",
                  "warn": "warn", "skipped": "skipped", "runtime error": "ERROR"}
@@ -262,13 +269,15 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
                   echo: Echo) -> BuildSummary:
     """The input check and the build, holding the build lock."""
     start_from = None
+    excluded = ["path:seeds/demo", "resource_type:unit_test"]
     if options.input_dir is not None:
         raw_files, description, report = prepare_input(
             options.input_dir, options.encoding, warehouse, echo, sheet=options.sheet,
             preset=options.preset, recall=not options.full_refresh)
         dbt_vars["raw_files"] = raw_files
         transactions = report.file("transactions")
-        plan = plan_increment(report, project, warehouse, dbt_vars, options.full_refresh)
+        plan = plan_increment(report, project, warehouse, dbt_vars, options.full_refresh,
+                              sheet=options.sheet)
         if plan.is_append:
             new_names = {item.name for item in plan.new_files}
             raw_files["transactions"] = {
@@ -278,13 +287,19 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
             dbt_vars["append_transactions"] = True
             start_from = warehouse
             echo(f"  appending {plan.reason} to the warehouse's transactions")
+            if plan.kept:
+                excluded += [f"stg_{name}" for name in plan.kept]
+                shown = [report.file(name).display for name in plan.kept
+                         if report.file(name).path is not None]
+                if shown:
+                    echo(f"  unchanged since the last build, kept as staged: {', '.join(shown)}")
         else:
             echo(f"  full build: {plan.reason}")
     else:
         # the demo files read directly, as a user's files are, not loaded as seeds first
         dbt_vars["raw_files"] = demo_raw_files(project)
         description = DEMO_DESCRIPTION
-    dbt_args += ["--exclude", "path:seeds/demo", "resource_type:unit_test"]
+    dbt_args += ["--exclude", *excluded]
     summary = BuildSummary(success=False, input_description=description, as_of=as_of,
                            dbt_vars=dbt_vars, started_at=started_at)
     base_run_id = current_run_id(warehouse)
@@ -431,12 +446,14 @@ def prepare_input(input_dir: Path, encoding: str | None, warehouse: Path,
 
 
 def plan_increment(report: CheckReport, project: Path, warehouse: Path,
-                   dbt_vars: dict[str, Any], full_refresh: bool) -> BuildPlan:
-    """Append the new transactions files to the warehouse, or build everything (and why).
+                   dbt_vars: dict[str, Any], full_refresh: bool,
+                   sheet: str | None = None) -> BuildPlan:
+    """Append the new transactions files to the warehouse, or build everything (and why);
+    in an append, the other raw files that are kept as staged (KEPT_WHEN_UNCHANGED).
 
     Records in dbt_vars["input_digests"] what this build is made from (every transactions
-    file by content, and the project's code, rules and settings), so the next build can tell;
-    build_runs.vars_json keeps it.
+    file by content, the project's code, rules and settings, and how each other raw file was
+    read), so the next build can tell; build_runs.vars_json keeps it.
     """
     if report.preset is not None:
         return BuildPlan("full", "an import preset's files are always read whole")
@@ -447,49 +464,62 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
     settings = {name: value for name, value in dbt_vars.items()
                 if name not in RESERVED_VARS and name not in INCREMENT_FREE_VARS}
     lookups = lookup_files(report)
-    current = BuildInputs(files, project_digest(project, settings), lookups)
+    side_files = read_side_files(report, sheet)
+    current = BuildInputs(files, project_digest(project, settings), lookups, side_files)
     dbt_vars["input_digests"] = {"project": current.project_digest,
                                  "files": [[item.name, item.digest] for item in files],
-                                 "lookups": [[item.name, item.digest] for item in lookups]}
+                                 "lookups": [[item.name, item.digest] for item in lookups],
+                                 "side_files": [[item.name, item.digest]
+                                                for item in side_files]}
     load_date = str(dbt_vars.get("load_date") or dt.date.today().isoformat())
-    previous, due_lines = recorded_inputs(warehouse, load_date)
+    previous, due_lines, with_future_rows = recorded_inputs(warehouse, load_date)
     plan = plan_build(previous, current, full_refresh=full_refresh)
     if plan.is_append and due_lines:
         lines = f"{due_lines:,} line{'s' if due_lines > 1 else ''}"
         return BuildPlan("full", f"{lines} quarantined as future_timestamp are dated on or "
                                  f"before {load_date} now, so every file is read again")
+    if plan.is_append and previous is not None:
+        unchanged = set(previous.side_files) & set(side_files)
+        plan.kept = [item.name for item in side_files
+                     if item in unchanged and item.name not in with_future_rows]
     return plan
 
 
-def recorded_inputs(warehouse: Path, load_date: str) -> tuple[BuildInputs | None, int]:
-    """What the warehouse was built from (None if unknown), and how many of its lines were
+def recorded_inputs(warehouse: Path,
+                    load_date: str) -> tuple[BuildInputs | None, int, set[str]]:
+    """What the warehouse was built from (None if unknown); how many of its lines were
     quarantined as future_timestamp but are no longer after the load date (they would be
-    clean now)."""
+    clean now); and which of the other raw files (KEPT_WHEN_UNCHANGED) have rows quarantined
+    as future_timestamp."""
     if not warehouse.is_file():
-        return None, 0
+        return None, 0, set()
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error:
-        return None, 0  # current_run_id has already said what is wrong with the file
+        return None, 0, set()  # current_run_id has already said what is wrong with the file
     try:
         found = con.execute(
             "select vars_json from main.build_runs where success order by started_at desc "
             "limit 1").fetchall()
         recorded = json.loads(found[0][0] or "{}").get("input_digests") if found else None
         if not recorded:
-            return None, 0
+            return None, 0, set()
         future = con.execute(
             "select count(*) from staging.stg_transactions "
             "where quarantine_reason = 'future_timestamp' and ordered_on <= cast(? as date)",
             [load_date]).fetchone()
+        with_future_rows = {name for name in KEPT_WHEN_UNCHANGED if con.execute(
+            f"select count(*) from staging.stg_{name} "
+            "where quarantine_reason = 'future_timestamp'").fetchone()[0]}
     except duckdb.Error:
-        return None, 0
+        return None, 0, set()
     finally:
         con.close()
-    files = tuple(InputFile(name, digest) for name, digest in recorded["files"])
-    lookups = tuple(InputFile(name, digest) for name, digest in recorded.get("lookups") or [])
-    return (BuildInputs(files, recorded["project"], lookups),
-            int(future[0]) if future else 0)
+    files, lookups, side_files = (
+        tuple(InputFile(name, digest) for name, digest in recorded.get(key) or [])
+        for key in ("files", "lookups", "side_files"))
+    return (BuildInputs(files, recorded["project"], lookups, side_files),
+            int(future[0]) if future else 0, with_future_rows)
 
 
 def lookup_files(report: CheckReport) -> tuple[InputFile, ...]:
@@ -498,6 +528,19 @@ def lookup_files(report: CheckReport) -> tuple[InputFile, ...]:
              if check.spec.name == name and check.path is not None]
     return input_files(report.input_dir, [check.path for check in found],
                        {check.path: check.digest for check in found if check.digest})
+
+
+def read_side_files(report: CheckReport, sheet: str | None) -> tuple[InputFile, ...]:
+    """The raw files of KEPT_WHEN_UNCHANGED, each named by its contract name with how it was
+    read: its bytes (content digest, or `absent`), the encoding and the workbook sheet."""
+    found = []
+    for name in KEPT_WHEN_UNCHANGED:
+        check = report.file(name)
+        content = "absent"
+        if check.path is not None:
+            content = check.digest or file_digest(check.path)
+        found.append(InputFile(name, f"{content} {report.encoding} {sheet or ''}".rstrip()))
+    return tuple(found)
 
 
 @contextlib.contextmanager

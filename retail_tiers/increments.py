@@ -49,6 +49,10 @@ class BuildInputs:
     files: tuple[InputFile, ...]
     project_digest: str
     lookups: tuple[InputFile, ...] = ()
+    # the other raw files, by how they were read (retail_tiers/build.py read_side_files): an
+    # appending build keeps the staging of those that did not change; they never decide
+    # between an append and a full build
+    side_files: tuple[InputFile, ...] = ()
 
 
 @dataclass
@@ -56,6 +60,7 @@ class BuildPlan:
     mode: str  # "full" or "append"
     reason: str
     new_files: list[InputFile] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # raw files kept as staged (append only)
 
     @property
     def is_append(self) -> bool:

@@ -24,6 +24,7 @@ import duckdb
 import pytest
 from conftest import Workspace, copy_project, edit_row, run_cli
 
+from retail_tiers.build import KEPT_WHEN_UNCHANGED
 from retail_tiers.compare import compare
 from retail_tiers.generate import GeneratorConfig, write_dataset
 
@@ -220,8 +221,26 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
     moved = moving_line(appended, data)
     with arrived.open("a", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows([late, returned, moved])
+    # and a campaign added to campaigns.csv: that file is staged again; the other raw files
+    # are kept as staged, but for one with a row quarantined as future_timestamp (the load
+    # date moves: the row may be clean now)
+    with (data / "campaigns.csv").open("a", encoding="utf-8", newline="") as handle:
+        handle.write("ZZ-LATE-C1,Late campaign,sms,2024-06-01,2024-06-10,100\n")
+    with_future_rows = {name for name in KEPT_WHEN_UNCHANGED if appended.scalar(
+        f"select count(*) from staging.stg_{name} "
+        "where quarantine_reason = 'future_timestamp'")}
+    assert "feedback" in with_future_rows
     output = build(appended, data, *WINDOW)
     assert f"appending 1 new file: transactions/{last.name}" in output
+    kept = [name for name in KEPT_WHEN_UNCHANGED if name not in with_future_rows | {"campaigns"}]
+    assert ("unchanged since the last build, kept as staged: "  # an absent file goes unnamed
+            + ", ".join(f"{name}.csv" for name in kept if (data / f"{name}.csv").exists())
+            + "\n") in output
+    assert appended.query("select name from main.build_results where name like 'stg_%' "
+                          "and resource_type = 'model' order by 1") == sorted(
+        (f"stg_{name}",) for name in {*KEPT_WHEN_UNCHANGED, "transactions"} - set(kept))
+    assert appended.scalar("select count(*) from staging.stg_campaigns "
+                           "where campaign_id = 'ZZ-LATE-C1'") == 1
     month_ends = appended.query(
         "select distinct month_end_on from intermediate.int_customer_months_classified")
     assert len(month_ends) == len(kept_month_ends) == 4
