@@ -54,6 +54,39 @@ having count(*) > 1
 
 
 {#
+    unique_values(column_name, where='true', appended_rows=none): no two rows where `where`
+    holds share a value of the column (nulls aside, as dbt's `unique`). One row naming the
+    column and the rows beyond the first of each repeated value, as row_rules does. In an
+    appending build (appended_rows: raw_file, order or month_end; macro
+    rows_written_by_append) only the values of the rows it wrote are counted, among all rows:
+    a written row may repeat a kept one, and the kept rows were tested by the build that
+    wrote them. Counted as count - count(distinct), not dbt's group by ... having: at 10M
+    transaction lines 1.8 CPU-s against 2.8, and 1.0 in next month's build.
+#}
+{% test unique_values(model, column_name, where='true', appended_rows=none) %}
+{%- set written = rows_written_by_append(appended_rows, model) if appended_rows is not none else 'true' %}
+with
+
+counted as (
+    select count({{ column_name }}) - count(distinct {{ column_name }}) as repeated_rows
+    from {{ model }}
+    where ({{ where }})
+    {%- if written | trim != 'true' %}
+        and {{ column_name }} in (
+            select {{ column_name }}
+            from {{ model }}
+            where ({{ where }}) and {{ written }}
+        )
+    {%- endif %}
+)
+
+select 'unique value ({{ column_name }})' as rule, repeated_rows as broken_rows
+from counted
+where repeated_rows > 0
+{% endtest %}
+
+
+{#
     row_rules: every row keeps each rule, a SQL boolean over the model's columns (a rule that
     comes out null is broken, so `days_since_last_order >= 0` also says "not null"), and no
     two rows share a unique key. One test node per model instead of one per column rule or

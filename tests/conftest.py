@@ -22,7 +22,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from retail_tiers.build import environment
+from retail_tiers.build import close_dbt_connections, environment
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TESTS_DIR = PROJECT_DIR / "tests"
@@ -270,6 +270,22 @@ def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | Non
         for name in macros:
             shutil.copy(PROJECT_DIR / "macros" / name, project / "macros")
     return project
+
+
+def plain_dbt(project: Path, warehouse: Path, command: str, *args: str) -> bool:
+    """A plain dbt command (`run`, `test`, `build`) on `project` in this process, quietly, its
+    target and logs in the project; whether it succeeded."""
+    from dbt.cli.main import dbtRunner
+
+    with environment(RETAIL_TIERS_DB=str(warehouse)):
+        try:
+            result = dbtRunner().invoke([
+                command, "--project-dir", str(project), "--profiles-dir", str(project),
+                "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
+                "--log-level", "none", *args])
+        finally:
+            close_dbt_connections()
+    return bool(result.success)
 
 
 # ---- raw input folders --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from conftest import PROJECT_DIR, CliResult, Workspace, run_cli, tiny_project
+from conftest import PROJECT_DIR, CliResult, Workspace, plain_dbt, run_cli, tiny_project
 
 from retail_tiers.build import dbt_environment, parse_as_of, parse_extra_vars
 from retail_tiers.build_state import read_state
@@ -199,6 +199,41 @@ def test_row_rules_count_repeated_keys(workspace: Workspace, tmp_path: Path) -> 
     # (id, g): (1, x) and (null, y) repeat once each (nulls are equal in a group by)
     assert broken == ["keyed_row_rules: 1 rows break unique key (id)",
                       "keyed_row_rules: 2 rows break unique key (id, g)"], result.stdout
+
+
+def test_unique_values_counts_repeats_and_in_an_append_only_the_written_values(
+        tmp_path: Path) -> None:
+    """unique_values (macros/generic_tests.sql): the rows beyond the first of each repeated
+    value, nulls and the rows outside `where` aside; in an appending build, only the values
+    of the rows it wrote (file b.csv), repeated among all rows."""
+    rows = [("a.csv", "'T1'", "null"), ("a.csv", "'T1'", "null"),  # kept rows repeat T1
+            ("a.csv", "'T2'", "null"), ("b.csv", "'T2'", "null"),  # a written row repeats T2
+            ("b.csv", "'T3'", "null"), ("b.csv", "'T3'", "'dup'"),  # outside `where`
+            ("b.csv", "null", "null"), ("b.csv", "null", "null")]  # nulls are no repeat
+    sql = " union all ".join(f"select '{file}' as raw_file_name, {value} as transaction_id, "
+                             f"{reason} as quarantine_reason" for file, value, reason in rows)
+    project = tiny_project(tmp_path, {"lines": sql},
+                           macros=("generic_tests.sql", "month_increments.sql",
+                                   "build_input.sql"))
+    (project / "models" / "lines.yml").write_text(
+        "version: 2\nmodels:\n  - name: lines\n    columns:\n      - name: transaction_id\n"
+        "        data_tests:\n          - unique_values:\n              name: unique_ids\n"
+        "              arguments:\n                where: \"quarantine_reason is null\"\n"
+        "                appended_rows: raw_file\n", encoding="utf-8")
+    warehouse = tmp_path / "tiny.duckdb"
+
+    def broken(*args: str) -> list[tuple[str, int]]:
+        assert not plain_dbt(project, warehouse, "build", *args)
+        compiled = next(project.glob("target/compiled/**/unique_ids.sql"))
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            return con.execute(compiled.read_text(encoding="utf-8")).fetchall()
+        finally:
+            con.close()
+
+    assert broken() == [("unique value (transaction_id)", 2)]
+    appending = {"append_transactions": True, "raw_files": {"transactions": {"file_name": "b.csv"}}}
+    assert broken("--vars", json.dumps(appending)) == [("unique value (transaction_id)", 1)]
 
 
 def test_failing_data_test_is_one_line(workspace: Workspace, tmp_path: Path) -> None:

@@ -200,6 +200,10 @@ def assert_appended_rows_are_tested(appended: Workspace, before: Path, new_file:
             assert f"where {test_filter}" in " ".join(counted.split()), counted
     finally:
         con.close()
+    # the clean lines' ids: only the appended lines' ids are counted, among all lines
+    compiled = next(appended.root.glob(
+        "target/compiled/**/unique_stg_transactions_transaction_id.sql"))
+    assert "and raw_file_name in (" in " ".join(compiled.read_text(encoding="utf-8").split())
 
 
 def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(

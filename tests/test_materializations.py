@@ -11,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from conftest import tiny_project
-
-from retail_tiers.build import close_dbt_connections, environment
+from conftest import plain_dbt, tiny_project
 
 APPENDING = '{"append_transactions": true}'
 
@@ -35,17 +33,7 @@ def write_python_model(project: Path, value: int | None) -> None:
 
 
 def dbt_run(project: Path, warehouse: Path, *args: str) -> bool:
-    from dbt.cli.main import dbtRunner
-
-    with environment(RETAIL_TIERS_DB=str(warehouse)):
-        try:
-            result = dbtRunner().invoke([
-                "run", "--project-dir", str(project), "--profiles-dir", str(project),
-                "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
-                "--log-level", "none", *args])
-        finally:
-            close_dbt_connections()
-    return bool(result.success)
+    return plain_dbt(project, warehouse, "run", *args)
 
 
 def relations(warehouse: Path) -> dict[str, tuple[str, list[tuple]]]:
