@@ -53,11 +53,11 @@
     {%- set shape = numbered_raw_shape(file_name, columns) %}
     {%- set varying_columns -%}
         {%- if shape['stores_file_name'] and not shape['parts'] %},
-        '{{ shape['file_name'] | replace("'", "''") }}' as raw_file_name
+        {{ sql_text(shape['file_name']) }} as raw_file_name
         {%- endif %}
-        {%- for column in shape['columns'] %},
-        {{ column }} as raw_{{ column }}
-        {%- endfor %}
+        {%- if shape['columns'] %},
+        {{- raw_columns(shape['columns']) }}
+        {%- endif %}
         {%- if shape['stores_invalid_text'] %},
         {% if shape['invalid_text'] -%}
         coalesce(contains(concat_ws('|', {{ shape['columns'] | join(', ') }}), chr(65533)), false)
@@ -100,7 +100,7 @@
         {% if shape['stores_file_name'] -%}
         raw_file_name,
         {%- else -%}
-        '{{ shape['file_name'] | replace("'", "''") }}' as raw_file_name,
+        {{ sql_text(shape['file_name']) }} as raw_file_name,
         {%- endif %}
         {%- for column in columns %}
         {% if column in shape['columns'] -%}
