@@ -54,3 +54,21 @@
 {% macro as_of_date() -%}
     (select as_of_date from {{ ref('int_run_dates') }})
 {%- endmacro %}
+
+
+{#
+    as_of_date_after(last_order_on): the as-of date of data whose last clean line is dated
+    `last_order_on`: var as_of_date when set, else the last day of the latest complete month
+    of that date. int_run_dates' rule, for this build's data and for
+    the data an appending build appends to.
+#}
+{% macro as_of_date_after(last_order_on) -%}
+    {%- if var('as_of_date', none) -%}
+        cast('{{ var("as_of_date") }}' as date)
+    {%- else -%}
+        case
+            when {{ last_order_on }} = last_day({{ last_order_on }}) then {{ last_order_on }}
+            else cast(date_trunc('month', {{ last_order_on }}) - interval 1 day as date)
+        end
+    {%- endif -%}
+{%- endmacro %}

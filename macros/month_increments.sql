@@ -154,6 +154,19 @@
 
 
 {#
+    clear_recomputed_customers(): a pre-hook of int_customer_state_changes for an appending
+    build: remove the rows of the customers it recomputes (int_appended_customers), so that a
+    recomputed customer left with no row (no purchase any more) keeps none either.
+#}
+{% macro clear_recomputed_customers() -%}
+    {%- if is_appending() -%}
+    delete from {{ this }}
+    where customer_id in (select customer_id from {{ ancestor_relation('int_appended_customers') }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
     is_appending(): whether this model run appends (build_input append_transactions, set by
     `retail-tiers build` when it found only new transactions files) to a table it keeps
     (is_incremental()). The one definition the appending models and post-hooks use.

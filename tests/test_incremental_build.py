@@ -32,8 +32,9 @@ SCHEMAS = ("main", "staging", "intermediate", "predictions")
 # a history shorter than the data, so that the appended month moves the window: the first
 # month end changes its meaning and one month end leaves the history; of the 4 month ends
 # after it, one is new, one gets the late purchase below, and one is kept as it was (models by
-# month end keep it)
-WINDOW = ("--var", "history_months=4")
+# month end keep it); and an RFM window of 120 days, so that orders of customers with no new
+# order leave it in the appended month (int_appended_customers)
+WINDOW = ("--var", "history_months=4", "--var", "rfm_window_days=120")
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,7 @@ def build(workspace: Workspace, data: Path, *args: str, project: Path | None = N
 
 
 # what the build appended, by definition (empty in a full build): every other table is equal
-BUILD_SCOPE_TABLES = {"intermediate.int_appended_orders"}
+BUILD_SCOPE_TABLES = {"intermediate.int_appended_orders", "intermediate.int_appended_customers"}
 
 
 def assert_same_warehouse(one: Workspace, other: Workspace) -> None:
@@ -259,6 +260,12 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
         "and transaction_id = ? order by source_row_number",
         [f"transactions/{last.name}", repeated_id]) == [("duplicate_transaction_id",)]
     assert appended.scalar("select count(*) from main.build_runs") == 2
+    # customers whose state is recomputed only because an order of theirs left the RFM window
+    # in the new month (no line of an appended order names them)
+    assert appended.scalar(
+        "select count(*) from intermediate.int_appended_customers where customer_id not in ("
+        "  select customer_id from intermediate.int_transaction_lines where order_id in ("
+        "    select order_id from intermediate.int_appended_orders) and not is_guest)") > 0
     assert appended.query(
         "select is_later_return from intermediate.int_orders_netted where order_id = ? "
         "order by 1", [returned[1]]) == [(False,), (True,)]

@@ -4,11 +4,12 @@
     rfm_window_days, purchases in the trailing 365 days (loyal stage), the month's own
     purchases, revenue and reactivation, and the state at the previous month end (previous_*,
     for segment migration). Each change row of int_customer_state_changes holds from its month
-    end up to the next change, so it is joined to those month ends (a range join, not an
-    unnest of every row: a reader that wants a few month ends, as an appending build does,
-    has its month-end filter applied to the month ends before the join; at 1M customers the
-    unnest spread all 10M rows first, 3 CPU-s for 1.5M kept). A view: the history, the cut
-    points and the customers read only what they need from it.
+    up to the month of the next change, so it is joined to the month ends of those months (a
+    range join, not an unnest of every row: a reader that wants a few month ends, as an
+    appending build does, has its month-end filter applied to the month ends before the join;
+    at 1M customers the unnest spread all 10M rows first, 3 CPU-s for 1.5M kept). Rows before
+    the history reach it only as the state its first month end starts from. A view: the
+    history, the cut points and the customers read only what they need from it.
 #}
 
 with
@@ -27,24 +28,26 @@ state_changes as (
 ),
 
 spread as (
-    -- the change row of each month end from the row's month end up to the next change row's
+    -- the change row of each month end, from the row's month up to the next change row's month
     select
         state_changes.*,
         month_ends.month_end_index as state_month_end_index,
         month_ends.month_end_on,
-        month_ends.month_start_on,
+        month_ends.month_start_on as month_end_month_start_on,
         month_ends.previous_month_end_on,
-        month_ends.month_end_index = state_changes.month_end_index as is_change_month
+        month_ends.month_start_on = state_changes.month_start_on as is_change_month
     from state_changes
     inner join month_ends
-        on month_ends.month_end_index >= state_changes.month_end_index
-        and month_ends.month_end_index < state_changes.next_change_index
+        on month_ends.month_start_on >= state_changes.month_start_on
+        and month_ends.month_start_on < coalesce(
+            state_changes.next_change_month_start_on, cast('9999-12-01' as date)
+        )
 ),
 
 final as (
     select
         spread.month_end_on,
-        spread.month_start_on,
+        spread.month_end_month_start_on as month_start_on,
         spread.customer_id,
         spread.first_order_on,
         spread.last_order_on,
@@ -70,25 +73,25 @@ final as (
         case
             when spread.state_month_end_index = 0 then null
             when not spread.is_change_month then spread.last_order_on
-            when spread.lifetime_orders - spread.order_change >= 1
+            when spread.lifetime_orders - spread.month_orders >= 1
                 then spread.last_order_before_change_on
         end as previous_last_order_on,
         cast(case
             when spread.state_month_end_index = 0 then null
             when not spread.is_change_month then spread.lifetime_orders
-            when spread.lifetime_orders - spread.order_change >= 1
-                then spread.lifetime_orders - spread.order_change
+            when spread.lifetime_orders - spread.month_orders >= 1
+                then spread.lifetime_orders - spread.month_orders
         end as integer) as previous_lifetime_orders,
         cast(case
             when spread.state_month_end_index = 0 then null
             when not spread.is_change_month then spread.frequency_orders
-            when spread.lifetime_orders - spread.order_change >= 1
+            when spread.lifetime_orders - spread.month_orders >= 1
                 then spread.frequency_orders - spread.window_order_change
         end as integer) as previous_frequency_orders,
         cast(case
             when spread.state_month_end_index = 0 then null
             when not spread.is_change_month then spread.monetary_amount
-            when spread.lifetime_orders - spread.order_change >= 1
+            when spread.lifetime_orders - spread.month_orders >= 1
                 then spread.monetary_amount - spread.window_net_revenue_change
         end as decimal(18, 4)) as previous_monetary_amount
     from spread

@@ -4,7 +4,7 @@
     `current_date` stays the build's date when the report reads it later.
     as_of_date: var `as_of_date`, else the last day of the latest complete month of the clean
     data: the month of the last clean order date when that date is the month's last day,
-    otherwise the month before it.
+    otherwise the month before it (macro as_of_date_after).
 -#}
 with
 
@@ -27,14 +27,7 @@ as_of as (
     select
         first_order_on,
         last_order_on,
-        {%- if var('as_of_date', none) %}
-        cast('{{ var("as_of_date") }}' as date) as as_of_date
-        {%- else %}
-        case
-            when last_order_on = last_day(last_order_on) then last_order_on
-            else cast(date_trunc('month', last_order_on) - interval 1 day as date)
-        end as as_of_date
-        {%- endif %}
+        {{ as_of_date_after('last_order_on') }} as as_of_date
     from order_span
 ),
 

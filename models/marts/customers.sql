@@ -27,7 +27,7 @@ customer_facts as (
         end as average_days_between_orders,
         trailing_year_orders
     from {{ ref('int_customer_state_changes') }}
-    where next_change_index = {{ var('history_months') | int }}
+    where next_change_month_start_on is null
 ),
 
 customer_month_ends as (
