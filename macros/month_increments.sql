@@ -101,9 +101,12 @@
     appending build wrote (recomputed or added), for the data tests: the rows it kept were
     tested by the build that wrote them. `rows` names how the model is rewritten: raw_file
     (stg_transactions: the lines of the appended files), order (the rows of the orders a new
-    line belongs to: int_orders_netted) or month_end (the recomputed
-    month ends: int_customer_months_classified). Every other build: true (every row). A unique key that holds the rewritten key (order_id, month_end_on) is unique in the
-    whole table when it is unique among the rewritten rows: the kept rows have other values.
+    line belongs to: int_orders_netted), month_end (the recomputed month ends:
+    int_customer_months_classified) or customer (the rows of int_appended_customers:
+    int_customer_state_changes, int_customer_purchase_days). Every other build: true (every
+    row). A unique key that holds the rewritten key (order_id, month_end_on, customer_id) is
+    unique in the whole table when it is unique among the rewritten rows: the kept rows have
+    other values.
 #}
 {% macro rows_written_by_append(rows, relation) -%}
     {%- if not execute or not build_input('append_transactions', false) -%}
@@ -114,8 +117,10 @@
         order_id in ({{ appended_order_ids() }})
     {%- elif rows == 'month_end' -%}
         month_end_on in ({{ recomputed_month_ends(relation) }})
+    {%- elif rows == 'customer' -%}
+        customer_id in ({{ appended_customer_ids() }})
     {%- else -%}
-        {{ exceptions.raise_compiler_error("rows_written_by_append: unknown rows '" ~ rows ~ "' (raw_file, order or month_end)") }}
+        {{ exceptions.raise_compiler_error("rows_written_by_append: unknown rows '" ~ rows ~ "' (raw_file, order, month_end or customer)") }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -154,14 +159,28 @@
 
 
 {#
-    clear_recomputed_customers(): a pre-hook of int_customer_state_changes for an appending
-    build: remove the rows of the customers it recomputes (int_appended_customers), so that a
-    recomputed customer left with no row (no purchase any more) keeps none either.
+    appended_customer_ids(): a query of the customers an appending build recomputes in the
+    models by customer (int_customer_state_changes, int_customer_purchase_days), from
+    int_appended_customers, which works them out once per build. A model that reads it says
+    `-- depends_on: {{ ref('int_appended_customers') }}`: the ref is only reached when
+    appending, so dbt would not know of it from parsing.
+#}
+{% macro appended_customer_ids() -%}
+    select customer_id
+    from {{ ancestor_relation('int_appended_customers') }}
+{%- endmacro %}
+
+
+{#
+    clear_recomputed_customers(): a pre-hook of the models by customer for an appending build:
+    remove the rows of the customers it recomputes (appended_customer_ids), before the model
+    appends their rows as they are now; so a recomputed customer left with no row (no purchase
+    any more) keeps none either.
 #}
 {% macro clear_recomputed_customers() -%}
     {%- if is_appending() -%}
     delete from {{ this }}
-    where customer_id in (select customer_id from {{ ancestor_relation('int_appended_customers') }})
+    where customer_id in ({{ appended_customer_ids() }})
     {%- endif -%}
 {%- endmacro %}
 

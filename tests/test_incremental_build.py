@@ -170,6 +170,13 @@ APPENDED_ROWS = {
     "staging.stg_transactions": ("raw_file_name in (", "raw_file_name = $new_file"),
     "intermediate.int_orders_netted": (
         "order_id in (", "order_id in (select order_id from new_orders)"),
+    # by customer: the test reads the rows of the customers the build recomputed
+    "intermediate.int_customer_state_changes": (
+        "customer_id in (", "customer_id in (select customer_id from "
+        "intermediate.int_appended_customers)"),
+    "intermediate.int_customer_purchase_days": (
+        "customer_id in (", "customer_id in (select customer_id from "
+        "intermediate.int_appended_customers)"),
     "intermediate.int_customer_months_classified": (
         "month_end_on in (cast(",
         "month_end_on = (select min(month_end_on) from intermediate.int_month_ends) "

@@ -49,7 +49,7 @@ customer_orders as (
         gross_margin_amount
     from {{ ref('int_customer_orders') }}
     {%- if appending %}
-    where customer_id in (select appended_customers.customer_id from {{ ref('int_appended_customers') }} as appended_customers)
+    where customer_id in ({{ appended_customer_ids() }})
     {%- endif %}
 ),
 
