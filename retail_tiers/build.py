@@ -468,12 +468,14 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
                 if name not in RESERVED_VARS and name not in INCREMENT_FREE_VARS}
     lookups = lookup_files(report)
     side_files = read_side_files(report, sheet)
-    current = BuildInputs(files, project_digest(project, settings), lookups, side_files)
+    current = BuildInputs(files, project_digest(project, settings), lookups, side_files,
+                          read_as(report, sheet))
     dbt_vars["input_digests"] = {"project": current.project_digest,
                                  "files": [[item.name, item.digest] for item in files],
                                  "lookups": [[item.name, item.digest] for item in lookups],
                                  "side_files": [[item.name, item.digest]
-                                                for item in side_files]}
+                                                for item in side_files],
+                                 "read_as": current.read_as}
     load_date = str(dbt_vars.get("load_date") or dt.date.today().isoformat())
     previous, due_lines, with_future_rows = recorded_inputs(warehouse, load_date)
     plan = plan_build(previous, current, full_refresh=full_refresh)
@@ -521,7 +523,8 @@ def recorded_inputs(warehouse: Path,
     files, lookups, side_files = (
         tuple(InputFile(name, digest) for name, digest in recorded.get(key) or [])
         for key in ("files", "lookups", "side_files"))
-    return (BuildInputs(files, recorded["project"], lookups, side_files),
+    return (BuildInputs(files, recorded["project"], lookups, side_files,
+                        recorded.get("read_as") or ""),
             int(future[0]) if future else 0, with_future_rows)
 
 
@@ -542,8 +545,14 @@ def read_side_files(report: CheckReport, sheet: str | None) -> tuple[InputFile, 
         content = "absent"
         if check.path is not None:
             content = check.digest or file_digest(check.path)
-        found.append(InputFile(name, f"{content} {report.encoding} {sheet or ''}".rstrip()))
+        found.append(InputFile(name, f"{content} {read_as(report, sheet)}".rstrip()))
     return tuple(found)
+
+
+def read_as(report: CheckReport, sheet: str | None) -> str:
+    """How the build reads every raw file: the encoding, and the workbook sheet if one is
+    named (`gb18030`, `utf-8 sheet Orders`)."""
+    return f"{report.encoding} sheet {sheet}" if sheet else report.encoding
 
 
 @contextlib.contextmanager

@@ -53,6 +53,10 @@ class BuildInputs:
     # appending build keeps the staging of those that did not change; they never decide
     # between an append and a full build
     side_files: tuple[InputFile, ...] = ()
+    # how every file was read: the encoding and the workbook sheet (retail_tiers/build.py
+    # read_as); the same bytes read another way are other rows, so a change reads everything
+    # again. "" when the warehouse's record predates it.
+    read_as: str = ""
 
 
 @dataclass
@@ -118,6 +122,9 @@ def plan_build(previous: BuildInputs | None, current: BuildInputs, *,
         return BuildPlan("full", "the warehouse records no earlier build from files")
     if previous.project_digest != current.project_digest:
         return BuildPlan("full", "the models, rules or settings changed since the last build")
+    if previous.read_as != current.read_as:
+        return BuildPlan("full", f"the files are read as {current.read_as} now, as "
+                                 f"{previous.read_as or 'an unrecorded encoding'} before")
     if previous.lookups != current.lookups:
         names = sorted({item.name for item in (*previous.lookups, *current.lookups)})
         return BuildPlan("full", f"{_listed(names)} changed since the last build")

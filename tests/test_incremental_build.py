@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -328,6 +329,11 @@ def test_a_changed_or_removed_file_or_full_refresh_reads_everything(
     parsed_project = parsed.read_bytes()
     output = build(workspace, folder, *WINDOW, "--full-refresh")
     assert "full build: --full-refresh" in output
+    # the record says how the files were read (a changed encoding or sheet reads everything
+    # again: tests/test_increments.py)
+    recorded = json.loads(workspace.scalar(
+        "select vars_json from main.build_runs order by started_at desc limit 1"))
+    assert recorded["input_digests"]["read_as"] == "utf-8"
     with parts[1].open("a", encoding="utf-8") as handle:
         handle.write(parts[1].read_text(encoding="utf-8").splitlines()[1] + "\n")
     output = build(workspace, folder, *WINDOW)

@@ -22,11 +22,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def inputs(*files: tuple[str, str], project: str = "p1",
-           identities: str | None = None) -> BuildInputs:
+           identities: str | None = None, read_as: str = "utf-8") -> BuildInputs:
     lookups = (() if identities is None
                else (InputFile("customer_identities.csv", identities),))
     return BuildInputs(tuple(InputFile(name, digest) for name, digest in files), project,
-                       lookups)
+                       lookups, read_as=read_as)
 
 
 def test_file_digest_is_blake2b_of_the_bytes(tmp_path: Path) -> None:
@@ -89,6 +89,17 @@ def test_known_digests_are_not_computed_again(tmp_path: Path) -> None:
     (inputs(("a", "1"), identities="x"), inputs(("a", "1"), ("b", "2")), "full",
      "customer_identities.csv changed"),
     (inputs(("a", "1"), identities="x"), inputs(("a", "1"), ("b", "2"), identities="x"),
+     "append", "1 new file: b"),
+    # the same bytes read in another encoding or from another sheet are other rows: the
+    # files read before are read again, as is a warehouse whose record predates read_as
+    (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), read_as="gb18030"), "full",
+     "the files are read as gb18030 now, as utf-8 before"),
+    (inputs(("a", "1"), read_as="utf-8 sheet Orders"),
+     inputs(("a", "1"), ("b", "2"), read_as="utf-8 sheet Sales"), "full",
+     "read as utf-8 sheet Sales now, as utf-8 sheet Orders before"),
+    (inputs(("a", "1"), read_as=""), inputs(("a", "1"), ("b", "2")), "full",
+     "as an unrecorded encoding before"),
+    (inputs(("a", "1"), read_as="gb18030"), inputs(("a", "1"), ("b", "2"), read_as="gb18030"),
      "append", "1 new file: b"),
 ])
 def test_plan(previous: BuildInputs | None, current: BuildInputs, mode: str,
