@@ -186,6 +186,21 @@
 
 
 {#
+    drop_state_changes_before_the_history(): a post-hook of int_customer_state_changes for an
+    appending build: remove the kept rows that stop holding before the history's first month
+    (the window moved on), which a full build does not keep either.
+#}
+{% macro drop_state_changes_before_the_history() -%}
+    {%- if is_appending() -%}
+    delete from {{ this }}
+    where next_change_month_start_on <= (
+        select min(month_start_on) from {{ ancestor_relation('int_month_ends') }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
     is_appending(): whether this model run appends (build_input append_transactions, set by
     `retail-tiers build` when it found only new transactions files) to a table it keeps
     (is_incremental()). The one definition the appending models and post-hooks use.

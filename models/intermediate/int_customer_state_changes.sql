@@ -4,7 +4,10 @@
     itself (month_start_on), not by a position in the history, so a customer's rows stay the
     same when the history moves on a month; the state holds from that month's end (or the
     as-of date, in its month) up to, not including, the month of next_change_month_start_on.
-    int_customer_month_ends_spined spreads it over the history's month ends.
+    int_customer_month_ends_spined spreads it over the history's month ends. Rows that stop
+    holding before the history's first month are not kept (the running sums are taken before
+    they are dropped); an appending build's post-hook drops those the moving window leaves
+    behind.
 
     Set-based, without joining every order to every month end: each order becomes a change in
     its own month and a reverse change in the month of the first day it no longer falls in a
@@ -26,6 +29,7 @@
     full_refresh=full_refresh_unless_appending(),
     on_schema_change='fail',
     pre_hook="{{ clear_recomputed_customers() }}",
+    post_hook="{{ drop_state_changes_before_the_history() }}",
 ) }}
 -- depends_on: {{ ref('int_appended_customers') }}
 {%- set appending = is_appending() %}
@@ -37,6 +41,11 @@ with
 run_dates as (
     select as_of_date
     from {{ ref('int_run_dates') }}
+),
+
+history_start as (
+    select min(month_start_on) as first_month_start_on
+    from {{ ref('int_month_ends') }}
 ),
 
 customer_orders as (
@@ -188,8 +197,14 @@ final as (
         window_net_revenue_change,
         has_reactivation_in_month
     from accumulated
-    -- rows before the first purchase (a return-only order) carry no customer state
-    where lifetime_orders >= 1
+    cross join history_start
+    -- rows before the first purchase (a return-only order) carry no customer state, and rows
+    -- that stop holding before the history's first month are not read
+    where accumulated.lifetime_orders >= 1
+        and (
+            accumulated.next_change_month_start_on is null
+            or accumulated.next_change_month_start_on > history_start.first_month_start_on
+        )
 )
 
 select * from final
