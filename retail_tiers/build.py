@@ -467,7 +467,7 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
     settings = {name: value for name, value in dbt_vars.items()
                 if name not in RESERVED_VARS and name not in INCREMENT_FREE_VARS}
     lookups = lookup_files(report)
-    side_files = read_side_files(report, sheet)
+    side_files = read_side_files(report)
     current = BuildInputs(files, project_digest(project, settings), lookups, side_files,
                           read_as(report, sheet))
     dbt_vars["input_digests"] = {"project": current.project_digest,
@@ -536,16 +536,17 @@ def lookup_files(report: CheckReport) -> tuple[InputFile, ...]:
                        {check.path: check.digest for check in found if check.digest})
 
 
-def read_side_files(report: CheckReport, sheet: str | None) -> tuple[InputFile, ...]:
-    """The raw files of KEPT_WHEN_UNCHANGED, each named by its contract name with how it was
-    read: its bytes (content digest, or `absent`), the encoding and the workbook sheet."""
+def read_side_files(report: CheckReport) -> tuple[InputFile, ...]:
+    """The raw files of KEPT_WHEN_UNCHANGED, each named by its contract name with its bytes
+    (content digest, or `absent`). How they were read (encoding, sheet) is the whole build's
+    read_as: a change there makes a full build, which keeps nothing."""
     found = []
     for name in KEPT_WHEN_UNCHANGED:
         check = report.file(name)
         content = "absent"
         if check.path is not None:
             content = check.digest or file_digest(check.path)
-        found.append(InputFile(name, f"{content} {read_as(report, sheet)}".rstrip()))
+        found.append(InputFile(name, content))
     return tuple(found)
 
 

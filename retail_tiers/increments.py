@@ -49,9 +49,9 @@ class BuildInputs:
     files: tuple[InputFile, ...]
     project_digest: str
     lookups: tuple[InputFile, ...] = ()
-    # the other raw files, by how they were read (retail_tiers/build.py read_side_files): an
-    # appending build keeps the staging of those that did not change; they never decide
-    # between an append and a full build
+    # the other raw files, by content (retail_tiers/build.py read_side_files): an appending
+    # build keeps the staging of those that did not change; they never decide between an
+    # append and a full build
     side_files: tuple[InputFile, ...] = ()
     # how every file was read: the encoding and the workbook sheet (retail_tiers/build.py
     # read_as); the same bytes read another way are other rows, so a change reads everything
