@@ -57,7 +57,7 @@ having count(*) > 1
     unique_values(column_name, where='true', appended_rows=none): no two rows where `where`
     holds share a value of the column (nulls aside, as dbt's `unique`). One row naming the
     column and the rows beyond the first of each repeated value, as row_rules does. In an
-    appending build (appended_rows: raw_file, order or month_end; macro
+    appending build (appended_rows: raw_file, order, month_end or customer; macro
     rows_written_by_append) only the values of the rows it wrote are counted, among all rows:
     a written row may repeat a kept one, and the kept rows were tested by the build that
     wrote them. Counted as count - count(distinct), not dbt's group by ... having: at 10M
@@ -94,8 +94,9 @@ where repeated_rows > 0
     and how many rows break it (for a key: the rows beyond the first of each repeated value;
     a single-column key ignores nulls, as dbt's `unique` does; a key of several columns treats
     nulls as equal, as a group by does). A rule may be {expression: ..., where: ...} to apply
-    only to the rows where `where` is true. appended_rows (raw_file, order or month_end): in an
-    appending build, only the rows it wrote are tested (macro rows_written_by_append). Not on
+    only to the rows where `where` is true. appended_rows (raw_file, order, month_end or
+    customer): in an appending build, only the rows it wrote are tested (macro
+    rows_written_by_append). Not on
     a view whose filter DuckDB applies after the view's joins (int_transaction_lines: 1.7
     CPU-s filtered against 1.4 whole at 1M customers).
         data_tests:
