@@ -7,27 +7,43 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import PROJECT_DIR, GeneratedBuild, Workspace
+from conftest import PARSE_FILE, PROJECT_DIR, GeneratedBuild, Workspace
 
-from retail_tiers.build import prepare_input
+from retail_tiers.build import dbt_environment, prepare_input, split_build_input
+from retail_tiers.build_state import temp_warehouse
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 
 def run_reconcile_test(built: Workspace, scratch: Workspace,
                        raw_files: dict[str, Any]) -> tuple[int, str]:
+    """`dbt test --select assert_raw_rows_reconcile` on a copy of the built warehouse, handed
+    the files as `retail-tiers build` hands them (build inputs in the environment, dbt run in
+    the warehouse's folder, the file named as the build names the one it writes), so that it
+    starts from the build's parse of the project: the scratch target folder holds a copy of
+    it, and the two runs share it."""
+    warehouse = temp_warehouse(scratch.warehouse)
+    if not warehouse.exists():
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built.warehouse, warehouse)
+        (scratch.root / "target").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built.root / "target" / PARSE_FILE, scratch.root / "target" / PARSE_FILE)
+    settings, build_input = split_build_input({"raw_files": raw_files})
     command = [str(DBT_EXECUTABLE), "test", "--select", "assert_raw_rows_reconcile",
-               "--vars", json.dumps({"raw_files": raw_files}),
+               "--vars", json.dumps(settings),
                "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR),
                "--target-path", str(scratch.root / "target"),
                "--log-path", str(scratch.root / "logs")]
-    completed = subprocess.run(command, env={**os.environ, **built.env},
-                               capture_output=True, text=True, timeout=600, check=False)
+    completed = subprocess.run(
+        command, env={**os.environ, **dbt_environment(warehouse, build_input)},
+        cwd=warehouse.parent, capture_output=True, text=True, timeout=600, check=False)
+    assert "Unable to do partial parsing" not in completed.stdout, completed.stdout[:2000]
     return completed.returncode, completed.stdout
 
 
