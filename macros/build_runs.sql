@@ -79,7 +79,7 @@
                 cast(current_localtimestamp() as timestamp),
                 {{ 'false' if failures else 'true' }},
                 {{ sql_text(build_input_description()) }},
-                {{ sql_date(var('as_of_date', none)) }},
+                {{ sql_date(as_of_date_setting()) }},
                 {{ sql_text(tojson(recorded_vars(invocation_vars), sort_keys=true)) }},
                 {{ counts['model'] }},
                 {{ counts['seed'] }},

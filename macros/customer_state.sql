@@ -57,14 +57,25 @@
 
 
 {#
+    as_of_date_setting(): the as-of date the build was given, or none: `--as-of` (a build
+    input, macros/build_input.sql: dbt reuses its parse of the project for another date),
+    else var as_of_date (a plain `dbt build --vars`, or set in dbt_project.yml).
+#}
+{% macro as_of_date_setting() -%}
+    {{- return(build_input('as_of_date') or var('as_of_date', none)) -}}
+{%- endmacro %}
+
+
+{#
     as_of_date_after(last_order_on): the as-of date of data whose last clean line is dated
-    `last_order_on`: var as_of_date when set, else the last day of the latest complete month
-    of that date. int_run_dates' rule, for this build's data and for
+    `last_order_on`: as_of_date_setting() when set, else the last day of the latest complete
+    month of that date. int_run_dates' rule, for this build's data and for
     the data an appending build appends to.
 #}
 {% macro as_of_date_after(last_order_on) -%}
-    {%- if var('as_of_date', none) -%}
-        cast('{{ var("as_of_date") }}' as date)
+    {%- set given_as_of_date = as_of_date_setting() -%}
+    {%- if given_as_of_date -%}
+        cast('{{ given_as_of_date }}' as date)
     {%- else -%}
         case
             when {{ last_order_on }} = last_day({{ last_order_on }}) then {{ last_order_on }}

@@ -66,6 +66,10 @@ Echo = Callable[[str], Any]
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 RESERVED_VARS = {"raw_files", "append_transactions", "input_digests"}  # the build inputs
+# what reaches dbt in the environment, not as --vars (split_build_input): the build inputs and
+# the as-of date, which dbt reads only while models run, so a build with another --as-of
+# reuses dbt's parse of the project
+ENVIRONMENT_VARS = RESERVED_VARS | {"as_of_date"}
 # vars that only move the history's month ends: models after staging, which every build
 # recomputes, depend on them, so changing them does not stop an appending build
 INCREMENT_FREE_VARS = {"as_of_date"}
@@ -587,13 +591,13 @@ def working_directory(folder: Path) -> Iterator[None]:
 
 
 def split_build_input(dbt_vars: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The --vars and the build inputs (RESERVED_VARS: the files, whether this build appends,
-    their digests) of a build's vars. The inputs go to dbt in the environment
-    (RETAIL_TIERS_BUILD_INPUT, read by macros/build_input.sql), not as --vars: they change with
-    every month's file, and dbt parses the whole project again (2-3 s) whenever the --vars
-    differ from the last build's."""
-    settings = {name: value for name, value in dbt_vars.items() if name not in RESERVED_VARS}
-    build_input = {name: value for name, value in dbt_vars.items() if name in RESERVED_VARS}
+    """The --vars and the build inputs (ENVIRONMENT_VARS: the files, whether this build
+    appends, their digests, and the as-of date) of a build's vars. The inputs go to dbt in the
+    environment (RETAIL_TIERS_BUILD_INPUT, read by macros/build_input.sql), not as --vars: they
+    change with every month's file (and an analyst's --as-of), and dbt parses the whole
+    project again (2-3 s) whenever the --vars differ from the last build's."""
+    settings = {name: value for name, value in dbt_vars.items() if name not in ENVIRONMENT_VARS}
+    build_input = {name: value for name, value in dbt_vars.items() if name in ENVIRONMENT_VARS}
     if build_input:
         settings["build_input_from_environment"] = True
     return settings, build_input

@@ -134,7 +134,8 @@ class ParseSharing:
     session fixture shared_dbt_parse), instead of parsing the whole project again (2-3 s).
     dbt checks the copied parse against the project, the settings and the profile, and parses
     again if anything differs, so a copy can cost time but never change a build. Only builds
-    of this project with its default settings keep their parse for the next one."""
+    of this project with its default settings (any --as-of date: it reaches dbt as a build
+    input, not in --vars) keep their parse for the next one."""
 
     target_file: Path | None
     keeps: bool
@@ -149,7 +150,7 @@ class ParseSharing:
             target_file.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shared, target_file)
         keeps = ("RETAIL_TIERS_PROJECT_DIR" not in env
-                 and not any(arg in ("--var", "--as-of") for arg in args))
+                 and "--var" not in args)
         return cls(target_file, keeps)
 
     def keep(self) -> None:

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Workspace, run_cli, transaction
+from conftest import PARSE_FILE, Workspace, run_cli, transaction
 
 from retail_tiers.build_state import read_state
 
@@ -46,12 +46,19 @@ def test_as_of_before_the_first_order_is_refused(make_raw: MakeRaw, demo_workspa
     folder = make_raw({"transactions.csv": rows})
     workspace = with_previous_warehouse(demo_workspace, tmp_path / "workspace")
     before = workspace.warehouse.read_bytes()
+    # the demo build's parse of the project: a build with --as-of starts from it (the date
+    # reaches dbt as a build input, not in --vars), so dbt leaves the file as it was
+    parsed = workspace.root / "target" / PARSE_FILE
+    parsed.parent.mkdir(parents=True)
+    shutil.copyfile(demo_workspace.root / "target" / PARSE_FILE, parsed)
+    parsed_project = parsed.read_bytes()
     result = run_cli(["build", "--input", str(folder), "--as-of", "2023-12-31"], workspace)
     assert result.exit_code == 1
     assert result.error == (
         "error: --as-of 2023-12-31: before the first clean order (2024-01-11), so every "
         "customer figure would be empty; give a date from 2024-01-11 to 2024-05-16")
     assert workspace.warehouse.read_bytes() == before
+    assert parsed.read_bytes() == parsed_project
     kpis = run_cli(["kpis"], workspace)
     assert kpis.exit_code == 0 and kpis.stdout.startswith("note: the last build (started ")
     assert "--as-of 2023-12-31: before the first clean order" in kpis.stdout
