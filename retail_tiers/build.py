@@ -70,9 +70,9 @@ RESERVED_VARS = {"raw_files", "append_transactions", "input_digests"}  # the bui
 # the as-of date, which dbt reads only while models run, so a build with another --as-of
 # reuses dbt's parse of the project
 ENVIRONMENT_VARS = RESERVED_VARS | {"as_of_date"}
-# vars that only move the history's month ends: models after staging, which every build
-# recomputes, depend on them, so changing them does not stop an appending build
-INCREMENT_FREE_VARS = {"as_of_date"}
+# vars left out of the project digest: the as-of date is compared on its own
+# (increments.BuildInputs.as_of), so that a change names itself as the reason for a full build
+COMPARED_APART_VARS = {"as_of_date"}
 # raw files other than transactions whose rows reach every month of the history: a change
 # in one rebuilds everything (models by month end keep the months an append cannot change)
 LOOKUP_FILES = ("customer_identities",)
@@ -469,17 +469,18 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
     files = input_files(report.input_dir, [part.path for part in parts if part.path],
                         {part.path: part.digest for part in parts if part.path and part.digest})
     settings = {name: value for name, value in dbt_vars.items()
-                if name not in RESERVED_VARS and name not in INCREMENT_FREE_VARS}
+                if name not in RESERVED_VARS and name not in COMPARED_APART_VARS}
     lookups = lookup_files(report)
     side_files = read_side_files(report)
     current = BuildInputs(files, project_digest(project, settings), lookups, side_files,
-                          read_as(report, sheet))
+                          read_as(report, sheet), str(dbt_vars.get("as_of_date") or ""))
     dbt_vars["input_digests"] = {"project": current.project_digest,
                                  "files": [[item.name, item.digest] for item in files],
                                  "lookups": [[item.name, item.digest] for item in lookups],
                                  "side_files": [[item.name, item.digest]
                                                 for item in side_files],
-                                 "read_as": current.read_as}
+                                 "read_as": current.read_as,
+                                 "as_of": current.as_of}
     load_date = str(dbt_vars.get("load_date") or dt.date.today().isoformat())
     previous, due_lines, with_future_rows = recorded_inputs(warehouse, load_date)
     plan = plan_build(previous, current, full_refresh=full_refresh)
@@ -528,7 +529,7 @@ def recorded_inputs(warehouse: Path,
         tuple(InputFile(name, digest) for name, digest in recorded.get(key) or [])
         for key in ("files", "lookups", "side_files"))
     return (BuildInputs(files, recorded["project"], lookups, side_files,
-                        recorded.get("read_as") or ""),
+                        recorded.get("read_as") or "", recorded.get("as_of")),
             int(future[0]) if future else 0, with_future_rows)
 
 

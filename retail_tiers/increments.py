@@ -57,6 +57,11 @@ class BuildInputs:
     # read_as); the same bytes read another way are other rows, so a change reads everything
     # again. "" when the warehouse's record predates it.
     read_as: str = ""
+    # the as-of date the build was given (--as-of; "" for the default, the latest complete
+    # month's end): an appending build keeps each customer's state as of the last build's date
+    # and recomputes the customers whose state moved since (int_appended_customers), which it
+    # can tell only under the same setting. None when the warehouse's record predates it.
+    as_of: str | None = ""
 
 
 @dataclass
@@ -125,6 +130,9 @@ def plan_build(previous: BuildInputs | None, current: BuildInputs, *,
     if previous.read_as != current.read_as:
         return BuildPlan("full", f"the files are read as {current.read_as} now, as "
                                  f"{previous.read_as or 'an unrecorded encoding'} before")
+    if previous.as_of != current.as_of:
+        return BuildPlan("full", f"the as-of date is {_as_of_setting(current.as_of)} now, "
+                                 f"{_as_of_setting(previous.as_of)} before")
     if previous.lookups != current.lookups:
         names = sorted({item.name for item in (*previous.lookups, *current.lookups)})
         return BuildPlan("full", f"{_listed(names)} changed since the last build")
@@ -150,6 +158,12 @@ def plan_build(previous: BuildInputs | None, current: BuildInputs, *,
                                  "already (files are read in name order)")
     return BuildPlan("append", f"{len(new)} new file{'s' if len(new) > 1 else ''}: "
                                f"{_listed([item.name for item in new])}", new)
+
+
+def _as_of_setting(as_of: str | None) -> str:
+    if as_of is None:
+        return "not recorded"
+    return f"--as-of {as_of}" if as_of else "the default (the latest complete month)"
 
 
 def _repeated_digests(files: list[InputFile]) -> list[str]:

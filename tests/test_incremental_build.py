@@ -338,11 +338,12 @@ def test_a_changed_or_removed_file_or_full_refresh_reads_everything(
     parsed_project = parsed.read_bytes()
     output = build(workspace, folder, *WINDOW, "--full-refresh")
     assert "full build: --full-refresh" in output
-    # the record says how the files were read (a changed encoding or sheet reads everything
-    # again: tests/test_increments.py)
+    # the record says how the files were read and the as-of date it was given (a changed
+    # encoding, sheet or --as-of reads everything again: tests/test_increments.py)
     recorded = json.loads(workspace.scalar(
         "select vars_json from main.build_runs order by started_at desc limit 1"))
     assert recorded["input_digests"]["read_as"] == "utf-8"
+    assert recorded["input_digests"]["as_of"] == ""  # the default as-of date
     with parts[1].open("a", encoding="utf-8") as handle:
         handle.write(parts[1].read_text(encoding="utf-8").splitlines()[1] + "\n")
     output = build(workspace, folder, *WINDOW)

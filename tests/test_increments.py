@@ -21,12 +21,12 @@ from retail_tiers.increments import (
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def inputs(*files: tuple[str, str], project: str = "p1",
-           identities: str | None = None, read_as: str = "utf-8") -> BuildInputs:
+def inputs(*files: tuple[str, str], project: str = "p1", identities: str | None = None,
+           read_as: str = "utf-8", as_of: str | None = "") -> BuildInputs:
     lookups = (() if identities is None
                else (InputFile("customer_identities.csv", identities),))
     return BuildInputs(tuple(InputFile(name, digest) for name, digest in files), project,
-                       lookups, read_as=read_as)
+                       lookups, read_as=read_as, as_of=as_of)
 
 
 def test_file_digest_is_blake2b_of_the_bytes(tmp_path: Path) -> None:
@@ -100,6 +100,18 @@ def test_known_digests_are_not_computed_again(tmp_path: Path) -> None:
     (inputs(("a", "1"), read_as=""), inputs(("a", "1"), ("b", "2")), "full",
      "as an unrecorded encoding before"),
     (inputs(("a", "1"), read_as="gb18030"), inputs(("a", "1"), ("b", "2"), read_as="gb18030"),
+     "append", "1 new file: b"),
+    # each customer's state is kept as of the last build's date: another --as-of (or none
+    # after one, or a record that predates it) reads everything again; the same one appends
+    (inputs(("a", "1")), inputs(("a", "1"), ("b", "2"), as_of="2024-06-20"), "full",
+     "the as-of date is --as-of 2024-06-20 now, the default (the latest complete month) "
+     "before"),
+    (inputs(("a", "1"), as_of="2024-05-31"), inputs(("a", "1"), ("b", "2")), "full",
+     "the as-of date is the default (the latest complete month) now, --as-of 2024-05-31 "
+     "before"),
+    (inputs(("a", "1"), as_of=None), inputs(("a", "1"), ("b", "2")), "full",
+     "now, not recorded before"),
+    (inputs(("a", "1"), as_of="2024-06-20"), inputs(("a", "1"), ("b", "2"), as_of="2024-06-20"),
      "append", "1 new file: b"),
 ])
 def test_plan(previous: BuildInputs | None, current: BuildInputs, mode: str,
