@@ -12,7 +12,9 @@
         as-of date and this build's (int_run_dates): after the earlier of the two and on or
         before the later. The previous build's as-of date is int_run_dates' rule
         (as_of_date_after) over the clean lines loaded before, which the appending build keeps
-        as they were; with appended lines only, it cannot be later than this build's.
+        as they were, under the same as-of setting (a build given another --as-of than the
+        last one reads everything again: retail_tiers/increments.py); with appended lines
+        only, it cannot be later than this build's.
 -#}
 {%- set appending = build_input('append_transactions', false) %}
 
