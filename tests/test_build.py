@@ -310,6 +310,10 @@ def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -
     assert "(dbt unit tests run in `make test`)" in result.stdout
     assert workspace.scalar("select max(month_end_on) from main.customer_monthly_history") \
         == AS_OF_MID_MONTH
+    # --as-of reaches dbt as a build input, not in --vars; the build record has it all the same
+    assert workspace.query("select as_of_date, json_extract_string(vars_json, '$.as_of_date') "
+                           "from main.build_runs") == [(AS_OF_MID_MONTH,
+                                                        AS_OF_MID_MONTH.isoformat())]
     assert workspace.scalar(
         "select count(*) from staging.stg_transactions where quarantine_reason is null "
         "and ordered_on > ? and ordered_on < date_trunc('month', ?) + interval 1 month",
