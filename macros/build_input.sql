@@ -7,8 +7,9 @@
     The CLI passes them in the environment (RETAIL_TIERS_BUILD_INPUT, JSON) with the var
     build_input_from_environment, not as --vars: dbt parses the whole project again when the
     --vars differ from the last build's (2-3 s at any size), and these differ with every new
-    month's file (and with an analyst's --as-of). They are read only while the models run (`execute`), never while dbt parses,
-    so the parsed project is the same from one month to the next and dbt reuses it
+    month's file (and with an analyst's --as-of). They are read only while the models run
+    (`execute`), never while dbt parses, so the parsed project is the same from one month to
+    the next and dbt reuses it
     (target/partial_parse.msgpack). Without that var they are vars, as a plain
     `dbt build --vars ...`, the Spark build and the unit tests pass them.
 #}
