@@ -1,8 +1,9 @@
-"""The chart worker (`python -m reports.chart_worker`): imports matplotlib at once, then reads a
-pickled list of ChartJobs on stdin and writes each result to stdout as soon as it is drawn,
-as a frame holding (job index, result). Started by reports.chartjobs.ChartRenderer from the
-report process itself (trusted input). A job that fails ends the worker; the report process
-then draws the missing charts itself.
+"""The chart worker (`python -m reports.chart_worker`): imports matplotlib at once, then reads
+frames of pickled ChartJob lists on stdin (one per report month) and writes each result to
+stdout as soon as it is drawn, as a frame holding (job index, result), and END_OF_SUBMISSION
+after a list's last result. It ends when stdin does. Started by
+reports.chartjobs.ChartRenderer from the report process itself (trusted input). A job that
+fails ends the worker; the report process then draws the missing charts itself.
 
 The worker does only what the charts need:
 - Python's cycle collector is off: importing matplotlib and drawing the charts made about 290
@@ -11,7 +12,7 @@ The worker does only what the charts need:
 - matplotlib's import writes no help texts (skip_artist_help): for every kind of artist it
   builds the signature and docstring of `set()` and a table of its properties from the
   setters' docstrings, a third of its import, only for help() and the documentation.
-- Once the last chart is written the worker ends without tearing the interpreter down
+- Once its input ends the worker ends without tearing the interpreter down
   (`os._exit` after the exit handlers ran): the teardown collected and freed every object of
   matplotlib one by one, 3% of the worker's instructions, memory the system frees anyway.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import atexit
 import gc
 import os
-import pickle
 import sys
 
 
@@ -47,13 +47,18 @@ def skip_artist_help() -> bool:
 def main() -> None:
     gc.disable()
     skip_artist_help()
-    from reports.chartjobs import run_jobs, write_frame
+    from reports.chartjobs import END_OF_SUBMISSION, read_frame, run_jobs, write_frame
 
     run_jobs([])  # import matplotlib and the chart module while the report reads its data
-    jobs = pickle.loads(sys.stdin.buffer.read())
-    for index, job in enumerate(jobs):
-        (result,) = run_jobs([job])
-        write_frame(sys.stdout.buffer, (index, result))
+    while True:
+        try:
+            jobs = read_frame(sys.stdin.buffer)
+        except EOFError:
+            return
+        for index, job in enumerate(jobs):
+            (result,) = run_jobs([job])
+            write_frame(sys.stdout.buffer, (index, result))
+        write_frame(sys.stdout.buffer, END_OF_SUBMISSION)
 
 
 def end_at_once() -> None:

@@ -309,7 +309,7 @@ def render_reports(request: ReportRequest, warehouse: Path | None = None,
 
 def _render_reports(request: ReportRequest, warehouse: Path | None,
                     project: Path | None, renderer: ChartRenderer | None) -> list[Path]:
-    renderers = [renderer or ChartRenderer()]  # the worker starts now, see reports.chartjobs
+    drawer = renderer or ChartRenderer()  # the worker starts now, see reports.chartjobs
     written: list[Path] = []
     try:
         if request.lang not in LANGS:
@@ -331,26 +331,21 @@ def _render_reports(request: ReportRequest, warehouse: Path | None,
         generated_at = dt.datetime.now().replace(microsecond=0)
         loaded = load_months(request, warehouse, project)
         for index, data in enumerate(loaded):
-            drawer = renderers.pop()
-            if index + 1 < len(loaded):
-                renderers.append(ChartRenderer())  # warms up while this month is laid out
             target = out_dir / report_file_name(data.month, request.lang, request.file_format)
-            with drawer:
-                html, charts = compose(data, request.lang, fonts, generated_at, drawer,
-                                       meanwhile, linked_charts=pdf)
+            html, charts = compose(data, request.lang, fonts, generated_at, drawer,
+                                   meanwhile, linked_charts=pdf)
             try:
                 if pdf:
                     write_pdf(html, target, charts)
                 else:
                     write_html(html, target)
             finally:
-                charts.close()
+                charts.close()  # the worker, done with this month's charts, draws the next's
             written.append(target)
             if index + 1 < len(loaded):
                 gc.collect()  # this month's document: boxes and styles that point at each other
     finally:
-        for unused in renderers:
-            unused.close()
+        drawer.close()
     return written
 
 

@@ -150,16 +150,30 @@ def test_chart_worker_draws_what_the_report_process_would(monkeypatch: pytest.Mo
         "chart_id": "t"}), ChartJob("heat_palette")]
     local = chartjobs.run_jobs(jobs)
     with ChartRenderer() as renderer:
-        assert renderer.process is not None
+        worker = renderer.process
+        assert worker is not None
         assert renderer.run(jobs) == local
+        # back once it has sent every result: the next month's charts go to the same worker
+        assert renderer.process is worker
+        assert renderer.run(jobs[::-1]) == local[::-1]
+        assert renderer.process is worker
+    assert worker.returncode == 0  # told to end, it ran its exit handlers: not killed
     assert "<text" in local[0] and "75%" in local[0]      # text stays text in the SVG
 
     real_popen = subprocess.Popen
-    monkeypatch.setattr(chartjobs.subprocess, "Popen", lambda *a, **k: real_popen(
-        [sys.executable, "-c", "import sys; sys.exit(3)"], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE))
+    started: list[subprocess.Popen[bytes]] = []
+
+    def dying_worker(*_args: object, **_kwargs: object) -> subprocess.Popen[bytes]:
+        started.append(real_popen([sys.executable, "-c", "import sys; sys.exit(3)"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        return started[-1]
+
+    monkeypatch.setattr(chartjobs.subprocess, "Popen", dying_worker)
     with ChartRenderer() as renderer:
         assert renderer.run(jobs) == local
+        assert renderer.process is None  # a worker that died is not taken back
+        assert renderer.run(jobs) == local  # the next submission starts another
+    assert len(started) == 2
 
 
 def test_lean_svg_keeps_the_drawing_and_drops_only_bare_groups() -> None:
@@ -373,8 +387,8 @@ def test_chart_results_arrive_one_by_one_and_a_dead_worker_is_replaced_in_proces
         "labels": ["a"], "shares": [1.0], "highlight": [True], "x_title": "x",
         "y_title": "y", "fmt": EN, "fonts": fonts, "chart_id": "d"})]
     # a stand-in worker that answers the first job with a marker and then dies
-    script = ("import pickle, sys; from reports.chartjobs import write_frame; "
-              "sys.stdin.buffer.read(); write_frame(sys.stdout.buffer, (0, 'from worker')); "
+    script = ("import sys; from reports.chartjobs import read_frame, write_frame; "
+              "read_frame(sys.stdin.buffer); write_frame(sys.stdout.buffer, (0, 'from worker')); "
               "sys.exit(3)")
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE)
