@@ -176,6 +176,7 @@ class ChartRenderer:
     def __init__(self, use_worker: bool = True) -> None:
         self.use_worker = use_worker
         self.closed = False
+        self.has_drawn = False  # the worker it holds drew a submission and went back to it
         self.process: subprocess.Popen[bytes] | None = self._start() if use_worker else None
 
     @staticmethod
@@ -200,7 +201,7 @@ class ChartRenderer:
         if self.closed or self.process is not None:
             stop_worker(process, idle=True)
         else:
-            self.process = process
+            self.process, self.has_drawn = process, True
 
     def run(self, jobs: list[ChartJob]) -> list[Any]:
         """The results of `jobs` in order (waits for all of them)."""
@@ -211,9 +212,12 @@ class ChartRenderer:
             pending.close()
 
     def close(self) -> None:
+        """Stop the worker: one that drew a month's charts is told to end; one never used (a
+        report that failed before its charts) may still be importing matplotlib, and is
+        killed at once rather than waited for."""
         self.closed = True
         if self.process is not None:
-            stop_worker(self.process, idle=True)
+            stop_worker(self.process, idle=self.has_drawn)
             self.process = None
 
     def __enter__(self) -> ChartRenderer:

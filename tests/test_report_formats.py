@@ -158,6 +158,9 @@ def test_chart_worker_draws_what_the_report_process_would(monkeypatch: pytest.Mo
         assert renderer.run(jobs[::-1]) == local[::-1]
         assert renderer.process is worker
     assert worker.returncode == 0  # told to end, it ran its exit handlers: not killed
+    with ChartRenderer() as unused:  # a report that fails before its charts: not waited for
+        never_used = unused.process
+    assert never_used is not None and never_used.returncode == -9
     assert "<text" in local[0] and "75%" in local[0]      # text stays text in the SVG
 
     real_popen = subprocess.Popen
