@@ -1,7 +1,8 @@
 """Monthly increments end to end: a build that appends a new month's transactions file gives
 the same warehouse, table for table in every schema, as a full build of all the files; a
-changed setting or segment rule, a changed or removed file, or --full-refresh read everything
-again (and a changed setting and rule give the same warehouse as a full build with them).
+changed setting or segment rule, a changed or removed file, another --as-of date, or
+--full-refresh read everything again (and a changed setting and rule give the same warehouse
+as a full build with them).
 
 One generated dataset split by month (`generate --split-by month`): the first build has all
 months but the last; the last month's file then arrives, with one more line that repeats the
@@ -357,3 +358,14 @@ def test_a_changed_or_removed_file_or_full_refresh_reads_everything(
     assert f"full build: transactions/{parts[2].name} no longer in the input folder" in output
     assert workspace.scalar("select count(distinct raw_file_name) "
                             "from staging.stg_transactions") == len(parts) - 1
+    # a new month's file under another as-of date than the last build's: each customer's state
+    # was kept as of that build's date, so everything is read again (an append worked out the
+    # customers to recompute from the wrong date, and its window test failed)
+    shutil.copy(last, folder / "transactions" / last.name)
+    as_of = f"{last.stem}-20"  # the new month's 20th (the last build's: the month before's end)
+    output = build(workspace, folder, *WINDOW, "--as-of", as_of)
+    assert (f"full build: the as-of date is --as-of {as_of} now, the default (the latest "
+            "complete month) before") in output
+    recorded = json.loads(workspace.scalar(
+        "select vars_json from main.build_runs order by started_at desc limit 1"))
+    assert recorded["input_digests"]["as_of"] == as_of
