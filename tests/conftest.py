@@ -159,6 +159,16 @@ class ParseSharing:
             shutil.copyfile(self.target_file, shared)
 
 
+def parse_of(built: Workspace, workspace: Workspace) -> Workspace:
+    """`workspace`, its dbt target folder starting from the parse of the project that
+    `built`'s last build made (a build with the same settings reuses it; dbt checks that it
+    may, as for ParseSharing)."""
+    target = workspace.root / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(built.root / "target" / PARSE_FILE, target / PARSE_FILE)
+    return workspace
+
+
 # The longest-running test modules, longest first (seconds of one xdist worker in `make test`,
 # 2026-12-07: 68, 66, 48, 47, 21, then 19 down to 11). `make test` hands out whole modules
 # (--dist loadfile) in collection order (--no-loadscope-reorder; xdist's default order is by

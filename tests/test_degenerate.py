@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import PARSE_FILE, Workspace, run_cli, transaction
+from conftest import PARSE_FILE, Workspace, parse_of, run_cli, transaction
 
 from retail_tiers.build_state import read_state
 
@@ -48,9 +48,7 @@ def test_as_of_before_the_first_order_is_refused(make_raw: MakeRaw, demo_workspa
     before = workspace.warehouse.read_bytes()
     # the demo build's parse of the project: a build with --as-of starts from it (the date
     # reaches dbt as a build input, not in --vars), so dbt leaves the file as it was
-    parsed = workspace.root / "target" / PARSE_FILE
-    parsed.parent.mkdir(parents=True)
-    shutil.copyfile(demo_workspace.root / "target" / PARSE_FILE, parsed)
+    parsed = parse_of(demo_workspace, workspace).root / "target" / PARSE_FILE
     parsed_project = parsed.read_bytes()
     result = run_cli(["build", "--input", str(folder), "--as-of", "2023-12-31"], workspace)
     assert result.exit_code == 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PARSE_FILE, Workspace, copy_project, edit_row, run_cli
+from conftest import Workspace, copy_project, edit_row, parse_of, run_cli
 
 from retail_tiers.build import KEPT_WHEN_UNCHANGED
 from retail_tiers.compare import compare
@@ -78,14 +78,6 @@ def copy_of(built: Workspace, root: Path) -> Workspace:
     workspace.warehouse.parent.mkdir(parents=True)
     shutil.copy(built.warehouse, workspace.warehouse)
     shutil.copytree(built.root / "target", root / "target")
-    return workspace
-
-
-def parse_of(built: Workspace, workspace: Workspace) -> Workspace:
-    """`workspace`, starting from dbt's parse of the project that `built`'s last build made
-    (with the same settings the next build reuses it; dbt checks that it may)."""
-    (workspace.root / "target").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(built.root / "target" / PARSE_FILE, workspace.root / "target" / PARSE_FILE)
     return workspace
 
 

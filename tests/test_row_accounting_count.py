@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import PARSE_FILE, PROJECT_DIR, GeneratedBuild, Workspace
+from conftest import PROJECT_DIR, GeneratedBuild, Workspace, parse_of
 
 from retail_tiers.build import dbt_environment, prepare_input, split_build_input
 from retail_tiers.build_state import temp_warehouse
@@ -32,8 +32,7 @@ def run_reconcile_test(built: Workspace, scratch: Workspace,
     if not warehouse.exists():
         warehouse.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built.warehouse, warehouse)
-        (scratch.root / "target").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(built.root / "target" / PARSE_FILE, scratch.root / "target" / PARSE_FILE)
+        parse_of(built, scratch)
     settings, build_input = split_build_input({"raw_files": raw_files})
     command = [str(DBT_EXECUTABLE), "test", "--select", "assert_raw_rows_reconcile",
                "--vars", json.dumps(settings),
