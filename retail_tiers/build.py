@@ -68,11 +68,9 @@ FAILED_STATUSES = {"error", "fail", "runtime error"}
 RESERVED_VARS = {"raw_files", "append_transactions", "input_digests"}  # the build inputs
 # what reaches dbt in the environment, not as --vars (split_build_input): the build inputs and
 # the as-of date, which dbt reads only while models run, so a build with another --as-of
-# reuses dbt's parse of the project
+# reuses dbt's parse of the project. The project digest covers the other vars; the as-of date
+# is compared on its own (increments.BuildInputs.as_of), so that a change names itself.
 ENVIRONMENT_VARS = RESERVED_VARS | {"as_of_date"}
-# vars left out of the project digest: the as-of date is compared on its own
-# (increments.BuildInputs.as_of), so that a change names itself as the reason for a full build
-COMPARED_APART_VARS = {"as_of_date"}
 # raw files other than transactions whose rows reach every month of the history: a change
 # in one rebuilds everything (models by month end keep the months an append cannot change)
 LOOKUP_FILES = ("customer_identities",)
@@ -468,8 +466,7 @@ def plan_increment(report: CheckReport, project: Path, warehouse: Path,
     parts = transactions.parts or [transactions]
     files = input_files(report.input_dir, [part.path for part in parts if part.path],
                         {part.path: part.digest for part in parts if part.path and part.digest})
-    settings = {name: value for name, value in dbt_vars.items()
-                if name not in RESERVED_VARS and name not in COMPARED_APART_VARS}
+    settings = {name: value for name, value in dbt_vars.items() if name not in ENVIRONMENT_VARS}
     lookups = lookup_files(report)
     side_files = read_side_files(report)
     current = BuildInputs(files, project_digest(project, settings), lookups, side_files,
