@@ -2,9 +2,9 @@
 {#-
     The run's dates, one row. A table (not a view) so the load date of a build defaulting to
     `current_date` stays the build's date when the report reads it later.
-    as_of_date: var `as_of_date`, else the last day of the latest complete month of the clean
-    data: the month of the last clean order date when that date is the month's last day,
-    otherwise the month before it (macro as_of_date_after).
+    as_of_date: `--as-of` or var `as_of_date` (macro as_of_date_setting), else the last day of
+    the latest complete month of the clean data: the month of the last clean order date when
+    that date is the month's last day, otherwise the month before it (macro as_of_date_after).
 -#}
 with
 
