@@ -512,11 +512,17 @@ def test_failed_render_leaves_no_partial_file(demo_workspace: Workspace, tmp_pat
     os.umask(umask)
     assert previous.stat().st_mode & 0o777 == 0o666 & ~umask  # not a temp file's 0600
 
-    def broken(self: object, target: str, **options: object) -> None:
-        Path(target).write_bytes(b"%PDF-1.7 half a report")
-        raise RuntimeError("renderer crashed")
+    class CrashingDocument:
+        """A laid-out document whose writer crashes halfway through the file (a stand-in for
+        WeasyPrint's, so that the two failing renders below skip the layout)."""
 
-    monkeypatch.setattr(weasyprint.Document, "write_pdf", broken)
+        pages: tuple[object, ...] = ()
+
+        def write_pdf(self, target: str, **options: object) -> None:
+            Path(target).write_bytes(b"%PDF-1.7 half a report")
+            raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(weasyprint.HTML, "render", lambda self, **options: CrashingDocument())
     with pytest.raises(RuntimeError, match="renderer crashed"):
         render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
     assert gc.isenabled()  # the render paused the cycle collector; a failure turns it back on
