@@ -171,19 +171,24 @@
     template) could end up pasted into SQL, so the run stops before any model. Types and
     ranges are checked by `retail-tiers build` (retail_tiers/settings.py); this guard also
     covers a plain `dbt build --vars ...`. raw_files, set by the CLI, is checked where it is
-    used (macros/raw_input.sql); input_digests (set by the CLI) is only recorded.
+    used (macros/raw_input.sql); input_digests (set by the CLI) is only recorded. The error
+    names every var that is not plain, on one line.
 #}
 {% macro guard_var_values() -%}
     {%- set given = invocation_args_dict.get('vars') or {} -%}
     {%- if given is string -%}
         {%- set given = fromyaml(given) or {} -%}
     {%- endif -%}
+    {%- set refused = [] -%}
     {%- for name, value in given.items() if name not in ('raw_files', 'input_digests') -%}
         {%- if not (value is none or value is boolean or value is number
                     or (value is string and modules.re.fullmatch('[A-Za-z0-9_./+:-]{0,64}', value))) -%}
-            {{ exceptions.raise_compiler_error("var " ~ name ~ ": not a plain value (a number, true/false, a date or a word): " ~ (value | string)[:60]) }}
+            {%- do refused.append("var " ~ name ~ ": not a plain value (a number, true/false, a date or a word): " ~ ((value | string)[:60] | replace('\n', ' '))) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if refused -%}
+        {{ exceptions.raise_compiler_error(refused | join('; ')) }}
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -111,18 +111,26 @@ def test_every_setting_describes_itself() -> None:
     assert setting("churn_days") is not None and setting("no_such_var") is None
 
 
-@pytest.mark.parametrize("value", ["{{ 7*7 }}", "rfm_grid' or 'a'='a",
-                                   "(select count(*) from read_text('/etc/passwd'))"])
-def test_plain_dbt_refuses_values_that_are_not_plain(workspace: Workspace, value: str) -> None:
+# values that are not plain: a template, SQL in a quoted word, a subquery
+NOT_PLAIN = {"churn_days": "{{ 7*7 }}", "segment_scheme": "rfm_grid' or 'a'='a",
+             "rfm_window_days": "(select count(*) from read_text('/etc/passwd'))"}
+
+
+def test_plain_dbt_refuses_values_that_are_not_plain(workspace: Workspace) -> None:
     """The on-run-start guard (macros/build_runs.sql) stops a plain `dbt build --vars` with a
-    template or SQL in a value before any model runs."""
+    template or SQL in a value before any model runs, and names every such var on one line
+    (one dbt run for the three kinds of value; a plain value beside them is not named)."""
     workspace.root.mkdir(parents=True)
     done = subprocess.run(
         [str(PROJECT_DIR / ".venv" / "bin" / "dbt"), "build", "--select", "raw_customers",
          "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-         "--vars", json.dumps({"churn_days": value})],
+         "--vars", json.dumps({**NOT_PLAIN, "history_months": 6})],
         env={**os.environ, **workspace.env}, capture_output=True, text=True, timeout=300,
         check=False)
     assert done.returncode != 0
-    assert "var churn_days: not a plain value" in done.stdout
+    refused = next(line for line in done.stdout.splitlines() if "not a plain value" in line)
+    for name, value in NOT_PLAIN.items():
+        assert (f"var {name}: not a plain value (a number, true/false, a date or a word): "
+                f"{value[:60]}") in refused
+    assert "history_months" not in refused
     assert "START seed" not in done.stdout
