@@ -314,6 +314,8 @@ def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -
     assert workspace.query("select as_of_date, json_extract_string(vars_json, '$.as_of_date') "
                            "from main.build_runs") == [(AS_OF_MID_MONTH,
                                                         AS_OF_MID_MONTH.isoformat())]
+    recorded = json.loads(workspace.scalar("select vars_json from main.build_runs"))
+    assert {name: recorded[name] for name in settings} == settings  # each --var, as given
     assert workspace.scalar(
         "select count(*) from staging.stg_transactions where quarantine_reason is null "
         "and ordered_on > ? and ordered_on < date_trunc('month', ?) + interval 1 month",
