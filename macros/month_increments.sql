@@ -100,7 +100,8 @@
     rows_written_by_append(rows): a SQL condition true for the rows of a model that an
     appending build wrote (recomputed or added), for the data tests: the rows it kept were
     tested by the build that wrote them. `rows` names how the model is rewritten: raw_file
-    (stg_transactions: the lines of the appended files), order (the rows of the orders a new
+    (stg_transactions, and the view int_transaction_lines: the lines of the appended files),
+    order (the rows of the orders a new
     line belongs to: int_orders_netted), month_end (the recomputed month ends:
     int_customer_months_classified) or customer (the rows of int_appended_customers:
     int_customer_state_changes, int_customer_purchase_days). Every other build: true (every

@@ -210,6 +210,16 @@ def assert_appended_rows_are_tested(appended: Workspace, before: Path, new_file:
             assert f"where {test_filter}" in " ".join(counted.split()), counted
     finally:
         con.close()
+    # the view of the clean lines, a function of each line (the identities file, the other
+    # input, makes a full build when it changes): its test reads the appended files' lines,
+    # which the view names by file
+    compiled = next(appended.root.glob("target/compiled/**/int_transaction_lines_row_rules.sql"))
+    assert "where raw_file_name in (" in " ".join(compiled.read_text(encoding="utf-8").split())
+    assert appended.scalar(
+        "select count(*) from intermediate.int_transaction_lines where raw_file_name = ?",
+        [f"transactions/{new_file}"]) == appended.scalar(
+        "select count(*) from staging.stg_transactions where raw_file_name = ? "
+        "and quarantine_reason is null", [f"transactions/{new_file}"]) > 0
     # the clean lines' ids: only the appended lines' ids are counted, among all lines
     compiled = next(appended.root.glob(
         "target/compiled/**/unique_stg_transactions_transaction_id.sql"))

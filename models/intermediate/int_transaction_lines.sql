@@ -23,6 +23,7 @@ identities as (
 
 clean_lines as (
     select
+        raw_file_name,
         source_row_number,
         transaction_id,
         order_id,
@@ -102,6 +103,7 @@ costed as (
 
 final as (
     select
+        raw_file_name,
         source_row_number,
         transaction_id,
         order_id,
