@@ -75,7 +75,7 @@
 {% macro as_of_date_after(last_order_on) -%}
     {%- set given_as_of_date = as_of_date_setting() -%}
     {%- if given_as_of_date -%}
-        cast('{{ given_as_of_date }}' as date)
+        {{ sql_date(given_as_of_date) }}
     {%- else -%}
         case
             when {{ last_order_on }} = last_day({{ last_order_on }}) then {{ last_order_on }}
