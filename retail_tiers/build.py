@@ -85,6 +85,8 @@ STATUS_LABELS = {"success": "ok", "pass": "ok", "fail": "FAIL", "error": "ERROR"
                  "warn": "warn", "skipped": "skipped", "runtime error": "ERROR"}
 PROGRESS_WIDTH = 58
 QUIET_WHEN_PASSING = ("test", "unit_test")  # progress shows these only when not passing
+# dbt's warn-level events that are a node's result: the progress line and the summary show them
+WARNINGS_SHOWN_AS_RESULTS = ("LogTestResult", "RunResultWarning", "RunResultWarningMessage")
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,9 @@ def _locked_build(options: BuildOptions, project: Path, warehouse: Path, dbt_arg
                   echo: Echo) -> BuildSummary:
     """The input check and the build, holding the build lock."""
     start_from = None
-    excluded = ["path:seeds/demo", "resource_type:unit_test"]
+    # the demo seeds are read as files; the unit tests are off in user builds (dbt_project.yml,
+    # run_unit_tests), so excluding them too would only make dbt warn that it matched nothing
+    excluded = ["path:seeds/demo"]
     if options.input_dir is not None:
         raw_files, description, report = prepare_input(
             options.input_dir, options.encoding, warehouse, echo, sheet=options.sheet,
@@ -757,6 +761,9 @@ class _Progress:
             self.last_error = _first_line(event.info.msg)
         elif name == "JinjaLogInfo":  # the project's own notes, e.g. invariant tests switched off
             self.echo(f"  {event.info.msg}")
+        elif event.info.level == "warn" and name not in WARNINGS_SHOWN_AS_RESULTS:
+            # dbt runs with its log off: a warning of its own is shown, never swallowed
+            self.echo(f"  dbt warning: {_first_line(event.info.msg)}")
 
     def driver_model(self, node_name: str, seconds: float) -> None:
         """A model the Spark build ran on the driver (retail_tiers/spark_build.py)."""

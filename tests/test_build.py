@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -20,7 +21,7 @@ import pytest
 import yaml
 from conftest import PROJECT_DIR, CliResult, Workspace, plain_dbt, run_cli, tiny_project
 
-from retail_tiers.build import dbt_environment, parse_as_of, parse_extra_vars
+from retail_tiers.build import _Progress, dbt_environment, parse_as_of, parse_extra_vars
 from retail_tiers.build_state import read_state
 from retail_tiers.compare import compare
 from retail_tiers.errors import RetailTiersError
@@ -52,6 +53,28 @@ def test_demo_build_prints_progress_and_summary(
                    for match in lines)
     assert re.search(r"^done in \d+\.\ds: \d+ models built, \d+ seeds loaded", result.stdout,
                      re.MULTILINE)
+    assert "dbt warning:" not in result.stdout  # dbt's own warnings: none in a user build
+
+
+def test_dbt_warnings_are_shown_not_swallowed() -> None:
+    """The build runs dbt with its log off, so the progress callback shows dbt's own warnings
+    (a test's warn result has its progress line instead); info events stay quiet."""
+    shown: list[str] = []
+    progress = _Progress(shown.append)
+
+    def event(name: str, level: str, msg: str) -> SimpleNamespace:
+        return SimpleNamespace(info=SimpleNamespace(name=name, level=level, msg=msg), data=None)
+
+    progress.on_event(event("NoNodesForSelectionCriteria", "warn",
+                            "The selection criterion 'x' does not match any enabled nodes"))
+    progress.on_event(event("UnusedResourceConfigPath", "warn",
+                            "\nConfiguration paths exist which do not apply:\n- models.gone"))
+    progress.on_event(event("LogTestResult", "warn", "WARN 3 unique_x"))
+    progress.on_event(event("Formatting", "info", ""))
+    assert shown == [
+        "  dbt warning: The selection criterion 'x' does not match any enabled nodes",
+        "  dbt warning: Configuration paths exist which do not apply:",
+    ]
 
 
 def test_demo_build_rows_match_the_demo_files(demo_build: tuple[Workspace, CliResult]) -> None:
