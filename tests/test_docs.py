@@ -2,7 +2,8 @@
 engineers to run it), and the documentation it writes is complete: every model has a
 description in a yml file beside its SQL, and the columns documented there are exactly the
 columns of the model's table or view in the warehouse (dbt's catalog), each with a
-description."""
+description; and every model has a data test of its own (a generic test in its yml, or a
+singular test that reads it)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,14 @@ def documentation_gaps(manifest: dict[str, Any], catalog: dict[str, Any]) -> lis
     return gaps
 
 
+def untested_models(manifest: dict[str, Any]) -> list[str]:
+    """The models no data test reads."""
+    tested = {parent for node in manifest["nodes"].values() if node["resource_type"] == "test"
+              for parent in node["depends_on"]["nodes"]}
+    return sorted(node["name"] for unique_id, node in manifest["nodes"].items()
+                  if node["resource_type"] == "model" and unique_id not in tested)
+
+
 def test_docs_generate_documents_every_model_and_column(demo_workspace: Workspace,
                                                          tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"  # a copy: the session's warehouse stays as built
@@ -71,10 +80,12 @@ def test_docs_generate_documents_every_model_and_column(demo_workspace: Workspac
     models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
     assert len(models) > 60
     assert documentation_gaps(manifest, catalog) == []
+    assert untested_models(manifest) == []
 
 
 def test_the_docs_check_finds_what_is_missing() -> None:
-    """documentation_gaps on a made-up manifest and catalog with one of each gap."""
+    """documentation_gaps and untested_models on a made-up manifest and catalog with one of
+    each gap."""
     def model(name: str, folder: str, yml: str | None, description: str,
               columns: dict[str, str]) -> dict[str, Any]:
         return {"resource_type": "model", "name": name, "description": description,
@@ -91,7 +102,8 @@ def test_the_docs_check_finds_what_is_missing() -> None:
         "model.p.drifted": model("drifted", "marts", "marts/_marts.yml", "Columns drifted.",
                                  {"old_name": "Renamed since.", "kept": ""}),
         "model.p.unbuilt": model("unbuilt", "marts", "marts/_marts.yml", "Not built.", {}),
-        "test.p.some_test": {"resource_type": "test"},
+        "test.p.some_test": {"resource_type": "test",
+                             "depends_on": {"nodes": ["model.p.complete", "model.p.far"]}},
     }}
     catalog = {"nodes": {
         "model.p.complete": {"columns": {"CUSTOMER_ID": {}}},
@@ -109,3 +121,4 @@ def test_the_docs_check_finds_what_is_missing() -> None:
         "far: documented in models/staging/_staging.yml, not beside models/marts/far.sql",
         "unbuilt: not in the warehouse's catalog",
     ]
+    assert untested_models(manifest) == ["bare", "drifted", "unbuilt"]
