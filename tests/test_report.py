@@ -12,11 +12,14 @@ import calendar
 import csv
 import datetime as dt
 import gc
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,16 +149,61 @@ def expected_segments(workspace: Workspace) -> dict[str, dict[str, float]]:
 
 
 # ---- session renders ----------------------------------------------------------------------
+@contextmanager
+def renderer_messages(into: list[str]) -> Iterator[None]:
+    """Collect what WeasyPrint logs at warning level or above while the block runs: it logs
+    a CSS rule it ignores or a resource it cannot load, and carries on."""
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            into.append(f"{record.levelname}: {record.getMessage()}")
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 @pytest.fixture(scope="session")
-def english_pdf(demo_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_renderer_messages() -> dict[str, list[str]]:
+    """What WeasyPrint logged while rendering the demo's English and Chinese PDFs."""
+    return {"en": [], "zh": []}
+
+
+@pytest.fixture(scope="session")
+def english_pdf(demo_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory,
+                demo_renderer_messages: dict[str, list[str]]) -> Path:
     out = tmp_path_factory.mktemp("report_en")
-    return written_path(run_cli(["report", "--out", str(out)], demo_workspace))
+    with renderer_messages(demo_renderer_messages["en"]):
+        return written_path(run_cli(["report", "--out", str(out)], demo_workspace))
 
 
 @pytest.fixture(scope="session")
-def chinese_pdf(demo_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def chinese_pdf(demo_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory,
+                demo_renderer_messages: dict[str, list[str]]) -> Path:
     out = tmp_path_factory.mktemp("report_zh")
-    return written_path(run_cli(["report", "--lang", "zh", "--out", str(out)], demo_workspace))
+    with renderer_messages(demo_renderer_messages["zh"]):
+        return written_path(run_cli(["report", "--lang", "zh", "--out", str(out)],
+                                    demo_workspace))
+
+
+def test_the_renderer_ignores_nothing_in_the_report(
+        english_pdf: Path, chinese_pdf: Path,
+        demo_renderer_messages: dict[str, list[str]]) -> None:
+    """WeasyPrint drops a CSS rule it cannot use with only a log line, so a broken style
+    would change the PDF silently: rendering the demo reports logs no warning."""
+    assert demo_renderer_messages == {"en": [], "zh": []}
+
+
+def test_renderer_messages_are_collected() -> None:
+    import weasyprint
+
+    found: list[str] = []
+    with renderer_messages(found):
+        weasyprint.HTML(string="<style>p { colour: red }</style><p>.</p>").render()
+    assert found == ["WARNING: Ignored `colour: red ` at 1:5, unknown property."]
 
 
 # ---- correctness --------------------------------------------------------------------------
