@@ -283,16 +283,19 @@ def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | Non
     return project
 
 
-def plain_dbt(project: Path, warehouse: Path, command: str, *args: str) -> bool:
-    """A plain dbt command (`run`, `test`, `build`) on `project` in this process, quietly, its
-    target and logs in the project; whether it succeeded."""
+def plain_dbt(project: Path, warehouse: Path, command: str, *args: str,
+              output: Path | None = None) -> bool:
+    """A plain dbt command (`run`, `test`, `build`, `docs generate`) on `project` in this
+    process, quietly, its target and logs in `output` (default: the project); whether it
+    succeeded."""
     from dbt.cli.main import dbtRunner
 
+    output = output or project
     with environment(RETAIL_TIERS_DB=str(warehouse)):
         try:
             result = dbtRunner().invoke([
-                command, "--project-dir", str(project), "--profiles-dir", str(project),
-                "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
+                *command.split(), "--project-dir", str(project), "--profiles-dir", str(project),
+                "--target-path", str(output / "target"), "--log-path", str(output / "logs"),
                 "--log-level", "none", *args])
         finally:
             close_dbt_connections()

@@ -12,24 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from conftest import PROJECT_DIR, Workspace
-
-from retail_tiers.build import close_dbt_connections, environment
-
-
-def docs_generate(warehouse: Path, target: Path) -> bool:
-    """`dbt docs generate --profiles-dir .` on the project, its output in `target`."""
-    from dbt.cli.main import dbtRunner
-
-    with environment(RETAIL_TIERS_DB=str(warehouse)):
-        try:
-            result = dbtRunner().invoke([
-                "docs", "generate", "--project-dir", str(PROJECT_DIR),
-                "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target),
-                "--log-path", str(target / "logs"), "--log-level", "none"])
-        finally:
-            close_dbt_connections()
-    return bool(result.success)
+from conftest import PROJECT_DIR, Workspace, plain_dbt
 
 
 def documentation_gaps(manifest: dict[str, Any], catalog: dict[str, Any]) -> list[str]:
@@ -72,8 +55,9 @@ def test_docs_generate_documents_every_model_and_column(demo_workspace: Workspac
                                                          tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"  # a copy: the session's warehouse stays as built
     shutil.copy(demo_workspace.warehouse, warehouse)
+    # `dbt docs generate --profiles-dir .`, its output in tmp_path
+    assert plain_dbt(PROJECT_DIR, warehouse, "docs generate", output=tmp_path)
     target = tmp_path / "target"
-    assert docs_generate(warehouse, target)
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     assert (target / "index.html").is_file()
