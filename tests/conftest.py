@@ -7,6 +7,7 @@ Every test that builds gets its own warehouse, dbt target and log folders under 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -283,23 +284,69 @@ def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | Non
     return project
 
 
+@dataclass(frozen=True)
+class DbtRun:
+    """What a dbt command run in this process did: whether it succeeded, each node it ran
+    (resource type, name, status), the names of the events it fired (dbt's log events, as
+    `dbt --log-format json` names them) and the messages of its error-level events."""
+
+    success: bool
+    nodes: list[tuple[str, str, str]]
+    events: set[str]
+    errors: list[str]
+
+    def ran(self, resource_type: str) -> list[str]:
+        return [name for kind, name, _ in self.nodes if kind == resource_type]
+
+    def explain(self) -> str:
+        failed = [f"{kind} {name}: {status}" for kind, name, status in self.nodes
+                  if status not in ("success", "pass")]
+        return "\n".join([*failed, *self.errors])[-4000:]
+
+
+# the events of a dbt run that started from a parse of the project it found in its target
+# folder (nothing changed, or only some files); a run that parsed everything again fires
+# UnableToPartialParse, or neither when it found no parse
+REUSED_PARSE = frozenset({"PartialParsingSkipParsing", "PartialParsingEnabled"})
+
+
+def invoke_dbt(args: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> DbtRun:
+    """`dbt ARGS` in this process (dbtRunner: the same dbt as the `dbt` executable, without
+    starting Python and importing dbt again, 2-3 CPU-s), with the environment variables
+    `env`, in the folder `cwd`, its log off."""
+    from dbt.cli.main import dbtRunner
+
+    events: set[str] = set()
+    errors: list[str] = []
+
+    def collect(message: Any) -> None:
+        events.add(message.info.name)
+        if message.info.level == "error":
+            errors.append(message.info.msg)
+
+    folder = contextlib.chdir(cwd) if cwd else contextlib.nullcontext()
+    with environment(**env), folder:
+        try:
+            result = dbtRunner(callbacks=[collect]).invoke([*args, "--log-level", "none"])
+        finally:
+            close_dbt_connections()
+    nodes = [(str(item.node.resource_type), item.node.name, str(item.status))
+             for item in getattr(result.result, "results", None) or []]
+    if result.exception is not None:
+        errors.append(str(result.exception))
+    return DbtRun(bool(result.success), nodes, events, errors)
+
+
 def plain_dbt(project: Path, warehouse: Path, command: str, *args: str,
               output: Path | None = None) -> bool:
     """A plain dbt command (`run`, `test`, `build`, `docs generate`) on `project` in this
     process, quietly, its target and logs in `output` (default: the project); whether it
     succeeded."""
-    from dbt.cli.main import dbtRunner
-
     output = output or project
-    with environment(RETAIL_TIERS_DB=str(warehouse)):
-        try:
-            result = dbtRunner().invoke([
-                *command.split(), "--project-dir", str(project), "--profiles-dir", str(project),
-                "--target-path", str(output / "target"), "--log-path", str(output / "logs"),
-                "--log-level", "none", *args])
-        finally:
-            close_dbt_connections()
-    return bool(result.success)
+    return invoke_dbt([
+        *command.split(), "--project-dir", str(project), "--profiles-dir", str(project),
+        "--target-path", str(output / "target"), "--log-path", str(output / "logs"), *args],
+        {"RETAIL_TIERS_DB": str(warehouse)}).success
 
 
 # ---- raw input folders --------------------------------------------------------------------

@@ -7,11 +7,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,7 +16,17 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from conftest import PROJECT_DIR, CliResult, Workspace, plain_dbt, run_cli, tiny_project
+from conftest import (
+    PROJECT_DIR,
+    REUSED_PARSE,
+    CliResult,
+    DbtRun,
+    Workspace,
+    invoke_dbt,
+    plain_dbt,
+    run_cli,
+    tiny_project,
+)
 
 from retail_tiers.build import _Progress, dbt_environment, parse_as_of, parse_extra_vars
 from retail_tiers.build_state import read_state
@@ -344,7 +351,6 @@ def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -
         "and ordered_on > ? and ordered_on < date_trunc('month', ?) + interval 1 month",
         [AS_OF_MID_MONTH, AS_OF_MID_MONTH]) > 0  # the as-of month goes on after the as-of date
     dbt_vars = {**settings, "as_of_date": AS_OF_MID_MONTH.isoformat(), "run_unit_tests": True}
-    dbt = [str(Path(sys.executable).with_name("dbt"))]
     where = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
     # A plain `dbt build` loads the demo files as seeds; `retail-tiers build` reads them as
     # files, like a user's. Only the staging models read raw input, so staging rebuilt from
@@ -360,33 +366,31 @@ def test_every_dbt_unit_test_passes_under_an_analysts_settings(tmp_path: Path) -
     seeded = Workspace(tmp_path / "seeded")
     seeded.warehouse.parent.mkdir(parents=True)
     shutil.copy(workspace.warehouse, seeded.warehouse)
-    env = {**os.environ, **seeded.env}
     ran_unit_tests = 0
 
-    def plain(*command: str) -> str:
+    def plain(*command: str) -> DbtRun:
         nonlocal ran_unit_tests
-        completed = subprocess.run(
-            [*dbt, *command, "--vars", json.dumps(dbt_vars), *where], env=env,
-            capture_output=True, text=True, timeout=600, check=False)
-        ran = re.search(r"Finished running .*?(\d+) unit tests?", completed.stdout)
-        done = re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0 SKIP=0", completed.stdout)
-        assert completed.returncode == 0 and ran and done, completed.stdout[-4000:]
-        ran_unit_tests += int(ran.group(1))
-        return completed.stdout
+        run = invoke_dbt([*command, "--vars", json.dumps(dbt_vars), *where], seeded.env)
+        # every node passed: none failed, warned or was skipped
+        assert run.success and {status for *_, status in run.nodes} <= {"success", "pass"}, \
+            run.explain()
+        assert run.ran("unit_test"), run.nodes
+        ran_unit_tests += len(run.ran("unit_test"))
+        return run
 
     built = plain("build", "--select", "path:seeds/demo", "path:models/staging")
-    assert re.search(r"START seed file \S*raw_transactions ", built), built[-4000:]
+    assert "raw_transactions" in built.ran("seed"), built.nodes
     tables = compare(workspace.warehouse, seeded.warehouse, ("staging",))
-    rebuilt = {name.group(1) for name in re.finditer(r"START sql \S+ model staging\.(\w+) ",
-                                                     built)}
-    assert rebuilt == {table.table for table in tables} and len(rebuilt) == 6, built
+    rebuilt = set(built.ran("model"))
+    assert rebuilt == {table.table for table in tables} and len(rebuilt) == 6, built.nodes
     assert [table.table for table in tables if not table.equal] == []
     # one thread: the unit tests are dbt's Python (Jinja, fixtures) more than DuckDB's work, and
     # 4 threads contend for the interpreter: 20.1-20.7 CPU-s against 16.7-17.0 on one, and no
     # faster on this host's 2 cores
     tested = plain("test", "--select", "test_type:unit", "--exclude", "path:models/staging",
                    "--threads", "1")
-    assert "Unable to do partial parsing" not in tested, tested[:2000]
+    assert "UnableToPartialParse" not in tested.events, tested.events
+    assert tested.events & REUSED_PARSE, tested.events
     expected = unit_tests_defined()
     assert expected > 50
     assert ran_unit_tests == expected

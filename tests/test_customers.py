@@ -16,10 +16,7 @@ import calendar
 import csv
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,9 +27,8 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
-from conftest import PROJECT_DIR, GeneratedBuild, Workspace
+from conftest import PROJECT_DIR, GeneratedBuild, Workspace, invoke_dbt
 
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 SCALE = 10_000  # money is compared in exact integer ten-thousandths (decimal(18, 4))
 COMPARED_COLUMNS = [
     "days_since_last_order", "lifetime_orders", "lifetime_net_revenue", "frequency_orders",
@@ -51,11 +47,9 @@ def built(generated_build: GeneratedBuild) -> Workspace:
 
 def run_dbt(args: Sequence[str], workspace: Workspace, project: Path = PROJECT_DIR) -> None:
     """Run dbt on `project` against the workspace's warehouse (target and logs in tmp)."""
-    command = [str(DBT_EXECUTABLE), *args, "--profiles-dir", str(project),
-               "--project-dir", str(project)]
-    completed = subprocess.run(command, env={**os.environ, **workspace.env},
-                               capture_output=True, text=True, timeout=600, check=False)
-    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    run = invoke_dbt([*args, "--profiles-dir", str(project), "--project-dir", str(project)],
+                     workspace.env)
+    assert run.success, run.explain()
 
 
 def copy_workspace(source: Workspace, root: Path) -> Workspace:

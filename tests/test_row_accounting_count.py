@@ -6,23 +6,26 @@ was lost."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import PROJECT_DIR, GeneratedBuild, Workspace, parse_of
+from conftest import (
+    PROJECT_DIR,
+    REUSED_PARSE,
+    DbtRun,
+    GeneratedBuild,
+    Workspace,
+    invoke_dbt,
+    parse_of,
+)
 
 from retail_tiers.build import dbt_environment, prepare_input, split_build_input
 from retail_tiers.build_state import temp_warehouse
 
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
-
 
 def run_reconcile_test(built: Workspace, scratch: Workspace,
-                       raw_files: dict[str, Any]) -> tuple[int, str]:
+                       raw_files: dict[str, Any]) -> DbtRun:
     """`dbt test --select assert_raw_rows_reconcile` on a copy of the built warehouse, handed
     the files as `retail-tiers build` hands them (build inputs in the environment, dbt run in
     the warehouse's folder, the file named as the build names the one it writes), so that it
@@ -34,16 +37,14 @@ def run_reconcile_test(built: Workspace, scratch: Workspace,
         shutil.copyfile(built.warehouse, warehouse)
         parse_of(built, scratch)
     settings, build_input = split_build_input({"raw_files": raw_files})
-    command = [str(DBT_EXECUTABLE), "test", "--select", "assert_raw_rows_reconcile",
-               "--vars", json.dumps(settings),
-               "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR),
-               "--target-path", str(scratch.root / "target"),
-               "--log-path", str(scratch.root / "logs")]
-    completed = subprocess.run(
-        command, env={**os.environ, **dbt_environment(warehouse, build_input)},
-        cwd=warehouse.parent, capture_output=True, text=True, timeout=600, check=False)
-    assert "Unable to do partial parsing" not in completed.stdout, completed.stdout[:2000]
-    return completed.returncode, completed.stdout
+    run = invoke_dbt(["test", "--select", "assert_raw_rows_reconcile",
+                      "--vars", json.dumps(settings),
+                      "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR),
+                      "--target-path", str(scratch.root / "target"),
+                      "--log-path", str(scratch.root / "logs")],
+                     dbt_environment(warehouse, build_input), cwd=warehouse.parent)
+    assert "UnableToPartialParse" not in run.events and run.events & REUSED_PARSE, run.events
+    return run
 
 
 def test_a_miscounted_file_fails_the_row_accounting_test(
@@ -56,9 +57,11 @@ def test_a_miscounted_file_fails_the_row_accounting_test(
     lines = generated_build.manifest["rows"]["transactions"]
     assert raw_files["transactions"]["rows"] == report.file("transactions").rows == lines
     assert env_workspace.scalar("select count(quarantine_reason) from staging.stg_transactions") > 0
-    code, output = run_reconcile_test(env_workspace, workspace, raw_files)
-    assert code == 0, output[-3000:]
+    run = run_reconcile_test(env_workspace, workspace, raw_files)
+    assert run.success and run.ran("test") == ["assert_raw_rows_reconcile"], run.explain()
 
     raw_files["transactions"]["rows"] = lines + 1  # a line the check saw and staging did not
-    code, output = run_reconcile_test(env_workspace, workspace, raw_files)
-    assert code != 0 and "assert_raw_rows_reconcile" in output, output[-3000:]
+    run = run_reconcile_test(env_workspace, workspace, raw_files)
+    assert not run.success, run.nodes
+    assert [node for node in run.nodes if node[0] == "test"] == [
+        ("test", "assert_raw_rows_reconcile", "fail")]
