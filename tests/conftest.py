@@ -2,14 +2,18 @@
 
 Every test that builds gets its own warehouse, dbt target and log folders under tmp
 (RETAIL_TIERS_DB, DBT_TARGET_PATH, DBT_LOG_PATH), never the repository's warehouse/ or target/.
-`demo_build` builds the demo warehouse once per session; other test files reuse it read-only.
+`demo_build` and `generated_build` are built once per test run (made_once: shared by the xdist
+workers, each reading a copy of its own); other test files reuse them read-only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
+import fcntl
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -216,15 +220,47 @@ def shared_dbt_parse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
         yield shared
 
 
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+              make: Callable[[Path], None]) -> Path:
+    """A folder that `make(folder)` fills, made once per test run rather than once per xdist
+    worker: the first worker to ask makes it in the run's shared temporary folder, under a
+    lock the others wait on, and each worker gets a copy of its own (a test may lock its
+    warehouse, or open it for writing). A folder whose making failed is made again."""
+    own = tmp_path_factory.getbasetemp() / name
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        make(own)
+        return own
+    shared = tmp_path_factory.getbasetemp().parent / f"made-once-{name}"
+    with open(f"{shared}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = shared / ".made"
+            if not done.exists():
+                shutil.rmtree(shared, ignore_errors=True)
+                make(shared)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    shutil.copytree(shared, own, ignore=shutil.ignore_patterns(".made"))
+    return own
+
+
 @pytest.fixture(scope="session")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, CliResult]]:
-    """The demo warehouse, built once per session with `retail-tiers build` (no input)."""
-    demo = Workspace(tmp_path_factory.mktemp("demo_build"))
-    result = run_cli(["build"], demo)
-    if result.exit_code != 0:
-        tail = "\n".join(result.stdout.splitlines()[-12:])
-        pytest.fail(f"the demo build failed: {result.stderr.strip()}\n{tail}", pytrace=False)
-    yield demo, result
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, CliResult]:
+    """The demo warehouse and what `retail-tiers build` (no input) printed, built once per
+    test run (made_once)."""
+    def make(folder: Path) -> None:
+        result = run_cli(["build"], Workspace(folder))
+        if result.exit_code != 0:
+            tail = "\n".join(result.stdout.splitlines()[-12:])
+            pytest.fail(f"the demo build failed: {result.stderr.strip()}\n{tail}",
+                        pytrace=False)
+        (folder / "build-output.json").write_text(json.dumps(dataclasses.asdict(result)),
+                                                  encoding="utf-8")
+
+    folder = made_once(tmp_path_factory, "demo_build", make)
+    output = json.loads((folder / "build-output.json").read_text(encoding="utf-8"))
+    return Workspace(folder), CliResult(**output)
 
 
 @pytest.fixture(scope="session")
@@ -427,8 +463,6 @@ class GeneratedBuild:
 def build_generated(root: Path, build_args: Sequence[str] = (), **config: Any) -> GeneratedBuild:
     """Generate a dataset with GeneratorConfig(**config) into root/data and build it, with
     `build_args` added to `retail-tiers build`."""
-    import json
-
     from retail_tiers.generate import GeneratorConfig, write_dataset
 
     data = root / "data"
@@ -450,5 +484,11 @@ STANDARD_GENERATED = {"customers": 2000, "months": 24, "seed": 42, "end_month": 
 
 @pytest.fixture(scope="session")
 def generated_build(tmp_path_factory: pytest.TempPathFactory) -> GeneratedBuild:
-    """The standard generated dataset, built once per session; tests must not modify it."""
-    return build_generated(tmp_path_factory.mktemp("generated"), **STANDARD_GENERATED)
+    """The standard generated dataset, built once per test run (made_once); tests must not
+    modify it."""
+    def make(root: Path) -> None:
+        build_generated(root, **STANDARD_GENERATED)
+
+    folder = made_once(tmp_path_factory, "generated", make)
+    manifest = json.loads((folder / "data" / "manifest.json").read_text(encoding="utf-8"))
+    return GeneratedBuild(Workspace(folder / "workspace"), folder / "data", manifest)
