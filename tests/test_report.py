@@ -546,19 +546,22 @@ def test_locked_warehouse_gives_one_clear_line(demo_workspace: Workspace,
     assert "is locked by another process" in result.error
 
 
-def test_failed_render_leaves_no_partial_file(demo_workspace: Workspace, tmp_path: Path,
+def test_failed_render_leaves_no_partial_file(demo_workspace: Workspace, english_pdf: Path,
+                                              tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import weasyprint
 
     from reports.render import ReportRequest, render_reports
 
-    out = tmp_path / "out"
-    previous = render_reports(ReportRequest(out_dir=out, file_format="pdf"),
-                              warehouse=demo_workspace.warehouse)[0]
-    good_bytes = previous.read_bytes()
     umask = os.umask(0o022)
     os.umask(umask)
-    assert previous.stat().st_mode & 0o777 == 0o666 & ~umask  # not a temp file's 0600
+    assert english_pdf.stat().st_mode & 0o777 == 0o666 & ~umask  # not a temp file's 0600
+    # the last good report of the month, where the renders below write theirs
+    out = tmp_path / "out"
+    out.mkdir()
+    previous = out / english_pdf.name
+    shutil.copyfile(english_pdf, previous)
+    good_bytes = previous.read_bytes()
 
     class CrashingDocument:
         """A laid-out document whose writer crashes halfway through the file (a stand-in for
@@ -580,6 +583,16 @@ def test_failed_render_leaves_no_partial_file(demo_workspace: Workspace, tmp_pat
     with pytest.raises(RuntimeError):
         render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
     assert list(out.iterdir()) == []
+
+    class Document(CrashingDocument):
+        """A writer that finishes: the renders above aimed at the last good report's file."""
+
+        def write_pdf(self, target: str, **options: object) -> None:
+            Path(target).write_bytes(b"%PDF-1.7 a whole report")
+
+    monkeypatch.setattr(weasyprint.HTML, "render", lambda self, **options: Document())
+    written = render_reports(ReportRequest(out_dir=out), warehouse=demo_workspace.warehouse)
+    assert written == [previous] and previous.read_bytes() == b"%PDF-1.7 a whole report"
 
 
 def test_the_cycle_collector_is_back_as_it_was_after_a_render() -> None:
