@@ -175,7 +175,7 @@ def parse_of(built: Workspace, workspace: Workspace) -> Workspace:
 
 
 # The longest-running test modules, longest first (seconds of one xdist worker in `make test`,
-# 2026-12-07: 68, 66, 48, 47, 21, then 19 down to 11). `make test` hands out whole modules
+# 2026-12-08: 73, 58, 46, 46, 21, then 19 down to 10). `make test` hands out whole modules
 # (--dist loadfile) in collection order (--no-loadscope-reorder; xdist's default order is by
 # number of tests, which sent the two-test, 66-second incremental module last and left one
 # worker 44 s behind the other). Long modules first, the short ones fill in at the end.
