@@ -320,6 +320,14 @@ def tiny_project(root: Path, models: dict[str, str], tests: dict[str, str] | Non
     return project
 
 
+# the events of a dbt run that started from a parse of the project it found in its target
+# folder (nothing changed, or only some files); a run that parsed everything again fires
+# UnableToPartialParse, or neither when it found no parse
+REUSED_PARSE = frozenset({"PartialParsingSkipParsing", "PartialParsingEnabled"})
+# the statuses of a node that passed: a model, seed or hook `success`, a test `pass`
+PASSED = frozenset({"success", "pass"})
+
+
 @dataclass(frozen=True)
 class DbtRun:
     """What a dbt command run in this process did: whether it succeeded, each node it ran
@@ -334,16 +342,20 @@ class DbtRun:
     def ran(self, resource_type: str) -> list[str]:
         return [name for kind, name, _ in self.nodes if kind == resource_type]
 
+    @property
+    def all_passed(self) -> bool:
+        """Succeeded, and no node failed, warned or was skipped."""
+        return self.success and all(status in PASSED for *_, status in self.nodes)
+
+    @property
+    def reused_parse(self) -> bool:
+        """Started from the parse of the project in its target folder."""
+        return bool(self.events & REUSED_PARSE) and "UnableToPartialParse" not in self.events
+
     def explain(self) -> str:
         failed = [f"{kind} {name}: {status}" for kind, name, status in self.nodes
-                  if status not in ("success", "pass")]
+                  if status not in PASSED]
         return "\n".join([*failed, *self.errors])[-4000:]
-
-
-# the events of a dbt run that started from a parse of the project it found in its target
-# folder (nothing changed, or only some files); a run that parsed everything again fires
-# UnableToPartialParse, or neither when it found no parse
-REUSED_PARSE = frozenset({"PartialParsingSkipParsing", "PartialParsingEnabled"})
 
 
 def invoke_dbt(args: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> DbtRun:

@@ -12,7 +12,6 @@ from typing import Any
 
 from conftest import (
     PROJECT_DIR,
-    REUSED_PARSE,
     DbtRun,
     GeneratedBuild,
     Workspace,
@@ -43,7 +42,7 @@ def run_reconcile_test(built: Workspace, scratch: Workspace,
                       "--target-path", str(scratch.root / "target"),
                       "--log-path", str(scratch.root / "logs")],
                      dbt_environment(warehouse, build_input), cwd=warehouse.parent)
-    assert "UnableToPartialParse" not in run.events and run.events & REUSED_PARSE, run.events
+    assert run.reused_parse, run.events
     return run
 
 
