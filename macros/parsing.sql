@@ -122,15 +122,21 @@
     Staging quarantines such a line as `amount_out_of_range` before its amounts could
     overflow a sum or a test. `parsed` (optional) is the value parse_decimal or
     parse_integer made of it: when that is not null the value is a number, so the regular
-    expression is skipped (the size is still judged on the unrounded value).
+    expression is skipped (the size is still judged on the unrounded value), and when it is
+    within limit - 1 of zero the answer is no without reading the text again (rounding to 4 decimals
+    moves a value by less than 0.0001; at 10M lines this skips 50M casts to double).
 #}
 {% macro is_out_of_range(value, limit, parsed=none) -%}
     {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('is_out_of_range', 'retail_tiers')(value, limit)) }}{% endif %}
+    {%- if parsed is not none %}
+    case when {{ parsed }} between -({{ limit }} - 1) and {{ limit }} - 1 then false else
+    {%- endif %}
     ((
         {%- if parsed is not none %}({{ parsed }}) is not null or {% endif -%}
         regexp_full_match({{ clean_text(value) }},
                           '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?'))
      and coalesce(abs(try_cast({{ clean_text(value) }} as double)) > {{ limit }}, true))
+    {%- if parsed is not none %} end{% endif %}
 {%- endmacro %}
 
 

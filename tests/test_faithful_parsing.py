@@ -3,7 +3,8 @@ changed: one build of a CSV folder and one of a Parquet folder, each line a case
 
 CSV: upper-case and padded optional headers, blank and repeated extra column names, UTC
 offsets, a 12-hour clock, a BC date and year 1, a barcode in `quantity`, a price too large
-to read, a repeated id whose first line is broken. Parquet: TIMESTAMPTZ and DOUBLE columns.
+to read, amounts a hair above one billion, a repeated id whose first line is broken.
+Parquet: TIMESTAMPTZ and DOUBLE columns.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ CASES = {
     "Z06": ({"quantity": "6901234567890", "unit_price": "25.00"}, "amount_out_of_range"),
     "Z07": ({"unit_price": "999999999999999999999.99"}, "amount_out_of_range"),
     "Z08": ({"unit_cost": "1e-05"}, None),
+    # just above one billion: rounded to 4 decimals it is 1,000,000,000.0000, not above the
+    # limit, so the size is judged on the value as written (either sign)
+    "Z09": ({"quantity": "1", "unit_price": "1000000000.00004"}, "amount_out_of_range"),
+    "Z10": ({"quantity": "1", "unit_cost": "-1000000000.00004"}, "amount_out_of_range"),
 }
 EXPECTED_AT = {
     "Z01": dt.datetime(2024, 4, 1, 4, 0),   # 20:00 UTC on 31 March is 04:00 in Shanghai
@@ -186,7 +191,7 @@ def test_every_row_is_accounted_for(csv_build: tuple[Workspace, CliResult]) -> N
     base_rows = workspace.scalar("select count(*) from staging.stg_transactions "
                                  "where transaction_id like 'T%'")
     assert raw == base_rows + len(case_rows()) == clean + quarantined
-    assert "amount_out_of_range 2" in result.stdout and "implausible_timestamp 2" in result.stdout
+    assert "amount_out_of_range 4" in result.stdout and "implausible_timestamp 2" in result.stdout
     # a user build runs no unit tests, and says so instead of "0 passed / 0 failed"
     assert "(dbt unit tests run in `make test`)" in result.stdout
     assert "unit tests 0 passed" not in result.stdout
