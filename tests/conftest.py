@@ -68,6 +68,16 @@ class Workspace:
     def scalar(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
         return self.query(sql, parameters)[0][0]
 
+    def copy_to(self, root: Path, *, with_target: bool = False) -> Workspace:
+        """A workspace at `root` holding a copy of this one's warehouse and, with
+        `with_target`, of its dbt target folder (its partial parse)."""
+        copy = Workspace(root)
+        copy.warehouse.parent.mkdir(parents=True)
+        shutil.copy2(self.warehouse, copy.warehouse)
+        if with_target:
+            shutil.copytree(self.root / "target", root / "target")
+        return copy
+
 
 @dataclass(frozen=True)
 class CliResult:

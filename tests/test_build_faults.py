@@ -64,12 +64,6 @@ def previous(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Readi
     return built.workspace, readings, other
 
 
-def copy_workspace(source: Workspace, root: Path) -> Workspace:
-    copy = Workspace(root)
-    copy.warehouse.parent.mkdir(parents=True)
-    shutil.copy(source.warehouse, copy.warehouse)
-    return copy
-
 
 def assert_previous_results(workspace: Workspace, before: Readings, out: Path,
                             failure: str) -> None:
@@ -90,7 +84,7 @@ def assert_previous_results(workspace: Workspace, before: Readings, out: Path,
 def test_killed_build_leaves_the_previous_warehouse(
         previous: tuple[Workspace, Readings, Path], tmp_path: Path, point: str) -> None:
     source, before, other = previous
-    workspace = copy_workspace(source, tmp_path / "workspace")
+    workspace = source.copy_to(tmp_path / "workspace")
     original = workspace.warehouse.read_bytes()
     result = run_cli(["build", "--input", str(other)], workspace, in_process=False,
                      extra_env={"RETAIL_TIERS_KILL_AT": point})
@@ -114,7 +108,7 @@ def test_sigterm_mid_build_leaves_the_previous_warehouse(
     """SIGTERM (as `kill` or a service manager sends) while dbt runs: the build stops,
     removes its temp file and records why; the warehouse is untouched."""
     source, before, other = previous
-    workspace = copy_workspace(source, tmp_path / "workspace")
+    workspace = source.copy_to(tmp_path / "workspace")
     original = workspace.warehouse.read_bytes()
     build = subprocess.Popen([str(CLI_EXECUTABLE), "build", "--input", str(other)],
                              env={**os.environ, **workspace.env}, cwd=workspace.root,

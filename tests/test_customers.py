@@ -16,7 +16,6 @@ import calendar
 import csv
 import datetime as dt
 import json
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -51,12 +50,6 @@ def run_dbt(args: Sequence[str], workspace: Workspace, project: Path = PROJECT_D
                      workspace.env)
     assert run.success, run.explain()
 
-
-def copy_workspace(source: Workspace, root: Path) -> Workspace:
-    copy = Workspace(root)
-    copy.warehouse.parent.mkdir(parents=True)
-    shutil.copy2(source.warehouse, copy.warehouse)
-    return copy
 
 
 # ---- inputs of the reference computation ------------------------------------------------
@@ -404,7 +397,7 @@ def test_other_scoring_vars_agree(built: Workspace, tmp_path: Path) -> None:
                  "m_score_method": "thresholds", "segment_scheme": "rfm8",
                  "rfm8_frequency_threshold": 2}
     settings = Settings.from_project(overrides)
-    copy = copy_workspace(built, tmp_path / "copy")
+    copy = built.copy_to(tmp_path / "copy")
     run_dbt(["run", "--select", "int_month_ends_cut_points", "int_customer_months_classified",
              "customers", "--vars", json.dumps(overrides)], copy)
     orders, as_of = read_orders(copy)

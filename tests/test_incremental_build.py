@@ -71,15 +71,6 @@ def first_build(months: tuple[Path, Path, str],
     return built
 
 
-def copy_of(built: Workspace, root: Path) -> Workspace:
-    """A workspace at `root` holding a copy of `built`'s warehouse and dbt target folder (its
-    partial parse)."""
-    workspace = Workspace(root)
-    workspace.warehouse.parent.mkdir(parents=True)
-    shutil.copy(built.warehouse, workspace.warehouse)
-    shutil.copytree(built.root / "target", root / "target")
-    return workspace
-
 
 def add_early_return(early: Path, last: Path) -> None:
     """A return-only order (ZZ-EARLY-O1: not the first order id, which moving_line moves) in
@@ -230,10 +221,10 @@ def assert_appended_rows_are_tested(appended: Workspace, before: Path, new_file:
 def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
         months: tuple[Path, Path, str], first_build: Workspace, tmp_path: Path) -> None:
     data, last, repeated_id = months
-    appended = copy_of(first_build, tmp_path / "appended")
+    appended = first_build.copy_to(tmp_path / "appended", with_target=True)
     kept_month_ends = appended.query(
         "select distinct month_end_on from intermediate.int_customer_months_classified")
-    changed_setting = copy_of(first_build, tmp_path / "changed_setting")
+    changed_setting = first_build.copy_to(tmp_path / "changed_setting", with_target=True)
 
     # the month's file, and in it a purchase of the last month end built, arriving late (the
     # month end it reaches is kept by the window but must be recomputed), and a return of an
@@ -313,7 +304,7 @@ def test_appending_a_month_equals_a_full_build_and_a_setting_reads_everything(
     # appended one; its build record says how the files were read and the as-of date it was
     # given (a changed encoding, sheet or --as-of reads everything again:
     # tests/test_increments.py, and the as-of date below)
-    full = copy_of(first_build, tmp_path / "full")
+    full = first_build.copy_to(tmp_path / "full", with_target=True)
     output = build(full, data, *WINDOW, "--full-refresh")
     assert "full build: --full-refresh" in output
     recorded = json.loads(full.scalar(
@@ -344,7 +335,7 @@ def test_a_changed_or_removed_file_or_another_as_of_date_reads_everything(
     folder = tmp_path / "data"  # the first build's files, in this test's own folder
     shutil.copytree(data, folder)
     (folder / "transactions" / last.name).unlink(missing_ok=True)  # added by the test above
-    workspace = copy_of(first_build, tmp_path / "workspace")
+    workspace = first_build.copy_to(tmp_path / "workspace", with_target=True)
     parts = sorted((folder / "transactions").iterdir())
     # dbt's parse of the project, made by the first build in another folder
     parsed = workspace.root / "target" / "partial_parse.msgpack"

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_DIR, GeneratedBuild, Workspace, copy_project, edit_row, run_cli
 from test_customers import (
-    copy_workspace,
     first_matching_segment,
     read_rules,
     run_dbt,
@@ -53,7 +52,7 @@ def test_editing_one_rule_row_moves_customers(built: Workspace, tmp_path: Path) 
     project = copy_project(tmp_path / "project")
     # Champions: R 5 -> R 4-5 (FM 4-5 unchanged); priority 10 puts it before Loyal (R 3-4)
     edit_row(project / RULES_CSV, "rfm_grid,10,champions,", ",5,5,4,5,,", ",4,5,4,5,,")
-    workspace = copy_workspace(built, tmp_path / "workspace")
+    workspace = built.copy_to(tmp_path / "workspace")
     before = as_of_segments(workspace)
     history_before = workspace.scalar(
         "select count(*) from main.customer_monthly_history where rfm_grid_segment_code = "
