@@ -64,7 +64,6 @@ def previous(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Readi
     return built.workspace, readings, other
 
 
-
 def assert_previous_results(workspace: Workspace, before: Readings, out: Path,
                             failure: str) -> None:
     """Every reader gives the previous warehouse's results, each saying the build failed."""

@@ -51,7 +51,6 @@ def run_dbt(args: Sequence[str], workspace: Workspace, project: Path = PROJECT_D
     assert run.success, run.explain()
 
 
-
 # ---- inputs of the reference computation ------------------------------------------------
 
 @dataclass(frozen=True)

@@ -71,7 +71,6 @@ def first_build(months: tuple[Path, Path, str],
     return built
 
 
-
 def add_early_return(early: Path, last: Path) -> None:
     """A return-only order (ZZ-EARLY-O1: not the first order id, which moving_line moves) in
     the file `early`, of a customer whose first purchase
